@@ -1,0 +1,88 @@
+"""The autodiff shim: the one module that imports a deep-learning framework.
+
+Everything else in vislib uses `keras.ops`. This module supplies what `keras.ops` lacks:
+gradients, compilation, seeding and the name of the device in use, for the backend Keras
+runs on (KERAS_BACKEND: 'tensorflow' by default, or 'jax').
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Callable
+
+import keras
+
+SUPPORTED = ("tensorflow", "jax")
+
+
+def backend() -> str:
+    name = keras.backend.backend()
+    if name not in SUPPORTED:
+        raise RuntimeError(f"HappyMaps supports KERAS_BACKEND in {SUPPORTED}, got {name!r}")
+    return name
+
+
+def value_and_grad(fn: Callable) -> Callable:
+    """fn(x, *args) -> scalar  ==>  g(x, *args) -> (scalar, d scalar / d x). Not compiled."""
+    if backend() == "jax":
+        import jax
+
+        return jax.value_and_grad(fn)
+
+    import tensorflow as tf
+
+    def tf_value_and_grad(x, *args):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = fn(x, *args)
+        return value, tape.gradient(value, x)
+
+    return tf_value_and_grad
+
+
+def compile(fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:  # noqa: A001
+    """Compile a function of tensors once per input signature (tf.function / jax.jit)."""
+    if backend() == "jax":
+        import jax
+
+        return jax.jit(fn, static_argnums=static_argnums)
+
+    import tensorflow as tf
+
+    return tf.function(fn, reduce_retracing=True)
+
+
+def set_seed(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and the backend; make TensorFlow's kernels deterministic."""
+    keras.utils.set_random_seed(seed)
+    if deterministic and backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+@lru_cache(maxsize=1)
+def device_name() -> str:
+    """The accelerator in use, in words: 'GPU: NVIDIA H100 80GB HBM3' or 'CPU'."""
+    if backend() == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return f"GPU: {device.device_kind}" if device.platform == "gpu" else "CPU"
+
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return f"GPU: {details.get('device_name', gpus[0].name)}"
+
+
+def to_numpy(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def threads() -> int:
+    return os.cpu_count() or 1

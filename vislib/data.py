@@ -1,0 +1,306 @@
+"""The data sets: CMU Face Images (training) and the "three amigos" (Pointing'04 photos).
+
+The data folder is `settings.data_dir()`: $HAPPYMAPS_DATA, else the repo's git-ignored `data/`.
+`python -m vislib.data download` fetches the original archives into that layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import re
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vislib import settings
+
+POSES = ("left", "right", "straight", "up")
+TASKS = {
+    "binary": ("not left", "left"),
+    "pose": POSES,
+}
+SCALES = {1: "", 2: "_2", 4: "_4"}
+SCALE_SHAPES = {1: (120, 128), 2: (60, 64), 4: (30, 32)}
+
+CMU_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/faces-mld/faces.tar.gz"
+POINTING04_URL = "http://crowley-coutaz.fr/HeadPoseDataSet/HeadPoseImageDatabase.tar.gz"
+AMIGO_PERSONS = ("person01", "person03", "person08")
+
+_CMU_NAME = re.compile(
+    r"^(?P<user>[a-z0-9]+)_(?P<pose>left|right|straight|up)_(?P<expression>[a-z]+)"
+    r"_(?P<eyes>open|sunglasses)(?P<scale>_2|_4)?\.pgm$"
+)
+_P04_NAME = re.compile(r"^person(?P<person>\d\d)(?P<series>\d)(?P<index>\d\d)(?P<tilt>[+-]\d+)(?P<pan>[+-]\d+)\.jpg$")
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The data folder, or a data set inside it, is missing."""
+
+    def __init__(self, what: str, where: Path):
+        super().__init__(
+            f"{what} not found at {where}. Set {settings.DATA_ENV_VAR} to the folder that holds "
+            f"'cmu_faces/' and 'three_amigos/', or fetch the originals with "
+            f"`{settings.DOWNLOAD_COMMAND}` (default folder: {settings.REPO_ROOT / 'data'})."
+        )
+        self.where = where
+
+
+@dataclass(frozen=True)
+class CmuFaces:
+    """CMU faces at one scale: images in [0, 1], shape (N, H, W, 1), with per-image metadata."""
+
+    images: np.ndarray
+    poses: np.ndarray
+    users: np.ndarray
+    files: tuple[str, ...]
+
+    def labels(self, task: str) -> np.ndarray:
+        return task_labels(self.poses, task)
+
+
+def task_labels(poses, task: str) -> np.ndarray:
+    """Integer labels for a task: 'binary' (1 = looks left) or 'pose' (index into POSES)."""
+    if task == "binary":
+        return np.array([1 if p == "left" else 0 for p in poses], dtype=np.int64)
+    if task == "pose":
+        return np.array([POSES.index(p) for p in poses], dtype=np.int64)
+    raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
+
+
+def cmu_root() -> Path:
+    root = settings.data_dir() / "cmu_faces" / "faces"
+    if not root.is_dir():
+        raise DataNotFoundError("CMU Face Images", root)
+    return root
+
+
+def parse_cmu_name(name: str) -> dict | None:
+    """Fields of a CMU file name, or None when the name is not one ('.bad' files, others)."""
+    match = _CMU_NAME.match(name)
+    if not match:
+        return None
+    fields = match.groupdict()
+    fields["scale"] = {None: 1, "_2": 2, "_4": 4}[fields["scale"]]
+    return fields
+
+
+@lru_cache(maxsize=4)
+def load_cmu(scale: int = 2) -> CmuFaces:
+    """All CMU faces at a scale (1: 128x120, 2: 64x60 default, 4: 32x30), sorted by path."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
+    root = cmu_root()
+    images, poses, users, files = [], [], [], []
+    for path in sorted(root.glob("*/*.pgm")):
+        fields = parse_cmu_name(path.name)
+        if fields is None or fields["scale"] != scale:
+            continue
+        with Image.open(path) as im:
+            pixels = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+        if pixels.shape != SCALE_SHAPES[scale]:
+            continue  # a damaged file: the archive has a few
+        images.append(pixels[..., None])
+        poses.append(fields["pose"])
+        users.append(fields["user"])
+        files.append(str(path.relative_to(root)))
+    if not images:
+        raise DataNotFoundError(f"CMU faces at scale {scale}", root)
+    return CmuFaces(np.stack(images), np.array(poses), np.array(users), tuple(files))
+
+
+def split_indices(poses, seed: int = 0, test_fraction: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded split by image, stratified by pose: (train indices, test indices), each sorted."""
+    poses = np.asarray(poses)
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for pose in sorted(set(poses.tolist())):
+        members = np.flatnonzero(poses == pose)
+        members = members[rng.permutation(len(members))]
+        n_test = int(round(len(members) * test_fraction))
+        test.extend(members[:n_test])
+        train.extend(members[n_test:])
+    return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(test, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class AmigoPhoto:
+    """One Pointing'04 photo: who, which pose, where, and the database's own face box."""
+
+    person: str
+    pose: str
+    file: str
+    tilt: int
+    pan: int
+    face_box: tuple[int, int, int, int]  # centre x, centre y, width, height (pixels)
+
+    @property
+    def path(self) -> Path:
+        return amigos_root() / self.file
+
+
+def amigos_root() -> Path:
+    root = settings.data_dir() / "three_amigos"
+    if not (root / "labels.csv").is_file():
+        raise DataNotFoundError("The three-amigos photos (three_amigos/labels.csv)", root)
+    return root
+
+
+def load_three_amigos() -> list[AmigoPhoto]:
+    """Every three-amigos photo listed in labels.csv, in file order."""
+    with open(amigos_root() / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    photos = [
+        AmigoPhoto(
+            person=r["person_id"],
+            pose=r["pose"],
+            file=r["file"],
+            tilt=int(r["tilt"]),
+            pan=int(r["pan"]),
+            face_box=tuple(int(float(r[k])) for k in ("face_cx", "face_cy", "face_w", "face_h")),
+        )
+        for r in rows
+    ]
+    return sorted(photos, key=lambda p: p.file)
+
+
+def amigo_inputs(photos, framing: str = "face") -> np.ndarray:
+    """Network inputs for amigo photos through the upload intake: 'face' box or 'full' frame."""
+    from vislib import imaging
+
+    if framing not in ("face", "full"):
+        raise ValueError(f"framing must be 'face' or 'full', got {framing!r}")
+    batch = []
+    for photo in photos:
+        gray = imaging.load_photo(photo.path.read_bytes())
+        box = imaging.cmu_frame(photo.face_box, gray.shape) if framing == "face" else None
+        batch.append(imaging.to_network_input(gray, box))
+    return np.stack(batch)
+
+
+# ---------------------------------------------------------------- download
+
+
+def pose_from_angles(tilt: int, pan: int) -> str | None:
+    """The three_amigos SOURCE.md label rule (20 degree zones); None where the shot is dropped."""
+    if -20 <= tilt <= 20:
+        return "left" if pan < -20 else "right" if pan > 20 else "straight"
+    if tilt > 20 and -20 <= pan <= 20:
+        return "up"
+    return None
+
+
+def _read_face_box(text: str) -> tuple[int, int, int, int]:
+    numbers = [int(float(n)) for n in re.findall(r"-?\d+(?:\.\d+)?", text.split("Face", 1)[-1])]
+    if len(numbers) < 4:
+        raise ValueError(f"expected 4 numbers (cx, cy, w, h) in a Pointing'04 face file, got {text!r}")
+    return tuple(numbers[:4])
+
+
+def unpack_cmu(archive: Path, dest: Path) -> int:
+    """Unpack the UCI `faces.tar.gz` (optionally inside a zip) into dest/cmu_faces/faces/."""
+    target = dest / "cmu_faces"
+    count = 0
+    with _open_tar(archive) as tar:
+        for member in tar.getmembers():
+            parts = Path(member.name).parts
+            if member.isfile() and "faces" in parts and member.name.endswith(".pgm"):
+                rel = Path(*parts[parts.index("faces"):])
+                out = target / rel
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(tar.extractfile(member).read())
+                count += 1
+    return count
+
+
+def unpack_pointing04(archive: Path, dest: Path, persons=AMIGO_PERSONS, series: int = 1) -> int:
+    """Take the three amigos (series 1 of persons 01, 03, 08) out of the Pointing'04 archive."""
+    target = dest / "three_amigos"
+    rows = []
+    with _open_tar(archive) as tar:
+        members = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
+        for name, member in sorted(members.items()):
+            match = _P04_NAME.match(name)
+            if not match or f"person{match['person']}" not in persons or int(match["series"]) != series:
+                continue
+            tilt, pan = int(match["tilt"]), int(match["pan"])
+            pose = pose_from_angles(tilt, pan)
+            if pose is None:
+                continue
+            box_member = members.get(name[:-4] + ".txt")
+            if box_member is None:
+                continue
+            box = _read_face_box(tar.extractfile(box_member).read().decode("latin-1"))
+            person = f"person{match['person']}"
+            data = tar.extractfile(member).read()
+            rel = Path(person) / pose / name
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            (target / rel).write_bytes(data)
+            rows.append([person, pose, rel.as_posix(), series, tilt, pan, *box, hashlib.sha1(data).hexdigest()])
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / "labels.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["person_id", "pose", "file", "series", "tilt", "pan",
+                         "face_cx", "face_cy", "face_w", "face_h", "sha1"])
+        writer.writerows(rows)
+    return len(rows)
+
+
+def _open_tar(archive: Path) -> tarfile.TarFile:
+    archive = Path(archive)
+    if zipfile.is_zipfile(archive):  # UCI's newer downloads wrap the tarball in a zip
+        with zipfile.ZipFile(archive) as z:
+            inner = next(n for n in z.namelist() if n.endswith((".tar.gz", ".tgz", ".tar")))
+            return tarfile.open(fileobj=io.BytesIO(z.read(inner)))
+    return tarfile.open(archive)
+
+
+def download(dest: Path | None = None, cmu_url: str = CMU_URL, pointing_url: str = POINTING04_URL) -> None:
+    """Fetch and unpack both original archives into the data folder."""
+    dest = Path(dest) if dest else settings.data_dir()
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, url, unpack in (("CMU Face Images", cmu_url, unpack_cmu),
+                                  ("Pointing'04", pointing_url, unpack_pointing04)):
+            archive = Path(tmp) / Path(url).name
+            print(f"Downloading {name} from {url} ...", flush=True)
+            with urllib.request.urlopen(url) as response, open(archive, "wb") as out:
+                shutil.copyfileobj(response, out)
+            print(f"  unpacked {unpack(archive, dest)} files into {dest}", flush=True)
+    print(f"Done. Point {settings.DATA_ENV_VAR} at {dest} if it is not the default.")
+    print(f"Pointing'04 images must be cited: {settings.POINTING04_CITATION}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vislib.data", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    get = sub.add_parser("download", help="fetch the original archives into the data folder")
+    get.add_argument("--dest", type=Path, default=None, help=f"default: ${settings.DATA_ENV_VAR} or data/")
+    sub.add_parser("check", help="say what data is found where")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "download":
+            download(args.dest)
+        else:
+            faces = load_cmu()
+            print(f"CMU faces: {len(faces.images)} images at 64x60 in {cmu_root()}")
+            print(f"Three amigos: {len(load_three_amigos())} photos in {amigos_root()}")
+    except (DataNotFoundError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

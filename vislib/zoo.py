@@ -1,0 +1,146 @@
+"""The model zoo: the seven variants of the original study, as Keras 3 functional models.
+
+Layer names follow the original notebooks' Keras numbering (conv2d_1, max_pooling2d_1, ...,
+dense_1, ...). tf-keras-vis needs functional models, so no `Sequential` here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from vislib import data, settings
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One experiment of the original study."""
+
+    name: str
+    title: str
+    task: str = "binary"
+    conv_filters: tuple[int, ...] = (16, 32, 32)
+    dense_units: tuple[int, ...] = (64, 32)  # hidden dense layers, before the decision layer
+    decision_activation: str = "softmax"
+    loss: str = "categorical_crossentropy"
+    epochs: int = 25
+    notes: str = ""
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return data.TASKS[self.task]
+
+    @property
+    def decision_layer(self) -> str:
+        return f"dense_{len(self.dense_units) + 1}"
+
+
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant("exp0", "Baseline", notes="conv/pool stack, three dense layers, softmax, cross-entropy"),
+        Variant("ex1-1", "Half the conv filters", conv_filters=(8, 16, 16)),
+        Variant("ex1-2", "More dense layers", dense_units=(64, 32, 32, 32, 16)),
+        Variant("ex1-3", "Wider dense layers", dense_units=(256, 128)),
+        Variant("ex1-4", "Four pose classes", task="pose"),
+        Variant("ex1-5", "No hidden dense layer", dense_units=()),
+        Variant("ex1-6", "Linear decision layer, mean squared error",
+                decision_activation="linear", loss="mean_squared_error"),
+    )
+}
+
+
+def variant(name: str) -> Variant:
+    try:
+        return VARIANTS[name]
+    except KeyError:
+        raise ValueError(f"variant must be one of {list(VARIANTS)}, got {name!r}") from None
+
+
+def build(name: str) -> keras.Model:
+    """A fresh, untrained functional model for a variant."""
+    spec = variant(name)
+    inputs = keras.Input(shape=settings.INPUT_SHAPE, name="input")
+    x = inputs
+    for i, filters in enumerate(spec.conv_filters, start=1):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv2d_{i}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"max_pooling2d_{i}")(x)
+    x = keras.layers.Flatten(name="flatten_1")(x)
+    for i, units in enumerate(spec.dense_units, start=1):
+        x = keras.layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
+    outputs = keras.layers.Dense(
+        len(spec.classes), activation=spec.decision_activation, name=spec.decision_layer
+    )(x)
+    return keras.Model(inputs, outputs, name=name.replace("-", "_"))
+
+
+class ModelLoadError(RuntimeError):
+    """A shipped model is missing or cannot be read."""
+
+
+def model_dir(name: str, root: Path | None = None) -> Path:
+    variant(name)
+    return (root or settings.MODELS_DIR) / name
+
+
+def load(name: str, root: Path | None = None) -> keras.Model:
+    """The trained model of a variant from models/<name>/model.keras."""
+    path = model_dir(name, root) / "model.keras"
+    if not path.is_file():
+        raise ModelLoadError(f"No trained model for {name!r} at {path}. Train it with `python -m vislib.train --variant {name}`.")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # keras raises many kinds on a damaged zip
+        raise ModelLoadError(
+            f"The model file {path} is damaged or not a Keras model ({type(error).__name__}). "
+            f"Retrain it with `python -m vislib.train --variant {name}`."
+        ) from error
+
+
+def read_json(name: str, file: str, root: Path | None = None) -> dict:
+    """A JSON file written by training next to a variant's model (metrics, history, ...)."""
+    path = model_dir(name, root) / file
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path} is missing. Train with `python -m vislib.train --variant {name}`.") from None
+    except json.JSONDecodeError as error:
+        raise ModelLoadError(f"{path} is not valid JSON: {error}") from None
+
+
+def read_array(name: str, file: str, root: Path | None = None) -> np.ndarray:
+    path = model_dir(name, root) / file
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"{path} cannot be read: {error}") from None
+
+
+def layer_table(model: keras.Model) -> list[dict]:
+    """Each layer's name, kind, output shape and parameter count, in order."""
+    rows = []
+    for layer in model.layers:
+        shape = layer.output.shape
+        rows.append({
+            "layer": layer.name,
+            "kind": type(layer).__name__,
+            "output shape": " x ".join(str(d) for d in shape[1:]),
+            "units": int(shape[-1]),
+            "parameters": int(layer.count_params()),
+            "activation": getattr(getattr(layer, "activation", None), "__name__", ""),
+        })
+    return rows
+
+
+def unit_layers(model: keras.Model) -> list[str]:
+    """Layers whose units HappyMaps can visualise: conv and dense layers."""
+    return [l.name for l in model.layers if isinstance(l, (keras.layers.Conv2D, keras.layers.Dense))]
+
+
+def shipped_variants(root: Path | None = None) -> list[str]:
+    """Variants whose trained model is in models/, in registry order."""
+    return [n for n in VARIANTS if (model_dir(n, root) / "model.keras").is_file()]
