@@ -19,6 +19,7 @@ run: venv  ## start the app on the shipped models
 	HAPPYMAPS_DATA=$(DATA) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
 
 test: venv  ## the whole test suite
+	.ci/system-deps
 	HAPPYMAPS_DATA=$(DATA) $(PY) -m pytest -q tests
 
 train: venv  ## retrain every shipped model from the data

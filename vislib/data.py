@@ -96,12 +96,15 @@ def parse_cmu_name(name: str) -> dict | None:
     return fields
 
 
-@lru_cache(maxsize=4)
 def load_cmu(scale: int = 2) -> CmuFaces:
     """All CMU faces at a scale (1: 128x120, 2: 64x60 default, 4: 32x30), sorted by path."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
-    root = cmu_root()
+    return _load_cmu(cmu_root(), scale)
+
+
+@lru_cache(maxsize=4)
+def _load_cmu(root: Path, scale: int) -> CmuFaces:
     images, poses, users, files = [], [], [], []
     for path in sorted(root.glob("*/*.pgm")):
         fields = parse_cmu_name(path.name)
@@ -202,6 +205,8 @@ def pose_from_angles(tilt: int, pan: int) -> str | None:
 
 
 def _read_face_box(text: str) -> tuple[int, int, int, int]:
+    if "Face" not in text:
+        raise ValueError(f"expected a 'Face' line in a Pointing'04 face file, got {text!r}")
     numbers = [int(float(n)) for n in re.findall(r"-?\d+(?:\.\d+)?", text.split("Face", 1)[-1])]
     if len(numbers) < 4:
         raise ValueError(f"expected 4 numbers (cx, cy, w, h) in a Pointing'04 face file, got {text!r}")
@@ -217,6 +222,8 @@ def unpack_cmu(archive: Path, dest: Path) -> int:
             parts = Path(member.name).parts
             if member.isfile() and "faces" in parts and member.name.endswith(".pgm"):
                 rel = Path(*parts[parts.index("faces"):])
+                if ".." in rel.parts:  # a hostile name: never write outside cmu_faces/
+                    continue
                 out = target / rel
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(tar.extractfile(member).read())
@@ -275,7 +282,7 @@ def download(dest: Path | None = None, cmu_url: str = CMU_URL, pointing_url: str
                                   ("Pointing'04", pointing_url, unpack_pointing04)):
             archive = Path(tmp) / Path(url).name
             print(f"Downloading {name} from {url} ...", flush=True)
-            with urllib.request.urlopen(url) as response, open(archive, "wb") as out:
+            with urllib.request.urlopen(url, timeout=60) as response, open(archive, "wb") as out:
                 shutil.copyfileobj(response, out)
             print(f"  unpacked {unpack(archive, dest)} files into {dest}", flush=True)
     print(f"Done. Point {settings.DATA_ENV_VAR} at {dest} if it is not the default.")

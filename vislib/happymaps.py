@@ -105,6 +105,7 @@ class Result:
     device: str
     completed: bool = True
     steps_done: int = 0
+    compiled: bool = False  # this run compiled its loop (the first run of a layer and unit count)
 
 
 def _linear_copy(layer):
@@ -121,6 +122,15 @@ LEAK = 0.01
 
 def _leaky(pre):
     return ops.relu(pre) + LEAK * ops.minimum(pre, 0.0)
+
+
+class _PreActivation:
+    def __init__(self, linear, leaky: bool):
+        self.linear, self.leaky = linear, leaky
+
+    def __call__(self, z):
+        out = self.linear(z)
+        return _leaky(out) if self.leaky else out
 
 
 class FeatureExtractor:
@@ -140,12 +150,11 @@ class FeatureExtractor:
             pre = key.endswith(objectives.PRE)
             relu = getattr(getattr(layer, "activation", None), "__name__", "") == "relu"
             if pre or (leaky and relu):
-                linear = _linear_copy(layer)
-                self._post[key] = (lambda z, f=linear: f(z)) if pre else (lambda z, f=linear: _leaky(f(z)))
+                self._post[key] = _PreActivation(_linear_copy(layer), leaky=not pre)
                 outputs.append(layer.input)
             else:
                 outputs.append(layer.output)
-        self._model = keras.Model(model.inputs, outputs) if outputs else None
+        self._model = keras.Model(model.input, outputs) if outputs else None
 
     def __call__(self, x) -> dict:
         if self._model is None:
@@ -196,6 +205,7 @@ class Engine:
         settings = settings.validated()
         started = time.perf_counter()
         batch = len(units)
+        compilations = self.compilations
         step_fn, values_fn = self._loop(objective, batch)
         x = ops.convert_to_tensor(self._start(settings, batch))
         unit_tensor = ops.convert_to_tensor(np.asarray(units, np.int32))
@@ -216,7 +226,7 @@ class Engine:
         values = autodiff.to_numpy(values_fn(x, unit_tensor))
         return Result(layer="", units=list(units), images=self._display(x), values=values, settings=settings,
                       seconds=time.perf_counter() - started, device=autodiff.device_name(),
-                      completed=completed, steps_done=done)
+                      completed=completed, steps_done=done, compiled=self.compilations > compilations)
 
     def activations(self, objective: objectives.Objective, images: np.ndarray, units: Sequence[int]) -> np.ndarray:
         """The objective's value on given network inputs (N, 60, 64, 1) in [0, 1]."""
@@ -241,7 +251,9 @@ class Engine:
     def _shifts(self, settings: Settings) -> np.ndarray:
         rng = np.random.default_rng(settings.seed + 1)
         j = settings.jitter
-        return rng.integers(-j, j + 1, size=(settings.steps, 2)).astype(np.int32)
+        shifts = np.zeros((LIMITS["steps"][1], 2), np.int32)  # one shape for every step count: no retrace
+        shifts[: settings.steps] = rng.integers(-j, j + 1, size=(settings.steps, 2))
+        return shifts
 
     def _display(self, x) -> np.ndarray:
         return np.clip(autodiff.to_numpy(x)[..., 0] + self.offset, 0.0, 1.0)
@@ -268,9 +280,10 @@ class Engine:
         def steps(x, start, stop, units, params, shifts):
             def body(step, x):
                 dy, dx = shifts[step, 0], shifts[step, 1]
-                shifted = ops.roll(ops.roll(x, dy, axis=1), dx, axis=2)
+                moved = ops.logical_or(dy != 0, dx != 0)
+                shifted = ops.cond(moved, lambda: ops.roll(ops.roll(x, dy, axis=1), dx, axis=2), lambda: x)
                 _, grad = gradient(shifted, units, params["tv_weight"])
-                grad = ops.roll(ops.roll(grad, -dy, axis=1), -dx, axis=2)
+                grad = ops.cond(moved, lambda: ops.roll(ops.roll(grad, -dy, axis=1), -dx, axis=2), lambda: grad)
                 scale = ops.mean(ops.abs(grad), axis=(1, 2, 3), keepdims=True) + 1e-12
                 x = x + params["learning_rate"] * grad / scale
                 for make in transforms:

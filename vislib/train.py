@@ -32,7 +32,7 @@ def unit_statistics(model: keras.Model, images: np.ndarray) -> dict:
     """Per unit of every conv/dense layer: the highest response over the images (a conv unit's
     response is its channel mean, as HappyMaps maximises it) and whether it ever fires at all."""
     layers = zoo.unit_layers(model)
-    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in layers])
+    probe = keras.Model(model.input, [model.get_layer(n).output for n in layers])
     outputs = probe.predict(images, batch_size=128, verbose=0)
     stats = {}
     for name, out in zip(layers, outputs):

@@ -1,0 +1,135 @@
+"""Every page through Streamlit's AppTest: rendering, widgets, uploads, and errors."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from vislib import data, settings, zoo
+
+APP = str(settings.REPO_ROOT / "app.py")
+HAPPYMAPS = "pages/1_HappyMaps.py"
+PHOTO = "pages/2_Your_photo.py"
+TIMEOUT = 300
+
+
+def fresh() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    return at
+
+
+def assert_healthy(at: AppTest):
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_overview_shows_the_chosen_variants_figures_and_keeps_the_choice_across_pages():
+    at = fresh()
+    assert_healthy(at)
+    metrics = zoo.read_json("exp0", "metrics.json")
+    values = {m.label: m.value for m in at.metric}
+    assert values["CMU test accuracy"] == f"{metrics['accuracy']['test']:.1%}"
+    assert values["Three amigos (face framed)"] == f"{metrics['accuracy']['three_amigos']['overall']:.1%}"
+    at.sidebar.selectbox(key="variant").set_value("ex1-4").run()
+    assert_healthy(at)
+    values = {m.label: m.value for m in at.metric}
+    assert values["Parameters"] == f"{zoo.read_json('ex1-4', 'metrics.json')['params']:,}"
+    at.switch_page(HAPPYMAPS).run()
+    assert at.sidebar.selectbox(key="variant").value == "ex1-4"
+    at.switch_page(PHOTO).run()
+    assert at.sidebar.selectbox(key="variant").value == "ex1-4"
+    assert any("Gourier" in c.value for c in fresh().caption), "the Overview scores Pointing'04 images: cite"
+
+
+def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_change():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    assert_healthy(at)
+    assert len(at.get("imgs")) == 1
+    assert any("precomputed atlas" in c.value for c in at.caption)
+    at.sidebar.selectbox(key="hm_layer").set_value("conv2d_1").run()
+    at.sidebar.slider(key="hm_blur_sigma").set_value(2.0).run()
+    at.sidebar.slider(key="hm_steps").set_value(8).run()
+    assert any("Press **Regenerate**" in i.value for i in at.info)
+    at.button[0].click().run()
+    assert_healthy(at)
+    assert any("16 units × 8 steps" in c.value for c in at.caption)
+    assert len(at.get("imgs")) == 1
+
+
+def test_a_preset_sets_the_four_regulariser_sliders():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_preset").set_value("yosinski-2").run()
+    assert at.sidebar.slider(key="hm_decay").value == pytest.approx(0.3)
+    assert at.sidebar.slider(key="hm_norm_pct").value == pytest.approx(20.0)
+    assert at.sidebar.slider(key="hm_blur_every").value == 0
+
+
+def test_extreme_slider_values_and_a_side_by_side_comparison_do_not_break_the_page():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_layer").set_value("dense_3").run()
+    at.sidebar.slider(key="hm_decay").set_value(0.5).run()
+    at.sidebar.slider(key="hm_norm_pct").set_value(100.0).run()
+    at.sidebar.slider(key="hm_contrib_pct").set_value(100.0).run()
+    at.sidebar.slider(key="hm_lr").set_value(0.5).run()
+    at.sidebar.slider(key="hm_steps").set_value(8).run()
+    at.sidebar.selectbox(key="hm_compare").set_value("ex1-1").run()
+    at.button[0].click().run()
+    assert_healthy(at)
+    assert len(at.get("imgs")) == 2
+    assert sum("units × 8 steps" in c.value for c in at.caption) == 2
+
+
+def _jpeg(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_upload_a_good_photo_and_a_bad_file_the_good_one_is_still_classified():
+    at = fresh().switch_page(PHOTO).run()
+    photo = (settings.SAMPLES_DIR / "astronaut.jpg").read_bytes()
+    at.file_uploader[0].set_value([("me.jpg", photo, "image/jpeg"),
+                                   ("notes.png", b"not an image at all", "image/png")]).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "notes.png" in at.error[0].value and "not a picture" in at.error[0].value
+    assert [m.label for m in at.metric] == ["Decision"]
+    assert at.metric[0].value in ("left", "not left")
+    assert any("What the network sees" in (getattr(i, "caption", "") or "") for i in at.get("imgs")) or at.get("imgs")
+
+
+def test_only_a_bad_file_shows_a_clear_message_and_no_traceback():
+    at = fresh().switch_page(PHOTO).run()
+    at.file_uploader[0].set_value(("broken.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 40, "image/jpeg")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "broken.jpg" in at.error[0].value
+    assert not at.metric
+
+
+def test_the_page_predicts_for_an_amigo_photo_what_the_metrics_counted_and_cites_the_article():
+    at = fresh().switch_page(PHOTO).run()
+    options = at.selectbox(key="photo_sample").options
+    amigo_options = [o for o in options if o.startswith("Three amigos: ")]
+    assert amigo_options
+    metrics = zoo.read_json("exp0", "metrics.json")
+    for option in amigo_options[:3]:
+        at.selectbox(key="photo_sample").set_value(option).run()
+        assert_healthy(at)
+        file = option.removeprefix("Three amigos: ")
+        expected = metrics["classes"][metrics["predictions"]["three_amigos"][file]]
+        assert at.metric[0].value == expected
+        assert any("Gourier" in c.value for c in at.caption)
+
+
+def test_attribution_method_and_gallery_of_several_photos():
+    at = fresh().switch_page(PHOTO).run()
+    samples = sorted(settings.SAMPLES_DIR.glob("*.jpg"))[:3]
+    at.file_uploader[0].set_value([(p.name, p.read_bytes(), "image/jpeg") for p in samples]).run()
+    assert_healthy(at)
+    assert at.selectbox(key="photo_chosen").options == [p.name for p in samples]
+    for method in ("saliency", "smoothgrad", "gradcam", "gradcam++"):
+        at.selectbox(key="attr_method").set_value(method).run()
+        assert_healthy(at)

@@ -1,0 +1,125 @@
+"""The model zoo, training, and the shipped models' files."""
+
+import json
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from vislib import data, settings, train, zoo
+
+SHIPPED = list(zoo.VARIANTS)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_variant_builds_as_a_functional_model_with_the_notebook_layer_names(name):
+    model = zoo.build(name)
+    spec = zoo.variant(name)
+    assert not isinstance(model, keras.Sequential)
+    assert model.input_shape == (None, *settings.INPUT_SHAPE)
+    assert model.output_shape == (None, len(spec.classes))
+    names = [l.name for l in model.layers][1:]
+    for name_ in names:
+        assert re.fullmatch(r"(conv2d|max_pooling2d|flatten|dense)_\d+", name_), name_
+    assert names[-1] == spec.decision_layer
+    assert model.layers[-1].activation.__name__ == spec.decision_activation
+
+
+def test_the_decision_layers_and_shapes_of_the_study():
+    assert zoo.variant("exp0").decision_layer == "dense_3"
+    assert zoo.variant("ex1-2").decision_layer == "dense_6"
+    assert zoo.variant("ex1-5").decision_layer == "dense_1"
+    assert zoo.build("ex1-4").output_shape == (None, 4)
+    assert zoo.variant("ex1-6").loss == "mean_squared_error"
+    assert zoo.build("ex1-6").layers[-1].activation.__name__ == "linear"
+    wide, base = zoo.build("ex1-3"), zoo.build("exp0")
+    assert all(wide.get_layer(f"dense_{i}").units > base.get_layer(f"dense_{i}").units for i in (1, 2))
+
+
+def test_half_the_filters_has_40_to_60_percent_of_the_parameters():
+    ratio = zoo.build("ex1-1").count_params() / zoo.build("exp0").count_params()
+    assert 0.4 <= ratio <= 0.6
+
+
+def test_unknown_variant_is_refused_with_the_list():
+    with pytest.raises(ValueError, match="exp0.*got 'exp9'"):
+        zoo.variant("exp9")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_metrics_have_the_promised_schema(name):
+    metrics = zoo.read_json(name, "metrics.json")
+    spec = zoo.variant(name)
+    assert metrics["variant"] == name
+    assert metrics["classes"] == list(spec.classes)
+    assert metrics["input_shape"] == [60, 64, 1]
+    assert metrics["params"] == zoo.load(name).count_params()
+    acc = metrics["accuracy"]
+    assert acc["test"] >= 0.95, "every variant should reach 95% on CMU test faces"
+    assert 0 <= acc["train"] <= 1
+    for key in ("three_amigos", "three_amigos_full_frame"):
+        assert 0 <= acc[key]["overall"] <= 1
+        assert set(acc[key]["per_person"]) == {"person01", "person03", "person08"}
+        assert sum(map(sum, metrics["confusion"][key])) == 138
+        assert len(metrics["predictions"][key]) == 138
+    assert sum(map(sum, metrics["confusion"]["test"])) == metrics["split"]["test"]
+    assert metrics["training_seconds"] > 0
+    assert "Gourier" in metrics["three_amigos_citation"]
+    history = zoo.read_json(name, "history.json")
+    assert len(history["train"]["accuracy"]) == len(history["test"]["loss"]) == metrics["epochs"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_amigo_figures_are_what_the_model_predicts_through_the_intake(name):
+    metrics = zoo.read_json(name, "metrics.json")
+    photos = data.load_three_amigos()[::23]
+    predicted = zoo.load(name).predict(data.amigo_inputs(photos, "face"), verbose=0).argmax(axis=1)
+    assert predicted.tolist() == [metrics["predictions"]["three_amigos"][p.file] for p in photos]
+
+
+def test_the_models_folder_stays_under_30_mb():
+    size = sum(f.stat().st_size for f in settings.MODELS_DIR.rglob("*") if f.is_file())
+    assert size < 30 * 2**20
+
+
+def test_a_short_training_run_writes_every_file_and_is_reproducible(tmp_path):
+    first = train.train_variant("ex1-5", tmp_path / "a", epochs=2, log=lambda *_: None)
+    second = train.train_variant("ex1-5", tmp_path / "b", epochs=2, log=lambda *_: None)
+    folder = tmp_path / "a" / "ex1-5"
+    for file in ("model.keras", "history.json", "metrics.json", "unit_stats.json", "mean_image.npy"):
+        assert (folder / file).is_file(), file
+    assert first["accuracy"] == second["accuracy"]
+    a, b = zoo.load("ex1-5", tmp_path / "a"), zoo.load("ex1-5", tmp_path / "b")
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    stats = json.loads((folder / "unit_stats.json").read_text())
+    assert set(stats) == {"conv2d_1", "conv2d_2", "conv2d_3", "dense_1"}
+    assert len(stats["conv2d_2"]["max"]) == 32
+
+
+def test_a_corrupt_model_file_gives_a_clear_error(tmp_path):
+    (tmp_path / "exp0").mkdir()
+    (tmp_path / "exp0" / "model.keras").write_bytes(b"this is not a zip file")
+    with pytest.raises(zoo.ModelLoadError, match="damaged.*python -m vislib.train --variant exp0"):
+        zoo.load("exp0", tmp_path)
+    with pytest.raises(zoo.ModelLoadError, match="No trained model"):
+        zoo.load("ex1-1", tmp_path)
+
+
+def test_the_training_command_without_data_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(settings.DATA_ENV_VAR, str(tmp_path))
+    assert train.main(["--variant", "exp0", "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert settings.DATA_ENV_VAR in err and "python -m vislib.data download" in err
+
+
+def test_the_readme_results_table_matches_the_shipped_metrics():
+    readme = (settings.REPO_ROOT / "README.md").read_text()
+    for name in zoo.shipped_variants():
+        m = zoo.read_json(name, "metrics.json")
+        a = m["accuracy"]
+        row = (f"| {name} | {m['title']} | {m['params']:,} | {a['train']:.1%} | {a['test']:.1%} | "
+               f"{a['three_amigos']['overall']:.1%} | {a['three_amigos_full_frame']['overall']:.1%} |")
+        assert row in readme, f"README row for {name} is out of date; expected:\n{row}"

@@ -1,0 +1,84 @@
+"""Streamlit helpers shared by the pages: page set-up, the variant picker, cached loaders.
+
+Models live in st.cache_resource, results in st.cache_data; the library (vislib) knows
+nothing of Streamlit.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from vislib import atlas as atlas_lib
+from vislib import autodiff, happymaps, settings, zoo
+
+VARIANT_KEY = "variant"
+
+
+def setup_page(title: str) -> None:
+    st.set_page_config(page_title=f"HappyMaps · {title}", page_icon=":material/psychology:", layout="wide")
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def model(variant: str):
+    return zoo.load(variant)
+
+
+@st.cache_resource(show_spinner=False)
+def engine(variant: str) -> happymaps.Engine:
+    return happymaps.Engine(model(variant), zoo.read_array(variant, "mean_image.npy"))
+
+
+@st.cache_data(show_spinner=False)
+def metrics(variant: str) -> dict:
+    return zoo.read_json(variant, "metrics.json")
+
+
+@st.cache_data(show_spinner=False)
+def history(variant: str) -> dict:
+    return zoo.read_json(variant, "history.json")
+
+
+@st.cache_data(show_spinner=False)
+def unit_stats(variant: str) -> dict:
+    return zoo.read_json(variant, "unit_stats.json")
+
+
+@st.cache_resource(show_spinner="Loading the atlas…")
+def atlas(variant: str):
+    return atlas_lib.load(variant)
+
+
+def variant_picker() -> str:
+    """The sidebar's variant picker; the choice is kept across pages."""
+    shipped = zoo.shipped_variants()
+    if not shipped:
+        st.error(f"No trained models found in {settings.MODELS_DIR}. Train them with `make train`.")
+        st.stop()
+    if st.session_state.get(VARIANT_KEY) not in shipped:
+        st.session_state[VARIANT_KEY] = shipped[0]
+    with st.sidebar:
+        st.page_link("app.py", label="Overview", icon=":material/dashboard:")
+        st.page_link("pages/1_HappyMaps.py", label="HappyMaps", icon=":material/grid_view:")
+        st.page_link("pages/2_Your_photo.py", label="Your photo", icon=":material/face:")
+        st.divider()
+    # Re-assigning a widget's key keeps its value when the user moves to another page.
+    st.session_state[VARIANT_KEY] = st.session_state[VARIANT_KEY]
+    st.sidebar.selectbox("Network variant", shipped, key=VARIANT_KEY,
+                         format_func=lambda n: f"{n} · {zoo.VARIANTS[n].title}",
+                         help="The seven networks of the original study; every page shows the one chosen here.")
+    st.sidebar.caption(f"Computing on **{autodiff.device_name()}** (Keras backend: {autodiff.backend()})")
+    return st.session_state[VARIANT_KEY]
+
+
+def load_or_stop(loader, *args):
+    """Call a loader; on a missing or damaged file show a clear message and stop the page."""
+    try:
+        return loader(*args)
+    except (zoo.ModelLoadError, FileNotFoundError, ValueError) as error:
+        st.error(str(error))
+        st.stop()
+
+
+def cite_pointing04() -> None:
+    st.caption(f"Three-amigos photos: Head Pose Image Database (Pointing'04), INRIA. "
+               f"Cite: {settings.POINTING04_CITATION}")

@@ -1,0 +1,208 @@
+"""Benchmarks that print numbers (never timed assertions in tests).
+
+    python -m vislib.bench happymaps --vs tf-keras-vis   # last line: ratio: X (their s / ours)
+    python -m vislib.bench quality                        # last line: units reaching 1.0: P%
+    python -m vislib.bench photo                          # last line: ms: X
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import keras
+import numpy as np
+from keras import ops
+
+from vislib import autodiff, happymaps, regularizers, settings, zoo
+
+
+def _conv_flops(model: keras.Model, layer: str, batch: int) -> float:
+    """Multiply-adds x 2 of one forward pass plus the input-gradient pass, up to `layer`."""
+    flops = 0.0
+    for l in model.layers:
+        if isinstance(l, keras.layers.Conv2D):
+            _, h, w, cout = l.output.shape
+            kh, kw, cin, _ = l.kernel.shape
+            flops += 2 * h * w * cin * cout * kh * kw
+        elif isinstance(l, keras.layers.Dense):
+            flops += 2 * l.kernel.shape[0] * l.kernel.shape[1]
+        if l.name == layer:
+            break
+    return 2 * flops * batch  # forward + backward to the input
+
+
+def conv_peak_gflops(seconds: float = 1.0) -> float:
+    """This machine's measured rate on a convolution like the zoo's (forward, float32)."""
+    x = ops.convert_to_tensor(np.random.default_rng(0).normal(size=(256, 30, 32, 32)).astype("float32"))
+    k = ops.convert_to_tensor(np.random.default_rng(1).normal(size=(3, 3, 32, 32)).astype("float32"))
+    conv = autodiff.compile(lambda x, k: ops.conv(x, k, padding="same"))
+    autodiff.to_numpy(conv(x, k))
+    runs, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        autodiff.to_numpy(conv(x, k))
+        runs += 1
+    per_run = (time.perf_counter() - started) / runs
+    return 2 * 256 * 30 * 32 * 32 * 32 * 9 / per_run / 1e9
+
+
+class _YosinskiModifier:
+    """Our decay and blur, as a tf-keras-vis input modifier (applied before each step, which
+    is the same as after the previous one)."""
+
+    def __init__(self, s: happymaps.Settings, offset: float):
+        self.s, self.offset, self.step = s, offset, 0
+
+    def __call__(self, x):
+        self.step += 1
+        x = (x - self.offset) * (1.0 - self.s.decay)
+        if self.s.blur_every and self.s.blur_sigma and self.step > 1 and (self.step - 1) % self.s.blur_every == 0:
+            x = regularizers.blur(x, self.s.blur_sigma)
+        return x + self.offset
+
+
+def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str, repeats: int) -> float:
+    from tf_keras_vis.activation_maximization import ActivationMaximization
+    from tf_keras_vis.utils.model_modifiers import ExtractIntermediateLayer
+
+    engine = happymaps.engine_for(variant)
+    model = engine.model
+    n_units = int(model.get_layer(layer).output.shape[-1])
+    units = np.arange(n_units)
+    s = happymaps.Settings.from_preset(preset, steps=steps)
+    if s.norm_pct or s.contrib_pct:
+        raise SystemExit("pick a preset without percentile clipping: tf-keras-vis has no gradient-aware modifier")
+    print(f"device: {autodiff.device_name()}; backend {autodiff.backend()}; {variant} {layer}: "
+          f"{n_units} units, {steps} steps, preset {preset} {s.decay, s.blur_sigma, s.blur_every}")
+
+    started = time.perf_counter()
+    engine.layer(layer, settings=s, every=steps)
+    print(f"ours, first run (compiles): {time.perf_counter() - started:.2f} s")
+    ours = []
+    for r in range(repeats):
+        started = time.perf_counter()
+        result = engine.layer(layer, settings=happymaps.Settings.from_preset(preset, steps=steps, seed=r + 1),
+                              every=steps)
+        ours.append(time.perf_counter() - started)
+    ours_s = min(ours)
+
+    am = ActivationMaximization(model, model_modifier=ExtractIntermediateLayer(layer), clone=True)
+    chosen = ops.convert_to_tensor(np.stack([np.arange(n_units), units], axis=1).astype("int32"))
+
+    def score(output):
+        per_unit = ops.mean(output, axis=(1, 2)) if len(output.shape) == 4 else output
+        return ops.take_along_axis(per_unit, ops.expand_dims(chosen[:, 1], 1), axis=1)[:, 0]
+
+    def normalise(grad):
+        return grad / (ops.mean(ops.abs(grad), axis=(1, 2, 3), keepdims=True) + 1e-12)
+
+    def theirs_once(n_steps, seed):
+        start = engine._start(happymaps.Settings(seed=seed), n_units) + engine.offset
+        return am(score, seed_input=start, steps=n_steps, input_range=(0.0, 1.0),
+                  input_modifiers=[_YosinskiModifier(s, engine.offset)], regularizers=[],
+                  optimizer=keras.optimizers.SGD(s.learning_rate), gradient_modifier=normalise)
+
+    theirs_once(2, 0)  # warm up
+    theirs = []
+    for r in range(repeats):
+        started = time.perf_counter()
+        images = theirs_once(steps, r + 1)
+        theirs.append(time.perf_counter() - started)
+    theirs_s = min(theirs)
+    their_values = engine.activations(happymaps.objectives.unit_batch(layer), np.asarray(images), units)
+
+    flops = _conv_flops(model, layer, n_units) * steps
+    peak = conv_peak_gflops()
+    print(f"ours:  {ours_s:.3f} s  mean activation reached {result.values.mean():.3f}")
+    print(f"tf-keras-vis: {theirs_s:.3f} s  mean activation reached {their_values.mean():.3f}")
+    print(f"throughput: ours {flops / ours_s / 1e9:.1f} GFLOP/s, tf-keras-vis {flops / theirs_s / 1e9:.1f} GFLOP/s, "
+          f"this machine's measured convolution peak {peak:.1f} GFLOP/s "
+          f"(ours at {flops / ours_s / 1e9 / peak:.0%} of it)")
+    ratio = theirs_s / ours_s
+    print(f"ratio: {ratio:.2f}")
+    return ratio
+
+
+def quality(variant: str, preset: str, steps: int) -> float:
+    """Activation each HappyMap reaches / the highest any CMU training image reaches."""
+    engine = happymaps.engine_for(variant)
+    stats = zoo.read_json(variant, "unit_stats.json")
+    reached, total, skipped = 0, 0, 0
+    for layer in zoo.unit_layers(engine.model):
+        result = engine.layer(layer, settings=happymaps.Settings.from_preset(preset, steps=steps), every=steps)
+        best = np.asarray(stats[layer]["max"])
+        live = best > 0
+        ratios = result.values[live] / best[live]
+        reached += int((ratios >= 1.0).sum())
+        total += int(live.sum())
+        skipped += int((~live).sum())
+        print(f"{layer}: {int((ratios >= 1.0).sum())}/{int(live.sum())} units reach 1.0 "
+              f"(median ratio {np.median(ratios) if ratios.size else float('nan'):.2f}, "
+              f"{result.seconds:.1f} s){f'; {int((~live).sum())} silent on all training faces, skipped' if (~live).any() else ''}")
+    print(f"{variant}, preset {preset}, {steps} steps; {skipped} dead units excluded")
+    share = 100.0 * reached / max(total, 1)
+    print(f"units reaching 1.0: {share:.1f}%")
+    return share
+
+
+def photo(variant: str, repeats: int) -> float:
+    from vislib import activations, attribution, imaging
+
+    path = sorted(settings.SAMPLES_DIR.glob("*.jpg"))[0]
+    payload = path.read_bytes()
+    model = zoo.load(variant)
+    classes = zoo.variant(variant).classes
+
+    def once():
+        gray = imaging.load_photo(payload)
+        face = imaging.detect_face(gray)
+        box = imaging.cmu_frame(face.box, gray.shape) if face else imaging.whole_frame(gray.shape)
+        x = imaging.to_network_input(gray, box)
+        decision = activations.decide(model, x, classes)
+        activations.layer_activations(model, x)
+        attribution.attribute(model, x, "gradcam", class_index=decision.index)
+
+    once()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        once()
+        times.append((time.perf_counter() - started) * 1000)
+    print(f"{path.name} ({len(payload) / 1024:.0f} KB), {variant}, {repeats} warm runs on {autodiff.device_name()}: "
+          f"min {min(times):.0f} ms, median {statistics.median(times):.0f} ms")
+    print(f"ms: {statistics.median(times):.0f}")
+    return statistics.median(times)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vislib.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    hm = sub.add_parser("happymaps")
+    hm.add_argument("--vs", choices=["tf-keras-vis"], default="tf-keras-vis")
+    hm.add_argument("--variant", default="exp0")
+    hm.add_argument("--layer", default="conv2d_3")
+    hm.add_argument("--steps", type=int, default=128)
+    hm.add_argument("--preset", default=happymaps.DEFAULT_PRESET)
+    hm.add_argument("--repeats", type=int, default=3)
+    q = sub.add_parser("quality")
+    q.add_argument("--variant", default="exp0")
+    q.add_argument("--preset", default=happymaps.DEFAULT_PRESET)
+    q.add_argument("--steps", type=int, default=128)
+    p = sub.add_parser("photo")
+    p.add_argument("--variant", default="exp0")
+    p.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args(argv)
+    if args.what == "happymaps":
+        happymaps_vs_tf_keras_vis(args.variant, args.layer, args.steps, args.preset, args.repeats)
+    elif args.what == "quality":
+        quality(args.variant, args.preset, args.steps)
+    else:
+        photo(args.variant, args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Figures for the app: Plotly charts and image montages. No streamlit here."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from PIL import Image, ImageDraw
+
+COLORS = {"train": "#1f77b4", "test": "#ff7f0e", "three amigos": "#2ca02c", "full frame": "#9467bd"}
+
+
+def montage(images: np.ndarray, labels=None, cols: int | None = None, scale: int = 2,
+            pad: int = 2, label_height: int = 12, marked=()) -> np.ndarray:
+    """Tile (N, H, W) images in [0, 1] into one RGB uint8 picture, a label above each tile.
+
+    Tiles whose index is in `marked` get a red frame (e.g. dead units).
+    """
+    images = np.asarray(images, dtype=np.float32)
+    n, h, w = images.shape
+    cols = cols or min(n, max(1, int(math.ceil(math.sqrt(n * 1.3)))))
+    rows = int(math.ceil(n / cols))
+    th, tw = h * scale, w * scale
+    lh = label_height if labels is not None else 0
+    canvas = Image.new("RGB", (cols * (tw + pad) + pad, rows * (th + lh + pad) + pad), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    marked = set(marked)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        x0, y0 = pad + c * (tw + pad), pad + r * (th + lh + pad)
+        tile = Image.fromarray((np.clip(images[i], 0, 1) * 255).astype(np.uint8)).resize((tw, th), Image.NEAREST)
+        canvas.paste(tile.convert("RGB"), (x0, y0 + lh))
+        if labels is not None:
+            draw.text((x0 + 1, y0), str(labels[i]), fill=(60, 60, 60))
+        if i in marked:
+            draw.rectangle([x0, y0 + lh, x0 + tw - 1, y0 + lh + th - 1], outline=(220, 30, 30), width=2)
+    return np.asarray(canvas)
+
+
+def normalise_maps(maps: np.ndarray) -> np.ndarray:
+    """Scale each map to [0, 1] on its own (for showing feature maps)."""
+    maps = np.asarray(maps, dtype=np.float32)
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - low
+    return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1), 0.0)
+
+
+def training_curves(history: dict) -> go.Figure:
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    for col, metric in ((1, "loss"), (2, "accuracy")):
+        for split in ("train", "test"):
+            fig.add_trace(go.Scatter(x=history["epoch"], y=history[split][metric], name=split,
+                                     line={"color": COLORS[split]}, showlegend=col == 1), row=1, col=col)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_layout(height=320, margin={"t": 40, "b": 10, "l": 10, "r": 10})
+    return fig
+
+
+def confusion_matrix(matrix, classes, title: str) -> go.Figure:
+    matrix = np.asarray(matrix)
+    fig = go.Figure(go.Heatmap(z=matrix, x=list(classes), y=list(classes), colorscale="Blues",
+                               text=matrix, texttemplate="%{text}", showscale=False,
+                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_layout(title=title, height=300, margin={"t": 40, "b": 10, "l": 10, "r": 10},
+                      xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed")
+    return fig
+
+
+def accuracy_bars(accuracy: dict) -> go.Figure:
+    """Train, CMU test, and each amigo: one bar each, for both framings of the amigos."""
+    names = ["CMU train", "CMU test"] + list(accuracy["three_amigos"]["per_person"])
+    face = [accuracy["train"], accuracy["test"]] + list(accuracy["three_amigos"]["per_person"].values())
+    full = [None, None] + list(accuracy["three_amigos_full_frame"]["per_person"].values())
+    fig = go.Figure([
+        go.Bar(name="CMU / face framing", x=names, y=face, text=[f"{v:.0%}" for v in face]),
+        go.Bar(name="whole frame", x=names, y=full, text=[f"{v:.0%}" if v is not None else "" for v in full]),
+    ])
+    fig.update_layout(barmode="group", yaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=320,
+                      margin={"t": 20, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h"})
+    return fig
+
+
+def probabilities(classes, probs, title: str = "") -> go.Figure:
+    probs = np.asarray(probs, dtype=float)
+    fig = go.Figure(go.Bar(x=probs, y=list(classes), orientation="h", text=[f"{p:.1%}" for p in probs],
+                           marker_color=["#2ca02c" if i == probs.argmax() else "#aaaaaa" for i in range(len(probs))]))
+    fig.update_layout(title=title, xaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=60 + 40 * len(probs),
+                      margin={"t": 30 if title else 10, "b": 10, "l": 10, "r": 10})
+    return fig
+
+
+def unit_strip(values, dead=(), title: str = "") -> go.Figure:
+    """A dense layer's response: one bar per unit, dead units in red."""
+    values = np.asarray(values, dtype=float)
+    dead = set(dead)
+    fig = go.Figure(go.Bar(x=list(range(len(values))), y=values,
+                           marker_color=["#d62728" if i in dead else "#1f77b4" for i in range(len(values))],
+                           hovertemplate="unit %{x}: %{y:.3f}<extra></extra>"))
+    fig.update_layout(title=title, height=220, margin={"t": 30, "b": 10, "l": 10, "r": 10}, xaxis_title="unit")
+    return fig
+
+
+def overlay(gray: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5) -> np.ndarray:
+    """A heat map ([0, 1]) blended over a grayscale image, resized to the map's shape: RGB uint8."""
+    gray = np.clip(np.asarray(gray, dtype=np.float32), 0, 1)
+    if gray.shape != np.shape(heatmap):
+        gray = np.asarray(Image.fromarray(gray).resize(np.shape(heatmap)[::-1], Image.BILINEAR))
+    heat = np.clip(np.asarray(heatmap, dtype=np.float32), 0, 1)
+    # a small "inferno"-like ramp, enough to read hot and cold without matplotlib
+    stops = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], np.float32) / 255
+    pos = heat * (len(stops) - 1)
+    lo = np.floor(pos).astype(int).clip(0, len(stops) - 2)
+    frac = (pos - lo)[..., None]
+    colour = stops[lo] * (1 - frac) + stops[lo + 1] * frac
+    rgb = np.repeat(gray[..., None], 3, axis=-1) * (1 - opacity) + colour * opacity
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def with_box(gray: np.ndarray, box, max_side: int = 480) -> np.ndarray:
+    """The photo (grayscale, [0, 1]) as RGB with the crop box drawn, shrunk to max_side."""
+    image = Image.fromarray((np.clip(gray, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+    scale = min(1.0, max_side / max(image.size))
+    if scale < 1.0:
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    x0, y0, x1, y1 = (v * scale for v in box)
+    ImageDraw.Draw(image).rectangle([x0, y0, x1, y1], outline=(255, 60, 60), width=max(2, image.width // 160))
+    return np.asarray(image)
+
+
+def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
+    """A small image made bigger with crisp pixels (for the 64x60 input)."""
+    return np.kron(np.asarray(image), np.ones((scale, scale) + (1,) * (np.ndim(image) - 2), dtype=np.asarray(image).dtype))
+
+
+def resize_map(heatmap: np.ndarray, shape) -> np.ndarray:
+    """A [0, 1] map resized (bilinear) to shape (H, W), for overlaying on a bigger picture."""
+    h, w = shape[:2]
+    scale = min(1.0, 640 / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    image = Image.fromarray(np.asarray(heatmap, np.float32)).resize(size, Image.BILINEAR)
+    return np.clip(np.asarray(image), 0, 1)
