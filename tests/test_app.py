@@ -1,14 +1,9 @@
 """Every page through Streamlit's AppTest: rendering, widgets, uploads, and errors."""
 
-import io
-from pathlib import Path
-
-import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from vislib import data, settings, zoo
+from vislib import settings, zoo
 
 APP = str(settings.REPO_ROOT / "app.py")
 HAPPYMAPS = "pages/1_HappyMaps.py"
@@ -48,7 +43,7 @@ def test_overview_shows_the_chosen_variants_figures_and_keeps_the_choice_across_
 def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_change():
     at = fresh().switch_page(HAPPYMAPS).run()
     assert_healthy(at)
-    assert len(at.get("imgs")) == 1
+    assert len(at.get("image")) == 1
     assert any("precomputed atlas" in c.value for c in at.caption)
     at.sidebar.selectbox(key="hm_layer").set_value("conv2d_1").run()
     at.sidebar.slider(key="hm_blur_sigma").set_value(2.0).run()
@@ -57,7 +52,7 @@ def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_chan
     at.button[0].click().run()
     assert_healthy(at)
     assert any("16 units × 8 steps" in c.value for c in at.caption)
-    assert len(at.get("imgs")) == 1
+    assert len(at.get("image")) == 1
 
 
 def test_a_preset_sets_the_four_regulariser_sliders():
@@ -79,14 +74,8 @@ def test_extreme_slider_values_and_a_side_by_side_comparison_do_not_break_the_pa
     at.sidebar.selectbox(key="hm_compare").set_value("ex1-1").run()
     at.button[0].click().run()
     assert_healthy(at)
-    assert len(at.get("imgs")) == 2
+    assert len(at.get("image")) == 2
     assert sum("units × 8 steps" in c.value for c in at.caption) == 2
-
-
-def _jpeg(array: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(array).save(out, "JPEG")
-    return out.getvalue()
 
 
 def test_upload_a_good_photo_and_a_bad_file_the_good_one_is_still_classified():
@@ -98,7 +87,8 @@ def test_upload_a_good_photo_and_a_bad_file_the_good_one_is_still_classified():
     assert len(at.error) == 1 and "notes.png" in at.error[0].value and "not a picture" in at.error[0].value
     assert [m.label for m in at.metric] == ["Decision"]
     assert at.metric[0].value in ("left", "not left")
-    assert any("What the network sees" in (getattr(i, "caption", "") or "") for i in at.get("imgs")) or at.get("imgs")
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert any("What the network sees" in c for c in captions), captions
 
 
 def test_only_a_bad_file_shows_a_clear_message_and_no_traceback():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Sequence
 
 import keras
@@ -108,15 +108,6 @@ class Result:
     compiled: bool = False  # this run compiled its loop (the first run of a layer and unit count)
 
 
-def _linear_copy(layer):
-    """The layer without its activation, sharing nothing: to read pre-activations."""
-    config = {**layer.get_config(), "activation": "linear", "name": layer.name + "_pre"}
-    copy = type(layer).from_config(config)
-    copy.build(layer.input.shape)
-    copy.set_weights(layer.get_weights())
-    return copy
-
-
 LEAK = 0.01
 
 
@@ -150,7 +141,7 @@ class FeatureExtractor:
             pre = key.endswith(objectives.PRE)
             relu = getattr(getattr(layer, "activation", None), "__name__", "") == "relu"
             if pre or (leaky and relu):
-                self._post[key] = _PreActivation(_linear_copy(layer), leaky=not pre)
+                self._post[key] = _PreActivation(zoo.linear_copy(layer), leaky=not pre)
                 outputs.append(layer.input)
             else:
                 outputs.append(layer.output)

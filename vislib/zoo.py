@@ -7,7 +7,7 @@ dense_1, ...). tf-keras-vis needs functional models, so no `Sequential` here.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -134,6 +134,16 @@ def layer_table(model: keras.Model) -> list[dict]:
             "activation": getattr(getattr(layer, "activation", None), "__name__", ""),
         })
     return rows
+
+
+def linear_copy(layer, suffix: str = "_pre"):
+    """A copy of a layer without its activation (same weights, nothing shared): reads what the
+    layer computes before its activation without changing the model."""
+    config = {**layer.get_config(), "activation": "linear", "name": layer.name + suffix}
+    copy = type(layer).from_config(config)
+    copy.build(layer.input.shape)
+    copy.set_weights(layer.get_weights())
+    return copy
 
 
 def unit_layers(model: keras.Model) -> list[str]:

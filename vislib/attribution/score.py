@@ -13,6 +13,8 @@ from typing import Callable
 import keras
 from keras import ops
 
+from vislib import zoo
+
 _COMPILED: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
 
 
@@ -22,14 +24,6 @@ def compiled(model: keras.Model, key: tuple, build: Callable[[], Callable]) -> C
     if key not in per_model:
         per_model[key] = build()
     return per_model[key]
-
-
-def _linear_copy(layer):
-    config = {**layer.get_config(), "activation": "linear", "name": layer.name + "_logits"}
-    copy = type(layer).from_config(config)
-    copy.build(layer.input.shape)
-    copy.set_weights(layer.get_weights())
-    return copy
 
 
 def _decision_layer(model: keras.Model):
@@ -44,7 +38,7 @@ def logit_model(model: keras.Model, layer: str | None = None) -> tuple[Callable,
     """(trunk, head): trunk maps the input to `layer`'s output (the input itself when None),
     head maps that to the class scores (B, classes)."""
     decision = _decision_layer(model)
-    linear = _linear_copy(decision)
+    linear = zoo.linear_copy(decision, "_logits")
     if layer is None:
         features = keras.Model(model.input, decision.input)
 
