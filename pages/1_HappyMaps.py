@@ -21,6 +21,7 @@ layers = zoo.unit_layers(network)
 stats = ui.load_or_stop(ui.unit_stats, variant)
 
 SLIDERS = ("decay", "blur_sigma", "blur_every", "norm_pct", "contrib_pct")
+MAX_KEPT_RESULTS = 12
 
 
 def apply_preset():
@@ -100,6 +101,8 @@ for column, name in zip(columns, panels):
 
             try:
                 results[key] = ui.load_or_stop(ui.engine, name).layer(layer, units, settings, on_progress=show, every=16)
+                while len(results) > MAX_KEPT_RESULTS:  # keep the session's memory bounded
+                    results.pop(next(iter(results)))
             except ValueError as error:
                 st.error(str(error))
                 continue
