@@ -3,6 +3,7 @@
     python -m vislib.bench happymaps --vs tf-keras-vis   # last line: ratio: X (their s / ours)
     python -m vislib.bench quality                        # last line: units reaching 1.0: P%
     python -m vislib.bench photo                          # last line: ms: X
+    python -m vislib.bench engine                         # every layer, warm; last line: all layers ms: X
 """
 
 from __future__ import annotations
@@ -125,6 +126,26 @@ def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str,
     return ratio
 
 
+def engine_speed(variant: str, steps: int, preset: str) -> float:
+    """Warm time of every layer's HappyMaps (all units), and whether a slider move recompiles."""
+    engine = happymaps.engine_for(variant)
+    layers = zoo.unit_layers(engine.model)
+    settings_ = happymaps.Settings.from_preset(preset, steps=steps)
+    for layer in layers:
+        engine.layer(layer, settings=settings_, every=steps)  # compile once per layer
+    compiled = engine.compilations
+    total = 0.0
+    for layer in layers:
+        moved = happymaps.Settings.from_preset(preset, steps=steps, decay=0.001, seed=1)
+        result = engine.layer(layer, settings=moved, every=steps)
+        total += result.seconds
+        print(f"{layer}: {len(result.units)} units x {steps} steps in {result.seconds * 1000:.0f} ms")
+    print(f"device: {autodiff.device_name()}; backend {autodiff.backend()}; "
+          f"recompiles after slider moves: {engine.compilations - compiled}")
+    print(f"all layers ms: {total * 1000:.0f}")
+    return total
+
+
 def quality(variant: str, preset: str, steps: int) -> float:
     """Activation each HappyMap reaches / the highest any CMU training image reaches."""
     engine = happymaps.engine_for(variant)
@@ -191,12 +212,18 @@ def main(argv=None) -> int:
     q.add_argument("--variant", default="exp0")
     q.add_argument("--preset", default=happymaps.DEFAULT_PRESET)
     q.add_argument("--steps", type=int, default=128)
+    e = sub.add_parser("engine")
+    e.add_argument("--variant", default="exp0")
+    e.add_argument("--steps", type=int, default=128)
+    e.add_argument("--preset", default=happymaps.DEFAULT_PRESET)
     p = sub.add_parser("photo")
     p.add_argument("--variant", default="exp0")
     p.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
     if args.what == "happymaps":
         happymaps_vs_tf_keras_vis(args.variant, args.layer, args.steps, args.preset, args.repeats)
+    elif args.what == "engine":
+        engine_speed(args.variant, args.steps, args.preset)
     elif args.what == "quality":
         quality(args.variant, args.preset, args.steps)
     else:
