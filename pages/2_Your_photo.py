@@ -65,22 +65,30 @@ if not photos:
     st.stop()
 
 
-def intake(payload: bytes, face_box, framing: str, zoom: float = 1.0):
+def intake(payload: bytes, face_box, framing: str, zoom: float = 1.0, right: float = 0.0, down: float = 0.0):
     gray = decode(payload)
     face = None if framing == "whole photo" else face_box if face_box is not None else find_face(payload)
     framed = imaging.frame(gray, face, zoom, use_whole_photo=face is None)
     source = framed.source if face is not None or framing == "whole photo" else "whole photo (no face found)"
-    return gray, framed.box, source, framed.input
+    if face is None or (right == 0 and down == 0):
+        return gray, framed.box, source, framed.input
+    box = imaging.moved(framed.box, right, down)
+    return gray, box, source + ", moved by hand", imaging.to_network_input(gray, box)
 
 
 framing = st.radio("Framing", ["face", "whole photo"], horizontal=True, key="photo_framing",
                    help="'face' crops head and shoulders around the face, as the CMU photos were framed.")
-zoom = st.slider("Crop zoom", 0.5, 2.0, 1.0, 0.05, key="photo_zoom", disabled=framing != "face")
+z1, z2, z3 = st.columns(3)
+zoom = z1.slider("Crop zoom", 0.5, 2.0, 1.0, 0.05, key="photo_zoom", disabled=framing != "face")
+right = z2.slider("Move crop right", -0.5, 0.5, 0.0, 0.05, key="photo_right", disabled=framing != "face",
+                  help="In fractions of the crop's width; negative moves it left.")
+down = z3.slider("Move crop down", -0.5, 0.5, 0.0, 0.05, key="photo_down", disabled=framing != "face",
+                 help="In fractions of the crop's height; negative moves it up.")
 
 good = []
 for name, payload, box, cite in photos:
     try:
-        gray, crop_box, source, x = intake(payload, box, framing, zoom)
+        gray, crop_box, source, x = intake(payload, box, framing, zoom, right, down)
     except imaging.PhotoError as error:
         st.error(f"**{name}**: {error}")
         continue

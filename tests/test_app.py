@@ -123,3 +123,14 @@ def test_attribution_method_and_gallery_of_several_photos():
     for method in ("saliency", "smoothgrad", "gradcam", "gradcam++"):
         at.selectbox(key="attr_method").set_value(method).run()
         assert_healthy(at)
+
+
+def test_moving_the_crop_changes_what_the_network_sees():
+    at = fresh().switch_page(PHOTO).run()
+    photo = (settings.SAMPLES_DIR / "astronaut_wide.jpg").read_bytes()
+    at.file_uploader[0].set_value(("wide.jpg", photo, "image/jpeg")).run()
+    before = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    at.slider(key="photo_right").set_value(0.3).run()
+    assert_healthy(at)
+    after = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert any("moved by hand" in c for c in after) and not any("moved by hand" in c for c in before)

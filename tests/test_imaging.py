@@ -709,3 +709,9 @@ def test_sample_photos_load_and_show_a_face(path):
 
 def test_this_pillow_reads_webp():
     assert features.check("webp"), "WebP uploads need a Pillow built with WebP (the PyPI wheels are)"
+
+
+def test_moving_a_crop_shifts_it_by_fractions_of_its_own_size():
+    box = (10.0, 20.0, 74.0, 80.0)  # 64 wide, 60 tall
+    assert imaging.moved(box, right=0.25, down=-0.5) == (26.0, -10.0, 90.0, 50.0)
+    assert imaging.moved(box) == box

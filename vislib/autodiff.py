@@ -50,7 +50,8 @@ def compile(fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:  # 
 
     import tensorflow as tf
 
-    return tf.function(fn, reduce_retracing=True)
+    # keras.ops already builds graph control flow (cond, fori_loop): no AutoGraph rewriting needed
+    return tf.function(fn, reduce_retracing=True, autograph=False)
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:

@@ -195,6 +195,13 @@ def cmu_frame(face_box, image_shape, zoom: float = 1.0) -> Box:
     return (cx - width / 2, top, cx + width / 2, top + height)
 
 
+def moved(box: Box, right: float = 0.0, down: float = 0.0) -> Box:
+    """The box shifted by fractions of its own width (right) and height (down)."""
+    x0, y0, x1, y1 = box
+    dx, dy = right * (x1 - x0), down * (y1 - y0)
+    return (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+
+
 def whole_frame(image_shape) -> Box:
     """The largest centred 64:60 crop of the photo: the 'whole photo' option."""
     h, w = image_shape[:2]
