@@ -18,7 +18,7 @@ venv: $(VENV)/.installed
 run: venv  ## start the app on the shipped models
 	HAPPYMAPS_DATA=$(DATA) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: venv  ## the whole test suite
+test: venv  ## the whole test suite (first: Chromium for the browser test, when missing)
 	.ci/system-deps
 	HAPPYMAPS_DATA=$(DATA) $(PY) -m pytest -q tests
 
@@ -30,6 +30,7 @@ atlas: venv  ## precompute the HappyMaps atlas of every shipped model
 
 bench: venv
 	HAPPYMAPS_DATA=$(DATA) $(PY) -m vislib.bench happymaps --vs tf-keras-vis
+	HAPPYMAPS_DATA=$(DATA) $(PY) -m vislib.bench engine
 	HAPPYMAPS_DATA=$(DATA) $(PY) -m vislib.bench quality
 	HAPPYMAPS_DATA=$(DATA) $(PY) -m vislib.bench photo
 

@@ -48,6 +48,12 @@ def atlas(variant: str):
     return atlas_lib.load(variant)
 
 
+def dead_units(variant: str, layer: str) -> list[int]:
+    """Units of a layer that never respond to any CMU training face."""
+    flags = load_or_stop(unit_stats, variant).get(layer, {}).get("dead", [])
+    return [i for i, dead in enumerate(flags) if dead]
+
+
 def variant_picker() -> str:
     """The sidebar's variant picker; the choice is kept across pages."""
     shipped = zoo.shipped_variants()
@@ -74,7 +80,7 @@ def load_or_stop(loader, *args):
     """Call a loader; on a missing or damaged file show a clear message and stop the page."""
     try:
         return loader(*args)
-    except (zoo.ModelLoadError, FileNotFoundError, ValueError) as error:
+    except (zoo.ModelLoadError, OSError, ValueError) as error:
         st.error(str(error))
         st.stop()
 

@@ -1,5 +1,6 @@
 """Your photo: how the network classifies a face, where it looks, and every layer's response."""
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -16,30 +17,47 @@ variant = ui.variant_picker()
 network = ui.load_or_stop(ui.model, variant)
 metrics = ui.load_or_stop(ui.metrics, variant)
 classes = metrics["classes"]
+KEEP = "session"
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=1800)
+def decode(digest: str, _payload: bytes):
+    """Decoded once per file content (the digest is the key; the bytes are not hashed again)."""
+    return imaging.load_photo(_payload)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def decode(payload: bytes):
-    return imaging.load_photo(payload)
+def find_face(digest: str, _payload: bytes):
+    return imaging.detect_face(decode(digest, _payload))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def decision_of(name: str, x: np.ndarray):
+    return activations.decide(ui.model(name), x, zoo.variant(name).classes)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def heatmap_of(name: str, x: np.ndarray, method: str, class_index: int, layer: str | None):
+    return attribution.attribute(ui.model(name), x, method, class_index=class_index, layer=layer)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def find_face(payload: bytes):
-    return imaging.detect_face(decode(payload))
+def responses_of(name: str, x: np.ndarray):
+    return activations.layer_activations(ui.model(name), x)
 
 
 @st.cache_data(show_spinner=False)
 def samples() -> dict:
-    """name -> (path, face box or None, needs the Pointing'04 citation)."""
-    found = {f"Sample: {p.stem}": (str(p), None, False)
+    """label -> (path, face box or None, credit line or None)."""
+    found = {f"Sample: {p.stem}": (str(p), None, None)
              for p in sorted(settings.SAMPLES_DIR.glob("*")) if p.suffix.lower() in (".jpg", ".jpeg", ".png")}
     try:
         faces = data.load_cmu()
         _, test = data.split_indices(faces.poses)
         for i in test[::12]:
-            found[f"CMU test face: {faces.files[i]}"] = (str(data.cmu_root() / faces.files[i]), None, False)
+            found[f"CMU test face: {faces.files[i]}"] = (str(data.cmu_root() / faces.files[i]), None, "cmu")
         for photo in data.load_three_amigos()[::3]:
-            found[f"Three amigos: {photo.file}"] = (str(photo.path), photo.face_box, True)
+            found[f"Three amigos: {photo.file}"] = (str(photo.path), photo.face_box, "pointing04")
     except data.DataNotFoundError:
         pass  # no data folder: uploads and the shipped samples still work
     return found
@@ -51,23 +69,34 @@ with upload_tab:
                                help="JPEG, PNG, WebP, BMP, GIF, TIFF or PGM; up to 40 megapixels.")
 with sample_tab:
     options = samples()
-    sample = st.selectbox("Sample", ["(none)", *options], key="photo_sample")
+    sample = st.selectbox("Sample", ["(none)", *options], key="photo_sample", persist_state=KEEP)
 
-photos = []  # (name, bytes, face box or None, cite)
+photos = []  # (name, bytes, face box or None, credit or None)
 for f in uploads or []:
-    photos.append((f.name, f.getvalue(), None, False))
+    photos.append((f.name, f.getvalue(), None, None))
 if sample != "(none)":
-    path, box, cite = options[sample]
-    photos.append((sample, Path(path).read_bytes(), box, cite))
+    path, box, credit = options[sample]
+    photos.append((sample, Path(path).read_bytes(), box, credit))
 
 if not photos:
     st.info("Upload a photo or pick a sample to begin.")
     st.stop()
 
+framing = st.radio("Framing", ["face", "whole photo"], horizontal=True, key="photo_framing", persist_state=KEEP,
+                   help="'face' crops head and shoulders around the face, as the CMU photos were framed.")
+z1, z2, z3 = st.columns(3)
+by_hand = framing != "face"
+zoom = z1.slider("Crop zoom", 0.5, 2.0, 1.0, 0.05, key="photo_zoom", disabled=by_hand, persist_state=KEEP)
+right = z2.slider("Move crop right", -0.5, 0.5, 0.0, 0.05, key="photo_right", disabled=by_hand, persist_state=KEEP,
+                  help="In fractions of the crop's width; negative moves it left.")
+down = z3.slider("Move crop down", -0.5, 0.5, 0.0, 0.05, key="photo_down", disabled=by_hand, persist_state=KEEP,
+                 help="In fractions of the crop's height; negative moves it up.")
 
-def intake(payload: bytes, face_box, framing: str, zoom: float = 1.0, right: float = 0.0, down: float = 0.0):
-    gray = decode(payload)
-    face = None if framing == "whole photo" else face_box if face_box is not None else find_face(payload)
+
+def intake(payload: bytes, face_box):
+    digest = hashlib.sha256(payload).hexdigest()
+    gray = decode(digest, payload)
+    face = None if framing == "whole photo" else face_box if face_box is not None else find_face(digest, payload)
     framed = imaging.frame(gray, face, zoom, use_whole_photo=face is None)
     source = framed.source if face is not None or framing == "whole photo" else "whole photo (no face found)"
     if face is None or (right == 0 and down == 0):
@@ -76,98 +105,91 @@ def intake(payload: bytes, face_box, framing: str, zoom: float = 1.0, right: flo
     return gray, box, source + ", moved by hand", imaging.to_network_input(gray, box)
 
 
-framing = st.radio("Framing", ["face", "whole photo"], horizontal=True, key="photo_framing",
-                   help="'face' crops head and shoulders around the face, as the CMU photos were framed.")
-z1, z2, z3 = st.columns(3)
-zoom = z1.slider("Crop zoom", 0.5, 2.0, 1.0, 0.05, key="photo_zoom", disabled=framing != "face")
-right = z2.slider("Move crop right", -0.5, 0.5, 0.0, 0.05, key="photo_right", disabled=framing != "face",
-                  help="In fractions of the crop's width; negative moves it left.")
-down = z3.slider("Move crop down", -0.5, 0.5, 0.0, 0.05, key="photo_down", disabled=framing != "face",
-                 help="In fractions of the crop's height; negative moves it up.")
-
-good = []
-for name, payload, box, cite in photos:
+good = []  # (name, gray, box, source, network input, credit, decision)
+for name, payload, box, credit in photos:
     try:
-        gray, crop_box, source, x = intake(payload, box, framing, zoom, right, down)
+        gray, crop_box, source, x = intake(payload, box)
     except imaging.PhotoError as error:
         st.error(f"**{name}**: {error}")
         continue
-    good.append((name, gray, crop_box, source, x, cite))
+    good.append((name, gray, crop_box, source, x, credit, decision_of(variant, x)))
 if not good:
     st.stop()
+if any(g[5] == "pointing04" for g in good):
+    ui.cite_pointing04()
+if any(g[5] == "cmu" for g in good):
+    st.caption(f"CMU faces: {settings.CMU_CITATION}")
 
+chosen = 0
 if len(good) > 1:
     st.subheader("Gallery")
     cols = st.columns(min(6, len(good)))
-    for i, (name, _, _, _, x, _) in enumerate(good):
-        decision = activations.decide(network, x, classes)
+    for i, (name, _, _, _, x, _, decision) in enumerate(good):
         cols[i % len(cols)].image(plots.enlarge(x[..., 0], 2), caption=f"{name}: {decision.label}", clamp=True)
-    chosen = st.selectbox("Look closer at", [g[0] for g in good], key="photo_chosen")
-    name, gray, crop_box, source, x, cite = next(g for g in good if g[0] == chosen)
-else:
-    name, gray, crop_box, source, x, cite = good[0]
+    chosen = st.selectbox("Look closer at", range(len(good)), format_func=lambda i: good[i][0], key="photo_chosen")
+name, gray, crop_box, source, x, credit, decision = good[chosen]
 
-decision = activations.decide(network, x, classes)
-st.subheader(f"{name}")
+st.subheader(name)
 c1, c2, c3 = st.columns([3, 2, 3])
 c1.image(plots.with_box(gray, crop_box), caption=f"Original; the red box is what the network gets ({source})")
 c2.image(plots.enlarge(x[..., 0], 4), caption="What the network sees (64x60)", clamp=True)
 with c3:
-    kind = "probability" if decision.probabilities else "score (linear output)"
     st.metric("Decision", decision.label)
-    st.plotly_chart(plots.probabilities(classes, decision.scores, f"Class {kind}"), width="stretch")
-if cite:
-    ui.cite_pointing04()
+    title = "Class probability" if decision.probabilities else "Class score (linear output, not a probability)"
+    st.plotly_chart(plots.probabilities(classes, decision.scores, title, decision.probabilities), width="stretch")
 
 st.subheader("Where does the network look?")
-conv_layers = [n for n in zoo.unit_layers(network) if n.startswith("conv2d")]
 a1, a2, a3, a4 = st.columns(4)
-method = a1.selectbox("Method", list(attribution.METHODS), index=2, key="attr_method")
-target = a2.selectbox("For the class", classes, index=decision.index, key=f"attr_class_{variant}")
-layer = a3.selectbox("Conv layer (Grad-CAM)", conv_layers, index=len(conv_layers) - 1, key=f"attr_layer_{variant}",
-                     disabled=not method.startswith("gradcam"))
-opacity = a4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="attr_opacity")
-heat = attribution.attribute(network, x, method, class_index=classes.index(target),
-                             layer=layer if method.startswith("gradcam") else None)
+method = a1.selectbox("Method", list(attribution.METHODS), index=2, key="attr_method", persist_state=KEEP,
+                      format_func=lambda m: attribution.LABELS[m])
+target_choice = a2.selectbox("For the class", ["decision", *classes], key=f"attr_class_{variant}",
+                             format_func=lambda c: f"its decision ({decision.label})" if c == "decision" else c)
+class_index = decision.index if target_choice == "decision" else classes.index(target_choice)
+target = classes[class_index]
+conv_layers = attribution.conv_layers(network)
+uses_layer = method in attribution.LAYER_METHODS
+layer = a3.selectbox("Conv layer (Grad-CAM)", conv_layers, index=len(conv_layers) - 1,
+                     key=f"attr_layer_{variant}", disabled=not uses_layer)
+opacity = a4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="attr_opacity", persist_state=KEEP)
+heat = heatmap_of(variant, x, method, class_index, layer if uses_layer else None)
 h1, h2, h3 = st.columns(3)
 h1.image(plots.enlarge(plots.overlay(x[..., 0], heat.heatmap, opacity), 4),
-         caption=f"{method} for “{target}” over the network's input")
-patch = imaging.crop(gray, crop_box)
+         caption=f"{attribution.LABELS[method]} for “{target}” over the network's input")
+patch = imaging.preview(gray, crop_box)
 h2.image(plots.overlay(patch, plots.resize_map(heat.heatmap, patch.shape), opacity),
          caption="The same, over the framed photo")
 if not heat.heatmap.any():
-    h3.warning(f"{method} found no region that raises the score of “{target}”: every gradient at "
-               f"{heat.layer or 'the input'} points the other way. Try Grad-CAM++ or another layer.")
+    why = (f"no region of {layer} raises the score of “{target}”: its gradients there all point the other way"
+           if uses_layer else f"the score of “{target}” does not change with any pixel here (zero gradient)")
+    h3.warning(f"{attribution.LABELS[method]}: {why}. Try another method or layer.")
 h3.markdown(
     "Bright areas drove the score of the chosen class up. **Saliency** and **SmoothGrad** show pixel-level "
     "sensitivity; **Grad-CAM** and **Grad-CAM++** show which regions a conv layer relied on. If the heat sits "
     "on the background rather than the face, the network learned the wrong cue.")
 
 st.subheader("Every layer's response")
-acts = activations.layer_activations(network, x)
-stats = ui.unit_stats(variant)
+responses = responses_of(variant, x)
 book = ui.atlas(variant)
-for layer_name, act in acts.items():
-    dead = [i for i, d in enumerate(stats.get(layer_name, {}).get("dead", [])) if d]
-    with st.expander(f"{layer_name} · {act.shape[-1]} units", expanded=layer_name.startswith("conv2d_1")):
+for layer_name, act in responses.items():
+    dead = ui.dead_units(variant, layer_name)
+    with st.expander(f"{layer_name} · {act.shape[-1]} units", expanded=layer_name == "conv2d_1"):
         if act.ndim == 3:
             maps = plots.normalise_maps(np.moveaxis(act, -1, 0))
             st.image(plots.montage(maps, list(range(act.shape[-1])), marked=dead, scale=1 if act.shape[0] > 30 else 2))
         else:
             st.plotly_chart(plots.unit_strip(act, dead), width="stretch")
-if any(stats.get(n, {}).get("dead") for n in acts):
-    st.caption("Red: units that never respond to any CMU training face (dead units).")
+st.caption("Red: units that never respond to any CMU training face (dead units).")
 
 st.subheader("One unit: its HappyMap and its response here")
 u1, u2 = st.columns(2)
 unit_layer = u1.selectbox("Layer", zoo.unit_layers(network), key=f"unit_layer_{variant}")
-unit = u2.number_input("Unit", 0, int(acts[unit_layer].shape[-1]) - 1, 0, key=f"unit_{variant}_{unit_layer}")
+unit = u2.number_input("Unit", 0, int(responses[unit_layer].shape[-1]) - 1, 0, key=f"unit_{variant}_{unit_layer}")
 v1, v2 = st.columns(2)
 if book is not None and unit_layer in book.images:
     v1.image(plots.enlarge(book.images[unit_layer][unit], 4), caption=f"HappyMap of {unit_layer} unit {unit}", clamp=True)
 else:
     v1.info("No atlas for this variant: see the HappyMaps page.")
-response = acts[unit_layer][..., unit]
+response = responses[unit_layer][..., unit]
 if response.ndim == 2:
     v2.image(plots.enlarge(plots.normalise_maps(response[None])[0], 4 * 60 // response.shape[0]),
              caption=f"Its response to this photo (mean {response.mean():.3f})", clamp=True)

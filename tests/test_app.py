@@ -45,7 +45,7 @@ def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_chan
     assert_healthy(at)
     assert len(at.get("image")) == 1
     assert any("precomputed atlas" in c.value for c in at.caption)
-    at.sidebar.selectbox(key="hm_layer").set_value("conv2d_1").run()
+    at.sidebar.selectbox(key="hm_layer_exp0").set_value("conv2d_1").run()
     at.sidebar.slider(key="hm_blur_sigma").set_value(2.0).run()
     at.sidebar.slider(key="hm_steps").set_value(8).run()
     assert any("Press **Regenerate**" in i.value for i in at.info)
@@ -65,7 +65,7 @@ def test_a_preset_sets_the_four_regulariser_sliders():
 
 def test_extreme_slider_values_and_a_side_by_side_comparison_do_not_break_the_page():
     at = fresh().switch_page(HAPPYMAPS).run()
-    at.sidebar.selectbox(key="hm_layer").set_value("dense_3").run()
+    at.sidebar.selectbox(key="hm_layer_exp0").set_value("dense_3").run()
     at.sidebar.slider(key="hm_decay").set_value(0.5).run()
     at.sidebar.slider(key="hm_norm_pct").set_value(100.0).run()
     at.sidebar.slider(key="hm_contrib_pct").set_value(100.0).run()
@@ -134,3 +134,21 @@ def test_moving_the_crop_changes_what_the_network_sees():
     assert_healthy(at)
     after = [img.caption for element in at.get("image") for img in element.proto.imgs]
     assert any("moved by hand" in c for c in after) and not any("moved by hand" in c for c in before)
+
+
+def test_comparing_with_a_variant_that_has_fewer_units_shows_what_it_has():
+    at = fresh().switch_page(HAPPYMAPS).run()  # exp0 conv2d_3: 32 units, from the atlas
+    at.sidebar.selectbox(key="hm_compare").set_value("ex1-1").run()  # its conv2d_3 has 16
+    assert_healthy(at)
+    assert len(at.get("image")) == 2
+    assert any("has 16 units" in c.value for c in at.caption)
+
+
+def test_a_gallery_with_an_amigo_photo_cites_the_article_whichever_photo_is_chosen():
+    at = fresh().switch_page(PHOTO).run()
+    at.file_uploader[0].set_value(("me.jpg", (settings.SAMPLES_DIR / "astronaut.jpg").read_bytes(), "image/jpeg")).run()
+    amigo = next(o for o in at.selectbox(key="photo_sample").options if o.startswith("Three amigos: "))
+    at.selectbox(key="photo_sample").set_value(amigo).run()
+    at.selectbox(key="photo_chosen").set_value(0).run()  # the upload, not the amigo
+    assert_healthy(at)
+    assert any("Gourier" in c.value for c in at.caption)

@@ -55,12 +55,11 @@ def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    driver_path = shutil.which("chromedriver")
-    assert driver_path, "the browser test needs Chromium and chromedriver: run .ci/system-deps"
+    driver_path = shutil.which("chromedriver")  # else Selenium Manager fetches Chrome for Testing
     options = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1400,1000"):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver = webdriver.Chrome(service=Service(driver_path) if driver_path else None, options=options)
     yield driver
     driver.quit()
 

@@ -388,8 +388,8 @@ def face_txt(image_name: str, cx: int, cy: int, w: int, h: int) -> bytes:
     return f"{image_name}\r\n\r\nFace\r\n{cx}\r\n{cy}\r\n{w}\r\n{h}\r\n".encode("latin-1")
 
 
-def p04_name(person: int, series: int, index: int, tilt: int, pan: int) -> str:
-    return f"person{person:02d}{series}{index:02d}{tilt:+d}{pan:+d}.jpg"
+def p04_name(person: int, series: int, index: int, tilt: int, pan: int, prefix: str = "person") -> str:
+    return f"{prefix}{person:02d}{series}{index:02d}{tilt:+d}{pan:+d}.jpg"
 
 
 def small_jpeg(seed: int) -> bytes:
@@ -412,7 +412,8 @@ def make_pointing04_archive(path: Path) -> list[tuple[str, str, str, tuple]]:
         for person in (1, 2, 3, 8):
             for series in (1, 2):
                 for index, ((tilt, pan), pose) in enumerate(P04_SHOTS.items()):
-                    name = p04_name(person, series, index, tilt, pan)
+                    # INRIA's own archive names files "personne08..."; the mirrors "person08..."
+                    name = p04_name(person, series, index, tilt, pan, "personne" if person == 8 else "person")
                     box = (100 + index, 90 + person, 60 + series, 80 + index)
                     add_file(tar, f"Person{person:02d}/{name}", small_jpeg(person * 100 + series * 10 + index))
                     add_file(tar, f"Person{person:02d}/{name[:-4]}.txt", face_txt(name, *box))
@@ -481,3 +482,11 @@ def test_unpack_cmu_never_writes_outside_its_folder(tmp_path):
     data.unpack_cmu(archive, dest)
     written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.pgm")]
     assert written == ["deep/data/cmu_faces/faces/an2i/an2i_left_angry_open.pgm"]  # not deep/escaped.pgm
+
+
+def test_an_archive_without_pointing04_images_is_refused(tmp_path):
+    archive = tmp_path / "other.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        add_file(tar, "Front/README.txt", b"nothing here\n")
+    with pytest.raises(ValueError, match="expected Pointing'04 images"):
+        data.unpack_pointing04(archive, tmp_path / "data")

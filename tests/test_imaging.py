@@ -11,7 +11,6 @@ import io
 import os
 import struct
 import tempfile
-import time
 import zlib
 from pathlib import Path
 
@@ -254,8 +253,17 @@ def test_large_jpegs_are_decoded_at_reduced_size():
 def test_photos_below_twice_the_target_are_decoded_in_full():
     data = encode(gray8(smooth(2000, 1500)), "JPEG")
     assert load_photo(data).shape == (1500, 2000)
-    png = encode(gray8(smooth(2100, 1600)), "PNG")  # only JPEG can be decoded small
-    assert load_photo(png).shape == (1600, 2100)
+    assert load_photo(encode(gray8(smooth(2000, 1500)), "PNG")).shape == (1500, 2000)
+
+
+def test_large_pngs_are_shrunk_after_decoding():
+    pixels = smooth(2100, 1600)
+    png = encode(gray8(pixels), "PNG")  # only JPEG can be decoded small; the rest shrink after
+    reduced = load_photo(png)
+    assert reduced.shape == (800, 1050)
+    assert load_photo(png, reduce_to=None).shape == (1600, 2100)
+    halved = load_photo(png, reduce_to=None).reshape(800, 2, 1050, 2).mean(axis=(1, 3))
+    assert np.abs(reduced - halved).max() < 1e-5
 
 
 # ---------------------------------------------------------------- refusals
@@ -395,9 +403,7 @@ def no_decoding(monkeypatch):
 def test_decompression_bombs_are_refused_from_the_header(forge, width, height, no_decoding):
     data = forge(width, height)
     assert len(data) < 2000
-    start = time.perf_counter()
-    message = refusal(data)
-    assert time.perf_counter() - start < 0.5
+    message = refusal(data)  # the no_decoding fixture proves no pixel was decoded
     assert "too many pixels" in message or "megapixels" in message
     assert "the limit is 40 megapixels. Please send a smaller copy." in message
 
@@ -589,14 +595,15 @@ def test_huge_boxes_are_averaged_down_first_with_the_same_result():
     assert difference.max() < 0.02 and difference.mean() < 0.005  # a few grey levels at most
 
 
-def test_a_far_zoomed_out_box_stays_cheap():
+def test_a_far_zoomed_out_box_stays_cheap(monkeypatch):
     gray = smooth(400, 300)
     face = (200, 150, 40, 50)
     box = imaging.cmu_frame(face, gray.shape, zoom=0.002)  # about 83,000 pixels tall
-    start = time.perf_counter()
+    sizes, real_crop = [], imaging.crop
+    monkeypatch.setattr(imaging, "crop", lambda g, b: sizes.append(real_crop(g, b).size) or real_crop(g, b))
     x = imaging.to_network_input(gray, box)
-    assert time.perf_counter() - start < 1.0
     assert x.shape == INPUT_SHAPE and np.isfinite(x).all()
+    assert max(sizes) <= imaging.MAX_CROP_PIXELS, "the box must be shrunk before it is cut out"
 
 
 # ---------------------------------------------------------------- face detection and framing

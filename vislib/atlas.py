@@ -7,6 +7,7 @@ HappyMaps page paints at once; regeneration happens only when the user asks.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -32,7 +33,7 @@ def build(variant: str, settings: happymaps.Settings | None = None, root: Path |
     """Compute and save the atlas of one shipped variant; returns its path."""
     settings = settings or happymaps.Settings.from_preset()
     engine = happymaps.engine_for(variant, root)
-    arrays = {"settings": np.array(json.dumps(asdict(settings)))}
+    arrays = {"settings": np.array(json.dumps(asdict(settings))), "model_sha1": np.array(model_digest(variant, root))}
     for layer in zoo.unit_layers(engine.model):
         started = time.perf_counter()
         result = engine.layer(layer, settings=settings, every=settings.steps)
@@ -44,11 +45,19 @@ def build(variant: str, settings: happymaps.Settings | None = None, root: Path |
     return path
 
 
+def model_digest(variant: str, root: Path | None = None) -> str:
+    """SHA-1 of the model file an atlas was computed from."""
+    return hashlib.sha1((zoo.model_dir(variant, root) / "model.keras").read_bytes()).hexdigest()
+
+
 def load(variant: str, root: Path | None = None) -> Atlas | None:
-    """The saved atlas of a variant, or None when there is none (or it cannot be read)."""
+    """The saved atlas of a variant, or None when there is none, it cannot be read, or it was
+    computed from another model file than the one in models/ (retrained since)."""
     path = zoo.model_dir(variant, root) / ATLAS_FILE
     try:
         with np.load(path, allow_pickle=False) as f:
+            if str(f["model_sha1"]) != model_digest(variant, root):
+                return None
             settings = happymaps.Settings(**json.loads(str(f["settings"])))
             layers = sorted({k.split("/")[0] for k in f.files if "/" in k})
             return Atlas(settings,

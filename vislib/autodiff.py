@@ -7,7 +7,6 @@ runs on (KERAS_BACKEND: 'tensorflow' by default, or 'jax').
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Callable
 
@@ -83,7 +82,3 @@ def device_name() -> str:
 
 def to_numpy(x):
     return keras.ops.convert_to_numpy(x)
-
-
-def threads() -> int:
-    return os.cpu_count() or 1

@@ -42,7 +42,7 @@ _CMU_NAME = re.compile(
     r"^(?P<user>[a-z0-9]+)_(?P<pose>left|right|straight|up)_(?P<expression>[a-z]+)"
     r"_(?P<eyes>open|sunglasses)(?P<scale>_2|_4)?\.pgm$"
 )
-_P04_NAME = re.compile(r"^person(?P<person>\d\d)(?P<series>\d)(?P<index>\d\d)(?P<tilt>[+-]\d+)(?P<pan>[+-]\d+)\.jpg$")
+_P04_NAME = re.compile(r"^person(?:ne)?(?P<person>\d\d)(?P<series>\d)(?P<index>\d\d)(?P<tilt>[+-]\d+)(?P<pan>[+-]\d+)\.jpg$")
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -249,12 +249,15 @@ def unpack_pointing04(archive: Path, dest: Path, persons=AMIGO_PERSONS, series: 
             if box_member is None:
                 continue
             box = _read_face_box(tar.extractfile(box_member).read().decode("latin-1"))
-            person = f"person{match['person']}"
+            person = f"person{match['person']}"  # the original archive says "personne01..."
             data = tar.extractfile(member).read()
             rel = Path(person) / pose / name
             (target / rel).parent.mkdir(parents=True, exist_ok=True)
             (target / rel).write_bytes(data)
             rows.append([person, pose, rel.as_posix(), series, tilt, pan, *box, hashlib.sha1(data).hexdigest()])
+    if not rows:
+        raise ValueError(f"expected Pointing'04 images named person[ne]NN<series><index><tilt><pan>.jpg with "
+                         f"matching .txt face files in {archive}, found none")
     target.mkdir(parents=True, exist_ok=True)
     with open(target / "labels.csv", "w", newline="") as f:
         writer = csv.writer(f)

@@ -128,8 +128,8 @@ class FeatureExtractor:
     """Maps an input batch to the activations (or pre-activations) of named layers.
 
     With `leaky=True`, a ReLU layer's activation is read as relu(z) + 0.01 min(z, 0): a unit
-    that is silent on the start image still gets a gradient (lucid's "redirected ReLU" idea),
-    and its maximiser is unchanged. Reported values always use the true activation.
+    that is silent on the start image still gets a gradient (lucid's "redirected ReLU" idea);
+    the small leak barely moves what maximises the unit. Reported values use the true activation.
     """
 
     def __init__(self, model: keras.Model, keys: Iterable[str], leaky: bool = False):

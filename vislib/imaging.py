@@ -59,9 +59,9 @@ def load_photo(data: bytes, *, reduce_to: int | None = REDUCED_LONG_SIDE) -> np.
     plain-language message for anything else: empty, not a picture, damaged or cut short,
     too many pixels (refused from the header, before any pixel is decoded).
 
-    A JPEG whose long side is at least twice `reduce_to` is decoded at a reduced size
-    (long side still >= reduce_to); pass reduce_to=None for every pixel. Boxes drawn on the
-    result are in the result's pixels.
+    A photo whose long side is at least twice `reduce_to` comes back at a reduced size (long
+    side still >= reduce_to; JPEGs are even decoded at that size); pass reduce_to=None for
+    every pixel. Boxes drawn on the result are in the result's pixels.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise PhotoError(f"Expected the file's bytes, got {type(data).__name__}.")
@@ -86,6 +86,8 @@ def load_photo(data: bytes, *, reduce_to: int | None = REDUCED_LONG_SIDE) -> np.
         raise PhotoError(_DAMAGED) from error
     if not np.isfinite(gray).all():
         raise PhotoError("The picture has invalid pixel values, so it cannot be used.")
+    if reduce_to and max(gray.shape) >= 2 * reduce_to:  # PNG, TIFF...: shrink after decoding
+        gray = np.asarray(Image.fromarray(gray).reduce(max(gray.shape) // reduce_to), dtype=np.float32)
     return gray
 
 
@@ -200,6 +202,16 @@ def moved(box: Box, right: float = 0.0, down: float = 0.0) -> Box:
     x0, y0, x1, y1 = box
     dx, dy = right * (x1 - x0), down * (y1 - y0)
     return (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+
+
+def preview(gray: np.ndarray, box: Box, max_side: int = 480) -> np.ndarray:
+    """The box's contents, at most max_side pixels on the long side (cheap for huge boxes)."""
+    x0, y0, x1, y1 = box
+    factor = max(1, int(max(x1 - x0, y1 - y0) // max_side))
+    if factor > 1:
+        gray = np.asarray(Image.fromarray(gray).reduce(factor), dtype=np.float32)
+        box = (x0 / factor, y0 / factor, x1 / factor, y1 / factor)
+    return crop(gray, box)
 
 
 def whole_frame(image_shape) -> Box:

@@ -83,11 +83,14 @@ def accuracy_bars(accuracy: dict) -> go.Figure:
     return fig
 
 
-def probabilities(classes, probs, title: str = "") -> go.Figure:
-    probs = np.asarray(probs, dtype=float)
-    fig = go.Figure(go.Bar(x=probs, y=list(classes), orientation="h", text=[f"{p:.1%}" for p in probs],
-                           marker_color=["#2ca02c" if i == probs.argmax() else "#aaaaaa" for i in range(len(probs))]))
-    fig.update_layout(title=title, xaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=60 + 40 * len(probs),
+def probabilities(classes, scores, title: str = "", as_probability: bool = True) -> go.Figure:
+    """One bar per class; the chosen class in green. Raw scores (a linear output) get a free axis."""
+    scores = np.asarray(scores, dtype=float)
+    text = [f"{p:.1%}" for p in scores] if as_probability else [f"{p:.2f}" for p in scores]
+    fig = go.Figure(go.Bar(x=scores, y=list(classes), orientation="h", text=text,
+                           marker_color=["#2ca02c" if i == scores.argmax() else "#aaaaaa" for i in range(len(scores))]))
+    xaxis = {"range": [0, 1.05], "tickformat": ".0%"} if as_probability else {"autorange": True}
+    fig.update_layout(title=title, xaxis=xaxis, height=60 + 40 * len(scores),
                       margin={"t": 30 if title else 10, "b": 10, "l": 10, "r": 10})
     return fig
 

@@ -3,7 +3,8 @@ Visualization" (ICML Deep Learning Workshop), section 3, plus lucid's jitter.
 
 Each is a small factory `params -> (x, grad, step) -> x`, applied after every gradient step
 (the paper's r_theta), in the order given. `params` holds run-time tensors, so moving a
-slider changes numbers, not the compiled program. Images are centred: 0 is the data mean.
+slider changes numbers, not the compiled program. Images are centred: 0 is the average
+training pixel.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ BLUR_RADIUS = 9  # taps each side: 3 sigma at the widest slider setting
 
 
 def l2_decay(params):
-    """x <- (1 - theta_decay) * x: pulls every pixel toward the mean image (gray)."""
+    """x <- (1 - theta_decay) * x: pulls every pixel toward 0, the average training pixel (mid-gray)."""
     keep = 1.0 - params["decay"]
     return lambda x, grad, step: x * keep
 

@@ -108,16 +108,18 @@ def read_json(name: str, file: str, root: Path | None = None) -> dict:
         return json.loads(path.read_text())
     except FileNotFoundError:
         raise ModelLoadError(f"{path} is missing. Train with `python -m vislib.train --variant {name}`.") from None
-    except json.JSONDecodeError as error:
-        raise ModelLoadError(f"{path} is not valid JSON: {error}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelLoadError(f"{path} is damaged: expected JSON ({error}). "
+                             f"Retrain with `python -m vislib.train --variant {name}`.") from None
 
 
 def read_array(name: str, file: str, root: Path | None = None) -> np.ndarray:
     path = model_dir(name, root) / file
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise ModelLoadError(f"{path} cannot be read: {error}") from None
+    except Exception as error:  # numpy raises OSError, ValueError, EOFError... on a damaged file
+        raise ModelLoadError(f"{path} is missing or damaged: expected a .npy array ({type(error).__name__}). "
+                             f"Retrain with `python -m vislib.train --variant {name}`.") from None
 
 
 def layer_table(model: keras.Model) -> list[dict]:

@@ -25,9 +25,10 @@ METHODS = {
     "gradcam++": gradcam.gradcam_plus_plus,
 }
 LAYER_METHODS = ("gradcam", "gradcam++")
+LABELS = {"saliency": "Saliency", "smoothgrad": "SmoothGrad", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++"}
 EPSILON = 1e-7  # tf-keras-vis's normalisation epsilon (keras.backend.epsilon())
 
-__all__ = ["METHODS", "LAYER_METHODS", "Attribution", "attribute", "conv_layers", "normalize"]
+__all__ = ["METHODS", "LAYER_METHODS", "LABELS", "Attribution", "attribute", "conv_layers", "normalize"]
 
 
 @dataclass(frozen=True)
