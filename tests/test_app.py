@@ -152,3 +152,14 @@ def test_a_gallery_with_an_amigo_photo_cites_the_article_whichever_photo_is_chos
     at.selectbox(key="photo_chosen").set_value(0).run()  # the upload, not the amigo
     assert_healthy(at)
     assert any("Gourier" in c.value for c in at.caption)
+
+
+def test_happymaps_settings_survive_a_visit_to_another_page():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.slider(key="hm_blur_sigma").set_value(2.5).run()
+    at.sidebar.selectbox(key="hm_layer_exp0").set_value("dense_1").run()
+    at.switch_page("app.py").run()
+    at.switch_page(HAPPYMAPS).run()
+    assert_healthy(at)
+    assert at.sidebar.slider(key="hm_blur_sigma").value == pytest.approx(2.5)
+    assert at.sidebar.selectbox(key="hm_layer_exp0").value == "dense_1"

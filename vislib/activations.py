@@ -8,6 +8,8 @@ from weakref import WeakKeyDictionary
 import keras
 import numpy as np
 
+from vislib.settings import INPUT_SHAPE
+
 _PROBES: WeakKeyDictionary = WeakKeyDictionary()
 
 
@@ -15,8 +17,8 @@ def _check_inputs(x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 3:
         x = x[None]
-    if x.ndim != 4 or x.shape[1:] != (60, 64, 1):
-        raise ValueError(f"expected network input of shape (60, 64, 1) or (N, 60, 64, 1), got {x.shape}")
+    if x.ndim != 4 or x.shape[1:] != INPUT_SHAPE:
+        raise ValueError(f"expected network input of shape {INPUT_SHAPE} or (N, *{INPUT_SHAPE}), got {x.shape}")
     return x
 
 

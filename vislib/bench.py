@@ -65,6 +65,9 @@ class _YosinskiModifier:
 
 
 def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str, repeats: int) -> float:
+    if autodiff.backend() != "tensorflow":
+        raise SystemExit(f"tf-keras-vis needs KERAS_BACKEND=tensorflow, got {autodiff.backend()!r}; "
+                         f"use `python -m vislib.bench engine` to time our engine alone")
     from tf_keras_vis.activation_maximization import ActivationMaximization
     from tf_keras_vis.utils.model_modifiers import ExtractIntermediateLayer
 
