@@ -271,7 +271,10 @@ def _open_tar(archive: Path) -> tarfile.TarFile:
     archive = Path(archive)
     if zipfile.is_zipfile(archive):  # UCI's newer downloads wrap the tarball in a zip
         with zipfile.ZipFile(archive) as z:
-            inner = next(n for n in z.namelist() if n.endswith((".tar.gz", ".tgz", ".tar")))
+            tarballs = [n for n in z.namelist() if n.endswith((".tar.gz", ".tgz", ".tar"))]
+            if not tarballs:
+                raise ValueError(f"expected a .tar.gz inside {archive}, found {z.namelist()[:5]}")
+            inner = next((n for n in tarballs if Path(n).name == "faces.tar.gz"), tarballs[0])
             return tarfile.open(fileobj=io.BytesIO(z.read(inner)))
     return tarfile.open(archive)
 
