@@ -163,3 +163,24 @@ def test_happymaps_settings_survive_a_visit_to_another_page():
     assert_healthy(at)
     assert at.sidebar.slider(key="hm_blur_sigma").value == pytest.approx(2.5)
     assert at.sidebar.selectbox(key="hm_layer_exp0").value == "dense_1"
+
+
+def test_every_page_works_without_the_data_folder(tmp_path, monkeypatch):
+    import streamlit as st
+
+    monkeypatch.setenv(settings.DATA_ENV_VAR, str(tmp_path))  # an empty data folder
+    st.cache_data.clear()
+    try:
+        at = fresh()
+        assert_healthy(at)
+        at.switch_page(HAPPYMAPS).run()
+        assert_healthy(at)
+        at.switch_page(PHOTO).run()
+        assert_healthy(at)
+        options = at.selectbox(key="photo_sample").options
+        assert options[0] == "(none)" and all(o.startswith("Sample: ") for o in options[1:]) and len(options) > 1
+        at.selectbox(key="photo_sample").set_value(options[1]).run()
+        assert_healthy(at)
+        assert at.metric[0].value in ("left", "not left")
+    finally:
+        st.cache_data.clear()
