@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from vislib import plots, zoo
+from vislib import plots, report, zoo
 
 ui.setup_page("Overview")
 st.title("HappyMaps")
@@ -49,15 +49,7 @@ with tab_confusion:
         col.plotly_chart(plots.confusion_matrix(metrics["confusion"][key], metrics["classes"], title),
                          width="stretch")
 with tab_all:
-    rows = []
-    for name in zoo.shipped_variants():
-        m = ui.load_or_stop(ui.metrics, name)
-        a = m["accuracy"]
-        rows.append({"variant": name, "what changed": m["title"], "parameters": m["params"],
-                     "train": a["train"], "CMU test": a["test"],
-                     "three amigos (face)": a["three_amigos"]["overall"],
-                     "three amigos (whole frame)": a["three_amigos_full_frame"]["overall"]})
+    rows = report.results_rows()
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={k: st.column_config.NumberColumn(format="percent")
-                                for k in ("train", "CMU test", "three amigos (face)", "three amigos (whole frame)")})
+                 column_config={k: st.column_config.NumberColumn(format="percent") for k in list(rows[0])[3:]})
 ui.cite_pointing04()

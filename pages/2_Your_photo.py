@@ -97,12 +97,9 @@ def intake(payload: bytes, face_box):
     digest = hashlib.sha256(payload).hexdigest()
     gray = decode(digest, payload)
     face = None if framing == "whole photo" else face_box if face_box is not None else find_face(digest, payload)
-    framed = imaging.frame(gray, face, zoom, use_whole_photo=face is None)
+    framed = imaging.frame(gray, face, zoom, use_whole_photo=face is None, right=right, down=down)
     source = framed.source if face is not None or framing == "whole photo" else "whole photo (no face found)"
-    if face is None or (right == 0 and down == 0):
-        return gray, framed.box, source, framed.input
-    box = imaging.moved(framed.box, right, down)
-    return gray, box, source + ", moved by hand", imaging.to_network_input(gray, box)
+    return gray, framed.box, source, framed.input
 
 
 good = []  # (name, gray, box, source, network input, credit, decision)

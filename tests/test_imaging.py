@@ -722,3 +722,13 @@ def test_moving_a_crop_shifts_it_by_fractions_of_its_own_size():
     box = (10.0, 20.0, 74.0, 80.0)  # 64 wide, 60 tall
     assert imaging.moved(box, right=0.25, down=-0.5) == (26.0, -10.0, 90.0, 50.0)
     assert imaging.moved(box) == box
+
+
+def test_frame_moves_a_face_crop_by_hand_but_never_the_whole_photo():
+    gray = np.full((300, 400), 0.5, np.float32)
+    face = (200.0, 150.0, 40.0, 50.0)
+    framed = imaging.frame(gray, face, right=0.25, down=-0.1)
+    assert framed.box == imaging.moved(imaging.cmu_frame(face, gray.shape), 0.25, -0.1)
+    assert framed.source == "face box, moved by hand"
+    whole = imaging.frame(gray, face, use_whole_photo=True, right=0.25)
+    assert whole.box == imaging.whole_frame(gray.shape) and whole.source == "whole photo"

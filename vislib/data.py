@@ -184,12 +184,11 @@ def amigo_inputs(photos, framing: str = "face") -> np.ndarray:
 
     if framing not in ("face", "full"):
         raise ValueError(f"framing must be 'face' or 'full', got {framing!r}")
-    batch = []
-    for photo in photos:
-        gray = imaging.load_photo(photo.path.read_bytes())
-        box = imaging.cmu_frame(photo.face_box, gray.shape) if framing == "face" else None
-        batch.append(imaging.to_network_input(gray, box))
-    return np.stack(batch)
+    return np.stack([
+        imaging.frame(imaging.load_photo(photo.path.read_bytes()), photo.face_box,
+                      use_whole_photo=framing == "full").input
+        for photo in photos
+    ])
 
 
 # ---------------------------------------------------------------- download

@@ -204,14 +204,18 @@ def moved(box: Box, right: float = 0.0, down: float = 0.0) -> Box:
     return (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
 
 
+def _reduced(gray: np.ndarray, box: Box, k: int) -> tuple[np.ndarray, Box]:
+    """The photo averaged over k x k blocks, and the box in its pixels (no-op for k < 2)."""
+    if k < 2:
+        return gray, box
+    small = np.asarray(Image.fromarray(np.ascontiguousarray(gray, dtype=np.float32)).reduce(k))
+    return small, tuple(v / k for v in box)
+
+
 def preview(gray: np.ndarray, box: Box, max_side: int = 480) -> np.ndarray:
-    """The box's contents, at most max_side pixels on the long side (cheap for huge boxes)."""
+    """The box's contents, at most about max_side pixels on the long side (cheap for huge boxes)."""
     x0, y0, x1, y1 = box
-    factor = max(1, int(max(x1 - x0, y1 - y0) // max_side))
-    if factor > 1:
-        gray = np.asarray(Image.fromarray(gray).reduce(factor), dtype=np.float32)
-        box = (x0 / factor, y0 / factor, x1 / factor, y1 / factor)
-    return crop(gray, box)
+    return crop(*_reduced(gray, box, int(max(x1 - x0, y1 - y0) // max_side)))
 
 
 def whole_frame(image_shape) -> Box:
@@ -249,9 +253,8 @@ def to_network_input(gray: np.ndarray, box: Box | None = None) -> np.ndarray:
     # first, so the crop stays small (at least 8 times the output) and the resize cheap. The
     # box then snaps to whole k-pixel blocks, at most 1/16 of an output pixel away.
     k = int(min((box[3] - box[1]) / (8 * _OUT_H), (box[2] - box[0]) / (8 * _OUT_W)))
-    if k >= 2 and (box[3] - box[1]) * (box[2] - box[0]) > MAX_CROP_PIXELS:
-        gray = np.asarray(Image.fromarray(np.ascontiguousarray(gray, dtype=np.float32)).reduce(k))
-        box = tuple(v / k for v in box)
+    if (box[3] - box[1]) * (box[2] - box[0]) > MAX_CROP_PIXELS:
+        gray, box = _reduced(gray, box, k)
     patch = np.ascontiguousarray(crop(gray, box), dtype=np.float32)
     resample = Image.Resampling.BOX if patch.shape[0] > _OUT_H else Image.Resampling.BILINEAR
     resized = Image.fromarray(patch).resize((_OUT_W, _OUT_H), resample)
@@ -364,11 +367,13 @@ class Framing:
     source: str  # 'face box', 'detected face (frontal)', 'detected face (profile)', ..., 'whole photo'
 
 
-def frame(gray: np.ndarray, face=None, zoom: float = 1.0, use_whole_photo: bool = False) -> Framing:
+def frame(gray: np.ndarray, face=None, zoom: float = 1.0, use_whole_photo: bool = False,
+          right: float = 0.0, down: float = 0.0) -> Framing:
     """Frame a photo for the network: CMU framing around a face, else the whole photo.
 
     face: a face box (centre x, centre y, width, height) or a Face; when None, one is looked
-    for with detect_face. zoom applies to face framing only. use_whole_photo skips faces.
+    for with detect_face. zoom, right and down (see `moved`) apply to face framing only.
+    use_whole_photo skips faces.
     """
     if use_whole_photo:
         face, source = None, "whole photo"
@@ -381,4 +386,6 @@ def frame(gray: np.ndarray, face=None, zoom: float = 1.0, use_whole_photo: bool 
         box = whole_frame(gray.shape)
     else:
         box = cmu_frame(face.box if isinstance(face, Face) else face, gray.shape, zoom)
+        if right or down:
+            box, source = moved(box, right, down), source + ", moved by hand"
     return Framing(box, to_network_input(gray, box), source)
