@@ -172,15 +172,15 @@ def test_gradcam_differs_between_classes(model, face, method, layer):
     assert np.corrcoef(first.ravel(), second.ravel())[0, 1] < 0.95
 
 
-# ---- the JAX backend
+# ---- the JAX and PyTorch backends
 
 
-JAX_SCRIPT = """
+OTHER_BACKEND_SCRIPT = """
 import sys
 import numpy as np
 from vislib import autodiff, zoo
 from vislib.attribution import attribute
-assert autodiff.backend() == "jax"
+assert autodiff.backend() == sys.argv[3], autodiff.backend()
 face = np.load(sys.argv[1])
 cases = {cases!r}
 maps = {{f"{{m}}:{{l}}:{{c}}": attribute(zoo.load("exp0"), face, m, c, layer=l).heatmap
@@ -189,16 +189,17 @@ np.savez(sys.argv[2], **maps)
 """
 
 
-def test_jax_backend_agrees_with_tensorflow(model, face, tmp_path):
+@pytest.mark.parametrize("other", ["jax", "torch"])
+def test_other_backends_agree_with_tensorflow(model, face, tmp_path, other):
     cases = [("saliency", None), ("smoothgrad", None), ("gradcam", "conv2d_3"), ("gradcam++", "conv2d_3")]
     np.save(tmp_path / "face.npy", face)
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+    env = {**os.environ, "KERAS_BACKEND": other, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-c", JAX_SCRIPT.format(cases=cases), str(tmp_path / "face.npy"),
-                           str(tmp_path / "jax.npz")], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", OTHER_BACKEND_SCRIPT.format(cases=cases), str(tmp_path / "face.npy"),
+                           str(tmp_path / "maps.npz"), other], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    jax_maps = np.load(tmp_path / "jax.npz")
+    their_maps = np.load(tmp_path / "maps.npz")
     for method, layer in cases:
         for class_index in (0, 1):
             tf_map = attribute(model, face, method, class_index, layer=layer).heatmap
-            assert_agrees(jax_maps[f"{method}:{layer}:{class_index}"], tf_map, TOLERANCE[method])
+            assert_agrees(their_maps[f"{method}:{layer}:{class_index}"], tf_map, TOLERANCE[method])

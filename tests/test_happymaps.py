@@ -2,10 +2,11 @@
 
 The regularisers and objectives are checked on tiny hand-built tensors against NumPy; the
 engine on the shipped exp0 model, with two independent oracles:
-  * the same run under the other Keras backend (JAX when this process runs TensorFlow), in a
-    subprocess started with the first test so it overlaps the others. Measured (exp0 conv2d_2,
-    units 0-2, 16 steps, yosinski-3, seed 0): max |image diff| 3.6e-7, relative value diff
-    2.7e-7. Tolerance 1e-3 for both.
+  * the same run under each other Keras backend (JAX and PyTorch when this process runs
+    TensorFlow), in subprocesses started with the first test so they overlap the others.
+    Measured (exp0 conv2d_2, units 0-2, 16 steps, yosinski-3, seed 0): max |image diff| 3.6e-7
+    (JAX) and 6.0e-7 (PyTorch), relative value diff 2.7e-7 and 3.6e-7.
+    Tolerance 1e-3 for both.
   * tf-keras-vis 0.8.7's ActivationMaximization, same objective, no regularisers, SGD with the
     same per-sample gradient normalisation, same gray start, 32 steps at learning rate 0.01.
     It minimises -score (`_calculate_regularization` negates the scores, then
@@ -34,7 +35,7 @@ VARIANT = "exp0"
 CONV, DENSE, DECISION = "conv2d_2", "dense_1", "dense_3"
 UNITS = [0, 1, 2, 3]
 BACKEND = keras.backend.backend()
-OTHER_BACKEND = "jax" if BACKEND == "tensorflow" else "tensorflow"
+OTHER_BACKENDS = [name for name in autodiff.SUPPORTED if name != BACKEND]
 BACKEND_CASE = dict(layer=CONV, units=[0, 1, 2], preset="yosinski-3", steps=16, seed=0)
 IMAGE_TOLERANCE, VALUE_TOLERANCE = 1e-3, 1e-3  # backends; measured 3.6e-7 and 2.7e-7
 ORACLE_TOLERANCE = 0.05  # ours / tf-keras-vis; measured 1.000 to 1.002
@@ -73,6 +74,8 @@ def trace_count(compiled) -> int:
     """How many times the backend has traced (compiled) a function made by autodiff.compile."""
     if BACKEND == "jax":
         return compiled._cache_size()
+    if BACKEND == "torch":
+        return 0  # runs eagerly: nothing is ever traced
     return compiled.experimental_get_tracing_count()
 
 
@@ -82,19 +85,23 @@ def engine():
 
 
 @pytest.fixture(scope="module", autouse=True)
-def other_backend_run(tmp_path_factory):
-    """Starts the other backend's run at once, so that it overlaps the tests before it."""
-    folder = tmp_path_factory.mktemp("other_backend")
-    env = {**os.environ, "KERAS_BACKEND": OTHER_BACKEND, "JAX_PLATFORMS": "cpu",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    log = open(folder / "log.txt", "w+")
-    process = subprocess.Popen([sys.executable, "-c", OTHER_BACKEND_SCRIPT.format(case=BACKEND_CASE, variant=VARIANT),
-                                str(folder / "run.npz")], env=env, stdout=log, stderr=subprocess.STDOUT)
-    yield process, folder / "run.npz", log
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-    log.close()
+def other_backend_runs(tmp_path_factory):
+    """Starts the other backends' runs at once, so that they overlap the tests before them."""
+    runs = {}
+    for name in OTHER_BACKENDS:
+        folder = tmp_path_factory.mktemp(name)
+        env = {**os.environ, "KERAS_BACKEND": name, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+        log = open(folder / "log.txt", "w+")
+        process = subprocess.Popen([sys.executable, "-c", OTHER_BACKEND_SCRIPT.format(case=BACKEND_CASE, variant=VARIANT),
+                                    str(folder / "run.npz")], env=env, stdout=log, stderr=subprocess.STDOUT)
+        runs[name] = (process, folder / "run.npz", log)
+    yield runs
+    for process, _, log in runs.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 # ---- 1. regularisers, on tiny tensors
@@ -433,17 +440,18 @@ def test_pre_activation_of_the_softmax_layer_is_a_logit_not_a_probability(engine
     assert (pre.values > start).all()
 
 
-# ---- 9. TensorFlow vs JAX
+# ---- 9. TensorFlow vs JAX vs PyTorch
 
 
-def test_the_other_backend_gives_the_same_happymaps(engine, other_backend_run):
-    process, path, log = other_backend_run
+@pytest.mark.parametrize("other", OTHER_BACKENDS)
+def test_the_other_backends_give_the_same_happymaps(engine, other_backend_runs, other):
+    process, path, log = other_backend_runs[other]
     case = BACKEND_CASE
     ours = engine.layer(case["layer"], case["units"], Settings.from_preset(
         case["preset"], steps=case["steps"], seed=case["seed"]), every=case["steps"])
     if process.wait(timeout=300) != 0:
         log.seek(0)
-        pytest.fail(f"the {OTHER_BACKEND} run failed:\n{log.read()[-3000:]}")
+        pytest.fail(f"the {other} run failed:\n{log.read()[-3000:]}")
     theirs = np.load(path)
     assert np.abs(theirs["images"] - ours.images).max() < IMAGE_TOLERANCE
     np.testing.assert_allclose(theirs["values"], ours.values, rtol=VALUE_TOLERANCE)

@@ -2,7 +2,7 @@
 
 Everything else in vislib uses `keras.ops`. This module supplies what `keras.ops` lacks:
 gradients, compilation, seeding and the name of the device in use, for the backend Keras
-runs on (KERAS_BACKEND: 'tensorflow' by default, or 'jax').
+runs on (KERAS_BACKEND: 'tensorflow' by default, 'jax' or 'torch').
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Callable
 
 import keras
 
-SUPPORTED = ("tensorflow", "jax")
+SUPPORTED = ("tensorflow", "jax", "torch")
 
 
 def backend() -> str:
@@ -28,6 +28,17 @@ def value_and_grad(fn: Callable) -> Callable:
         import jax
 
         return jax.value_and_grad(fn)
+    if backend() == "torch":
+        import torch
+
+        def torch_value_and_grad(x, *args):
+            x = x.detach().requires_grad_(True)
+            with torch.enable_grad():
+                value = fn(x, *args)
+                (grad,) = torch.autograd.grad(value, x)
+            return value.detach(), grad
+
+        return torch_value_and_grad
 
     import tensorflow as tf
 
@@ -41,11 +52,17 @@ def value_and_grad(fn: Callable) -> Callable:
 
 
 def compile(fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:  # noqa: A001
-    """Compile a function of tensors once per input signature (tf.function / jax.jit)."""
+    """Compile a function of tensors once per input signature (tf.function / jax.jit).
+
+    PyTorch runs eagerly: nothing to compile, and no autograd graph kept outside gradients."""
     if backend() == "jax":
         import jax
 
         return jax.jit(fn, static_argnums=static_argnums)
+    if backend() == "torch":
+        import torch
+
+        return torch.no_grad()(fn)
 
     import tensorflow as tf
 
@@ -70,6 +87,10 @@ def device_name() -> str:
 
         device = jax.devices()[0]
         return f"GPU: {device.device_kind}" if device.platform == "gpu" else "CPU"
+    if backend() == "torch":
+        import torch
+
+        return f"GPU: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU"
 
     import tensorflow as tf
 
