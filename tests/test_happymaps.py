@@ -258,9 +258,11 @@ def test_objectives_compose_to_the_hand_computation():
     mixed = 2 * objectives.unit("d", 4) + objectives.channel("d", 2, pre_activation=True) - objectives.total_variation() + 1
     np.testing.assert_allclose(numpy(mixed(context)), 2 * dense[:, 4] + 2 * dense[:, 2] - tv + 1, rtol=1e-5)
     assert mixed.layers == frozenset({"d", "d:pre"})
-    assert (objectives.channel("a", 0) + objectives.unit_batch("b", True)).layers == frozenset({"a", "b:pre"})
+    assert (objectives.channel("a", 0) + objectives.unit_batch("b", True)).layers == frozenset({"a", "b:pre:own"})
+    assert objectives.parse_key("b:pre:own") == ("b", True, True) and objectives.parse_key("b") == ("b", False, False)
     np.testing.assert_allclose(numpy((1 - objectives.channel("a", 2))(context)), 1 - conv[..., 2].mean(axis=(1, 2)), rtol=1e-5)
-    np.testing.assert_allclose(numpy(objectives.unit_batch("a")(context)),
+    own = np.stack([conv[0, ..., 3:4], conv[1, ..., 0:1]])  # each item's own unit, as the engine supplies it
+    np.testing.assert_allclose(numpy(objectives.unit_batch("a")({"acts": {"a:own": tensor(own)}})),
                                [conv[0, ..., 3].mean(), conv[1, ..., 0].mean()], rtol=1e-5)
 
 
@@ -306,6 +308,45 @@ def test_the_leaky_gradient_reaches_a_silent_relu_unit(engine):
     for extractor, moves in ((true, False), (leaky, True)):
         _, grad = autodiff.value_and_grad(lambda z: ops.sum(extractor(z)[DENSE][:, unit]))(x)
         assert bool(np.abs(numpy(grad)).max() > 0) == moves
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_grouped_conv_convolves_each_group_with_its_own_kernel(monkeypatch, native):
+    # TensorFlow's grouped kernel (oneDNN on), or the depthwise formulation used without oneDNN
+    monkeypatch.setattr(autodiff, "_tf_grouped_conv_has_gradient", lambda: native)
+    rng = np.random.default_rng(5)
+    x, kernel = rng.normal(size=(2, 7, 9, 3 * 4)), rng.normal(size=(3, 3, 4, 3 * 2))  # 3 groups, 4 in, 2 out
+    out = numpy(autodiff.grouped_conv(tensor(x), tensor(kernel)))
+    for g in range(3):
+        alone = ops.conv(tensor(x[..., 4 * g:4 * g + 4]), tensor(kernel[..., 2 * g:2 * g + 2]), padding="same")
+        np.testing.assert_allclose(out[..., 2 * g:2 * g + 2], numpy(alone), atol=1e-5)
+
+
+@pytest.mark.parametrize("layer", ["conv2d_1", CONV, "conv2d_3", DENSE, DECISION])
+@pytest.mark.parametrize("pre, leaky", [(False, False), (False, True), (True, False)])
+def test_each_items_own_unit_equals_that_unit_of_the_whole_layer(engine, layer, pre, leaky):
+    x = tensor(np.random.default_rng(3).uniform(size=(3, *settings.INPUT_SHAPE)))
+    n_units = int(engine.model.get_layer(layer).output.shape[-1])
+    units = np.array([n_units - 1, 0, 1], np.int32)
+    whole, own = objectives.layer_key(layer, pre), objectives.layer_key(layer, pre, own_unit=True)
+    extractor = FeatureExtractor(engine.model, {whole, own}, leaky=leaky)
+    sliced = layer != DECISION or pre  # softmax mixes units: computed whole, then each item's unit taken
+    assert (own not in extractor._own) == sliced
+    unit_tensor = ops.convert_to_tensor(units)
+    acts = extractor(x, unit_tensor)
+    expected = np.take_along_axis(numpy(acts[whole]), units.reshape((-1,) + (1,) * (len(acts[whole].shape) - 1)), -1)
+    np.testing.assert_allclose(numpy(acts[own]), expected, atol=1e-5)
+
+    def own_score(z):  # what the engine maximises
+        return ops.sum(objectives.unit_batch(layer, pre)({"acts": extractor(z, unit_tensor)}))
+
+    def whole_score(z):
+        per_unit = objectives._per_unit(extractor(z, unit_tensor)[whole])
+        return ops.sum(ops.take_along_axis(per_unit, ops.convert_to_tensor(units[:, None]), axis=1))
+
+    (_, own_grad), (_, whole_grad) = (autodiff.value_and_grad(f)(x) for f in (own_score, whole_score))
+    scale = max(1e-12, float(np.abs(numpy(whole_grad)).max()))
+    assert np.abs(numpy(own_grad) - numpy(whole_grad)).max() <= 1e-5 * scale
 
 
 # ---- 5. no recompilation when a slider moves

@@ -7,6 +7,7 @@ runs on (KERAS_BACKEND: 'tensorflow' by default, 'jax' or 'torch').
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Callable
 
@@ -68,6 +69,48 @@ def compile(fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:  # 
 
     # keras.ops already builds graph control flow (cond, fori_loop): no AutoGraph rewriting needed
     return tf.function(fn, reduce_retracing=True, autograph=False)
+
+
+def grouped_conv(x, kernel):
+    """Stride-1, 'same'-padded 2-D convolution in groups, channels last: x (N, H, W, G*C) and
+    kernel (kh, kw, C, G*O) give (N, H, W, G*O), group g seeing only its own C channels.
+
+    keras.ops.conv computes the same, but sends TensorFlow on the CPU through XLA, a hundred
+    times slower there. TensorFlow's own kernel has a CPU gradient only with oneDNN on; without
+    it, a depthwise convolution and a sum over each group's channels do the same work."""
+    if backend() != "tensorflow":
+        return keras.ops.conv(x, kernel, padding="same")
+    import tensorflow as tf
+
+    if _tf_grouped_conv_has_gradient():
+        return tf.nn.conv2d(x, kernel, strides=1, padding="SAME")
+    kh, kw, c, go = kernel.shape
+    groups = x.shape[-1] // c
+    per_channel = tf.reshape(tf.transpose(tf.reshape(kernel, (kh, kw, c, groups, go // groups)), (0, 1, 3, 2, 4)),
+                             (kh, kw, groups * c, go // groups))
+    out = tf.nn.depthwise_conv2d(x, per_channel, strides=(1, 1, 1, 1), padding="SAME")
+    n, h, w = tf.unstack(tf.shape(out)[:3])
+    return tf.reshape(tf.reduce_sum(tf.reshape(out, (n, h, w, groups, c, go // groups)), axis=4), (n, h, w, go))
+
+
+@lru_cache(maxsize=1)
+def _tf_grouped_conv_has_gradient() -> bool:
+    # a thread of its own: eager, and outside any tape or tf.function being traced
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_try_grouped_conv_gradient).result()
+
+
+def _try_grouped_conv_gradient() -> bool:
+    import tensorflow as tf
+
+    x, kernel = tf.ones((1, 3, 3, 2)), tf.ones((1, 1, 1, 2))
+    try:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.nn.conv2d(x, kernel, strides=1, padding="SAME")
+        return tape.gradient(y, x) is not None
+    except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError):
+        return False
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:

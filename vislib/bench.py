@@ -21,7 +21,8 @@ from vislib import autodiff, happymaps, regularizers, settings, zoo
 
 
 def _conv_flops(model: keras.Model, layer: str, batch: int) -> float:
-    """Multiply-adds x 2 of one forward pass plus the input-gradient pass, up to `layer`."""
+    """Multiply-adds x 2 of one forward pass plus the input-gradient pass, up to `layer`, with
+    all of `layer`'s units (tf-keras-vis's work; ours computes only each image's own unit)."""
     flops = 0.0
     for l in model.layers:
         if isinstance(l, keras.layers.Conv2D):
@@ -121,7 +122,8 @@ def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str,
     peak = conv_peak_gflops()
     print(f"ours:  {ours_s:.3f} s  mean activation reached {result.values.mean():.3f}")
     print(f"tf-keras-vis: {theirs_s:.3f} s  mean activation reached {their_values.mean():.3f}")
-    print(f"throughput: ours {flops / ours_s / 1e9:.1f} GFLOP/s, tf-keras-vis {flops / theirs_s / 1e9:.1f} GFLOP/s, "
+    print(f"throughput, counting the whole network up to {layer}: "
+          f"ours {flops / ours_s / 1e9:.1f} GFLOP/s, tf-keras-vis {flops / theirs_s / 1e9:.1f} GFLOP/s, "
           f"this machine's measured convolution peak {peak:.1f} GFLOP/s "
           f"(ours at {flops / ours_s / 1e9 / peak:.0%} of it)")
     ratio = theirs_s / ours_s

@@ -115,17 +115,65 @@ def _leaky(pre):
     return ops.relu(pre) + LEAK * ops.minimum(pre, 0.0)
 
 
-class _PreActivation:
-    def __init__(self, linear, leaky: bool):
-        self.linear, self.leaky = linear, leaky
+class _Activation:
+    """A layer's activation read on its own (pre-activation) output: true, leaky or none."""
+
+    def __init__(self, layer, pre: bool, leaky: bool):
+        name = getattr(getattr(layer, "activation", None), "__name__", "linear")
+        self.fn = (None if pre or name == "linear" else _leaky if leaky and name == "relu"
+                   else layer.activation)
+        self.elementwise = self.fn is None or name not in ("softmax", "log_softmax")  # one unit at a time
 
     def __call__(self, z):
-        out = self.linear(z)
-        return _leaky(out) if self.leaky else out
+        return z if self.fn is None else self.fn(z)
+
+
+class _PreActivation:
+    def __init__(self, linear, activation: _Activation):
+        self.linear, self.activation = linear, activation
+
+    def __call__(self, inputs, units):
+        return self.activation(self.linear(inputs))
+
+
+class _OwnUnit:
+    """Batch item i's own unit `units[i]` of a Conv2D or Dense layer, (B, H, W, 1) or (B, 1),
+    computed from that unit's weights alone: a grouped convolution with one group per batch
+    item, or one dot product per item. A fraction of the cost of the whole layer."""
+
+    def __init__(self, layer, activation: _Activation):
+        self.layer, self.activation = layer, activation
+        self.conv = isinstance(layer, keras.layers.Conv2D)
+
+    @staticmethod
+    def supports(layer) -> bool:
+        if isinstance(layer, keras.layers.Dense):
+            return True
+        return (isinstance(layer, keras.layers.Conv2D) and layer.padding == "same" and layer.groups == 1
+                and tuple(layer.strides) == (1, 1) and tuple(layer.dilation_rate) == (1, 1)
+                and layer.data_format == "channels_last")
+
+    def __call__(self, inputs, units):
+        kernel = ops.take(self.layer.kernel, units, axis=-1)
+        if self.conv:
+            _, h, w, _ = inputs.shape
+            stacked = ops.reshape(ops.transpose(inputs, (1, 2, 0, 3)), (1, h, w, -1))  # items side by side
+            z = ops.expand_dims(ops.transpose(autodiff.grouped_conv(stacked, kernel)[0], (2, 0, 1)), -1)
+        else:
+            z = ops.sum(inputs * ops.transpose(kernel), axis=-1, keepdims=True)
+        if self.layer.use_bias:
+            z = z + ops.reshape(ops.take(self.layer.bias, units, axis=0), (-1,) + (1,) * (len(z.shape) - 1))
+        return self.activation(z)
+
+
+def _own(activation, units):
+    """(B, ..., C) -> (B, ..., 1): each item's own unit of a whole layer's output."""
+    index = ops.reshape(ops.cast(units, "int32"), (-1,) + (1,) * (len(activation.shape) - 1))
+    return ops.take_along_axis(activation, index, axis=-1)
 
 
 class FeatureExtractor:
-    """Maps an input batch to the activations (or pre-activations) of named layers.
+    """Maps an input batch to the activations (or pre-activations) of layer keys (see objectives).
 
     With `leaky=True`, a ReLU layer's activation is read as relu(z) + 0.01 min(z, 0): a unit
     that is silent on the start image still gets a gradient (lucid's "redirected ReLU" idea);
@@ -134,25 +182,31 @@ class FeatureExtractor:
 
     def __init__(self, model: keras.Model, keys: Iterable[str], leaky: bool = False):
         self.keys = tuple(sorted(keys))
-        outputs, self._post = [], {}
+        outputs, self._heads, self._own = [], {}, set()
         for key in self.keys:
-            name = key.removesuffix(objectives.PRE)
+            name, pre, own = objectives.parse_key(key)
             layer = _get_layer(model, name)
-            pre = key.endswith(objectives.PRE)
-            relu = getattr(getattr(layer, "activation", None), "__name__", "") == "relu"
-            if pre or (leaky and relu):
-                self._post[key] = _PreActivation(zoo.linear_copy(layer), leaky=not pre)
-                outputs.append(layer.input)
-            else:
-                outputs.append(layer.output)
+            activation = _Activation(layer, pre, leaky)
+            if own and activation.elementwise and _OwnUnit.supports(layer):
+                self._heads[key] = _OwnUnit(layer, activation)
+            elif pre or activation.fn is _leaky:
+                self._heads[key] = _PreActivation(zoo.linear_copy(layer), activation)
+            if own and not isinstance(self._heads.get(key), _OwnUnit):
+                self._own.add(key)  # the whole layer, then each item's own unit
+            outputs.append(layer.input if key in self._heads else layer.output)
         self._model = keras.Model(model.input, outputs) if outputs else None
 
-    def __call__(self, x) -> dict:
+    def __call__(self, x, units=None) -> dict:
+        """`units` (one per batch item) is needed for ":own" keys only."""
         if self._model is None:
             return {}
         outs = self._model(x)
         outs = outs if isinstance(outs, (list, tuple)) else [outs]
-        return {k: self._post[k](o) if k in self._post else o for k, o in zip(self.keys, outs)}
+        acts = {}
+        for key, out in zip(self.keys, outs):
+            out = self._heads[key](out, units) if key in self._heads else out
+            acts[key] = _own(out, units) if key in self._own else out
+        return acts
 
 
 def _get_layer(model, name: str):
@@ -223,8 +277,8 @@ class Engine:
         """The objective's value on given network inputs (N, 60, 64, 1) in [0, 1]."""
         extractor = FeatureExtractor(self.model, objective.layers)
         x = ops.convert_to_tensor(np.asarray(images, np.float32))
-        context = {"acts": extractor(x), "image": x - self.offset,
-                   "units": ops.convert_to_tensor(np.asarray(units, np.int32))}
+        unit_tensor = ops.convert_to_tensor(np.asarray(units, np.int32))
+        context = {"acts": extractor(x, unit_tensor), "image": x - self.offset, "units": unit_tensor}
         return autodiff.to_numpy(objective(context))
 
     # ---- internals
@@ -263,8 +317,12 @@ class Engine:
         tv = objectives.total_variation()
 
         def score(z, units, tv_weight):
-            context = {"acts": leaky_extractor(z + offset), "image": z, "units": units}
-            return ops.sum(objective(context)) - tv_weight * ops.sum(tv(context))
+            context = {"acts": leaky_extractor(z + offset, units), "image": z, "units": units}
+            value = ops.sum(objective(context))
+            # behind a run-time branch: at weight 0 (the default) the penalty and its gradient
+            # would still cost about a third of a CPU step
+            penalty = ops.cond(tv_weight > 0, lambda: tv_weight * ops.sum(tv(context)), lambda: ops.zeros_like(value))
+            return value - penalty
 
         gradient = autodiff.value_and_grad(score)
 
@@ -284,7 +342,7 @@ class Engine:
             return ops.fori_loop(start, stop, body, x)
 
         def values(x, units):
-            return objective({"acts": extractor(x + offset), "image": x, "units": units})
+            return objective({"acts": extractor(x + offset, units), "image": x, "units": units})
 
         self.compilations += 1
         return autodiff.compile(steps), autodiff.compile(values)

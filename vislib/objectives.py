@@ -3,7 +3,9 @@
 An objective maps a context to one value per batch item. The context holds the activations
 of the layers the objective names (`acts`), the image batch (`image`) and, for
 `unit_batch`, the run-time unit index of each batch item (`units`). Layer keys are a layer's
-name, or "<name>:pre" for its pre-activation (what the layer computes before its activation).
+name, "<name>:pre" for its pre-activation (what the layer computes before its activation), and
+either with ":own" appended: only batch item i's own unit `units[i]`, shape (B, H, W, 1) or
+(B, 1), which the engine computes without the layer's other units.
 """
 
 from __future__ import annotations
@@ -14,10 +16,18 @@ from typing import Callable
 from keras import ops
 
 PRE = ":pre"
+OWN = ":own"
 
 
-def layer_key(layer: str, pre_activation: bool = False) -> str:
-    return layer + PRE if pre_activation else layer
+def layer_key(layer: str, pre_activation: bool = False, own_unit: bool = False) -> str:
+    return layer + (PRE if pre_activation else "") + (OWN if own_unit else "")
+
+
+def parse_key(key: str) -> tuple[str, bool, bool]:
+    """layer key -> (layer name, pre-activation?, own unit only?)"""
+    own = key.endswith(OWN)
+    key = key.removesuffix(OWN)
+    return key.removesuffix(PRE), key.endswith(PRE), own
 
 
 @dataclass(frozen=True)
@@ -78,14 +88,8 @@ unit = channel
 
 def unit_batch(layer: str, pre_activation: bool = False) -> Objective:
     """Batch item i maximises unit `units[i]` of the layer: all units of a layer in one batch."""
-    key = layer_key(layer, pre_activation)
-
-    def fn(c):
-        per_unit = _per_unit(c["acts"][key])
-        chosen = ops.expand_dims(ops.cast(c["units"], "int32"), 1)
-        return ops.take_along_axis(per_unit, chosen, axis=1)[:, 0]
-
-    return Objective(fn, frozenset({key}), f"{key}[units]")
+    key = layer_key(layer, pre_activation, own_unit=True)
+    return Objective(lambda c: _per_unit(c["acts"][key])[:, 0], frozenset({key}), f"{key}[units]")
 
 
 def l2() -> Objective:

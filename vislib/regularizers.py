@@ -39,7 +39,9 @@ def blur(x, sigma):
     """Separable Gaussian blur of a (B, H, W, C) batch: two small matrix products, cheap on CPU."""
     rows = gaussian_matrix(x.shape[1], sigma)
     cols = gaussian_matrix(x.shape[2], sigma)
-    return ops.einsum("ij,bjkc,lk->bilc", rows, x, cols)
+    planes = ops.transpose(x, (0, 3, 1, 2))  # (B, C, H, W): both products are plain batched matmuls
+    planes = ops.matmul(ops.matmul(rows, planes), ops.transpose(cols))
+    return ops.transpose(planes, (0, 2, 3, 1))
 
 
 def gaussian_blur(params):
