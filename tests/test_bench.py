@@ -1,0 +1,42 @@
+"""vislib.bench: each benchmark command runs and ends with its promised last line.
+
+Tiny step counts keep these quick; the figures themselves are recorded in BENCHMARKS.md, never
+asserted (a shared CPU is too noisy for timed assertions).
+"""
+
+from __future__ import annotations
+
+import re
+
+from vislib import bench
+
+
+def last_line(capsys) -> str:
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def test_happymaps_against_tf_keras_vis_prints_a_ratio(capsys):
+    bench.main(["happymaps", "--vs", "tf-keras-vis", "--layer", "conv2d_1", "--steps", "4", "--repeats", "2"])
+    out = capsys.readouterr().out
+    assert len(re.findall(r"run \d: ours [\d.]+ s, tf-keras-vis [\d.]+ s", out)) == 2
+    assert "convolution peak" in out
+    assert re.fullmatch(r"ratio: \d+\.\d\d", out.strip().splitlines()[-1])
+
+
+def test_engine_times_every_layer_and_counts_no_recompile(capsys):
+    bench.main(["engine", "--steps", "4"])
+    out = capsys.readouterr().out
+    for layer in ("conv2d_1", "conv2d_2", "conv2d_3", "dense_1", "dense_2", "dense_3"):
+        assert re.search(rf"^{layer}: \d+ units x 4 steps in \d+ ms$", out, re.M)
+    assert "recompiles after slider moves: 0" in out
+    assert re.fullmatch(r"all layers ms: \d+", out.strip().splitlines()[-1])
+
+
+def test_quality_prints_the_share_of_units_reaching_the_data_maximum(capsys):
+    bench.main(["quality", "--steps", "4"])
+    assert re.fullmatch(r"units reaching 1\.0: \d+\.\d%", last_line(capsys))
+
+
+def test_photo_prints_milliseconds(capsys):
+    bench.main(["photo", "--repeats", "2"])
+    assert re.fullmatch(r"ms: \d+", last_line(capsys))
