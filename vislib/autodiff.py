@@ -1,8 +1,9 @@
 """The autodiff shim: the one module that imports a deep-learning framework.
 
 Everything else in vislib uses `keras.ops`. This module supplies what `keras.ops` lacks:
-gradients, compilation, seeding and the name of the device in use, for the backend Keras
-runs on (KERAS_BACKEND: 'tensorflow' by default, 'jax' or 'torch').
+gradients, compilation, seeding, the name of the device in use, and a grouped convolution
+that stays fast on TensorFlow's CPU, for the backend Keras runs on (KERAS_BACKEND:
+'tensorflow' by default, 'jax' or 'torch').
 """
 
 from __future__ import annotations
