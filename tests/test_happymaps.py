@@ -6,7 +6,7 @@ engine on the shipped exp0 model, with two independent oracles:
     TensorFlow), in subprocesses started with the first test so they overlap the others.
     Measured (exp0 conv2d_2, units 0-2, 16 steps, yosinski-3, seed 0): max |image diff| 3.6e-7
     (JAX) and 6.0e-7 (PyTorch), relative value diff 2.7e-7 and 3.6e-7.
-    Tolerance 1e-3 for both.
+    Tolerance 1e-3 for both. Each then moves every slider and must reuse its compiled loop.
   * tf-keras-vis 0.8.7's ActivationMaximization, same objective, no regularisers, SGD with the
     same per-sample gradient normalisation, same gray start, 32 steps at learning rate 0.01.
     It minimises -score (`_calculate_regularization` negates the scores, then
