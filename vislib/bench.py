@@ -82,8 +82,11 @@ def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str,
     print(f"device: {autodiff.device_name()}; backend {autodiff.backend()}; {variant} {layer}: "
           f"{n_units} units, {steps} steps, preset {preset} {s.decay, s.blur_sigma, s.blur_every}")
 
+    def ours_once(seed):
+        return engine.layer(layer, settings=happymaps.Settings.from_preset(preset, steps=steps, seed=seed), every=steps)
+
     started = time.perf_counter()
-    engine.layer(layer, settings=s, every=steps)
+    ours_once(0)
     print(f"ours, first run (compiles): {time.perf_counter() - started:.2f} s")
 
     am = ActivationMaximization(model, model_modifier=ExtractIntermediateLayer(layer), clone=True)
@@ -95,9 +98,6 @@ def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str,
 
     def normalise(grad):
         return grad / (ops.mean(ops.abs(grad), axis=(1, 2, 3), keepdims=True) + 1e-12)
-
-    def ours_once(seed):
-        return engine.layer(layer, settings=happymaps.Settings.from_preset(preset, steps=steps, seed=seed), every=steps)
 
     def theirs_once(n_steps, seed):
         start = engine._start(happymaps.Settings(seed=seed), n_units) + engine.offset
