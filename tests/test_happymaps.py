@@ -331,6 +331,43 @@ def test_grouped_conv_convolves_each_group_with_its_own_kernel(monkeypatch, nati
         np.testing.assert_allclose(out[..., 2 * g:2 * g + 2], numpy(alone), atol=1e-5)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("kernel_size", [(3, 3), (5, 3), (1, 1)])
+def test_one_channel_conv_has_the_values_and_gradients_of_keras_conv(kernel_size, compiled):
+    rng = np.random.default_rng(6)
+    x, kernel = tensor(rng.normal(size=(2, 7, 9, 1))), tensor(rng.normal(size=(*kernel_size, 1, 4)))
+    weights = tensor(rng.normal(size=(2, 7, 9, 4)))
+    wrap = autodiff.compile if compiled else (lambda f: f)
+    results = []
+    for conv in (autodiff.one_channel_conv, lambda x, k: ops.conv(x, k, padding="same")):
+        by_x = wrap(autodiff.value_and_grad(lambda x, k: ops.sum(conv(x, k) * weights)))(x, kernel)
+        by_kernel = wrap(autodiff.value_and_grad(lambda k, x: ops.sum(conv(x, k) * weights)))(kernel, x)
+        results.append([numpy(t) for t in (*by_x, by_kernel[1])])
+    for ours, keras_conv in zip(*results):
+        np.testing.assert_allclose(ours, keras_conv, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(3, 3, 2, 4), (2, 3, 1, 4)])
+def test_one_channel_conv_refuses_other_kernels_saying_what_it_expected(shape):
+    with pytest.raises(ValueError, match=r"expected a kernel \(odd, odd, 1, O\), got"):
+        autodiff.one_channel_conv(tensor(np.zeros((1, 5, 5, shape[2]))), tensor(np.zeros(shape)))
+
+
+def test_the_extractor_convolves_one_channel_images_the_fast_way_and_leaves_the_model_alone(engine):
+    extractor = FeatureExtractor(engine.model, {CONV})
+    assert type(extractor._model.get_layer("conv2d_1")) is happymaps._OneChannelConv2D
+    assert type(extractor._model.get_layer(CONV)) is keras.layers.Conv2D  # 16 input channels
+    assert type(engine.model.get_layer("conv2d_1")) is keras.layers.Conv2D
+    plain = keras.Model(engine.model.input, engine.model.get_layer(CONV).output)
+    x = tensor(np.random.default_rng(7).uniform(size=(3, *settings.INPUT_SHAPE)))
+    (ours, our_grad), (theirs, their_grad) = (
+        autodiff.compile(autodiff.value_and_grad(lambda z: ops.sum(ops.square(f(z)))))(x)
+        for f in (lambda z: extractor(z)[CONV], plain))
+    np.testing.assert_allclose(numpy(ours), numpy(theirs), rtol=1e-5)
+    scale = float(np.abs(numpy(their_grad)).max())
+    assert np.abs(numpy(our_grad) - numpy(their_grad)).max() <= 1e-5 * scale
+
+
 @pytest.mark.parametrize("layer", ["conv2d_1", CONV, "conv2d_3", DENSE, DECISION])
 @pytest.mark.parametrize("pre, leaky", [(False, False), (False, True), (True, False)])
 def test_each_items_own_unit_equals_that_unit_of_the_whole_layer(engine, layer, pre, leaky):

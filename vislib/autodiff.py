@@ -1,9 +1,9 @@
 """The autodiff shim: the one module that imports a deep-learning framework.
 
 Everything else in vislib uses `keras.ops`. This module supplies what `keras.ops` lacks:
-gradients, compilation, seeding, the name of the device in use, and a grouped convolution
-that stays fast on TensorFlow's CPU, for the backend Keras runs on (KERAS_BACKEND:
-'tensorflow' by default, 'jax' or 'torch').
+gradients, compilation, seeding, the name of the device in use, and two convolutions whose
+gradients stay fast on TensorFlow's CPU (grouped, and of one-channel images), for the backend
+Keras runs on (KERAS_BACKEND: 'tensorflow' by default, 'jax' or 'torch').
 """
 
 from __future__ import annotations
@@ -92,6 +92,34 @@ def grouped_conv(x, kernel):
     out = tf.nn.depthwise_conv2d(x, per_channel, strides=(1, 1, 1, 1), padding="SAME")
     n, h, w = tf.unstack(tf.shape(out)[:3])
     return tf.reshape(tf.reduce_sum(tf.reshape(out, (n, h, w, groups, c, go // groups)), axis=4), (n, h, w, go))
+
+
+def one_channel_conv(x, kernel):
+    """Stride-1, 'same'-padded 2-D convolution of one-channel images, channels last: x (N, H, W, 1)
+    and an odd-sized kernel (kh, kw, 1, O) give (N, H, W, O), as keras.ops.conv does.
+
+    On TensorFlow its input gradient is a depthwise convolution by the flipped kernel and a sum
+    over the O channels: on the CPU, TensorFlow's own gradient for one input channel takes twice
+    as long (3.6 against 1.4 ms at 32 x 60 x 64 x 16), a quarter of a HappyMaps step."""
+    kh, kw, c, o = kernel.shape
+    if c != 1 or kh % 2 == 0 or kw % 2 == 0:
+        raise ValueError(f"expected a kernel (odd, odd, 1, O), got {tuple(kernel.shape)}")
+    if backend() != "tensorflow":
+        return keras.ops.conv(x, kernel, padding="same")
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def conv(x, kernel):
+        def gradient(dy):
+            flipped = tf.reshape(tf.transpose(tf.reverse(kernel, [0, 1]), (0, 1, 3, 2)), (kh, kw, o, 1))
+            dx = tf.reduce_sum(tf.nn.depthwise_conv2d(dy, flipped, (1, 1, 1, 1), "SAME"), -1, keepdims=True)
+            dkernel = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=tf.shape(kernel), out_backprop=dy,
+                                                      strides=[1, 1, 1, 1], padding="SAME")
+            return dx, dkernel
+
+        return tf.nn.conv2d(x, kernel, strides=1, padding="SAME"), gradient
+
+    return conv(tf.convert_to_tensor(x), tf.convert_to_tensor(kernel))
 
 
 @lru_cache(maxsize=1)

@@ -106,15 +106,23 @@ def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str,
                   optimizer=keras.optimizers.SGD(s.learning_rate), gradient_modifier=normalise)
 
     theirs_once(2, 0)  # warm up
-    # taken in turns, so that both see the same machine: a shared 2-core VM swings by +-20%
+    # taken in turns, so that both see the same machine: a shared 2-core VM swings by +-20%;
+    # who goes first alternates, as the first of a pair tends to run slower
     ours, theirs = [], []
+
+    def timed(run, times):
+        started = time.perf_counter()
+        out = run()
+        times.append(time.perf_counter() - started)
+        return out
+
     for r in range(repeats):
-        started = time.perf_counter()
-        result = ours_once(r + 1)
-        ours.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        images = theirs_once(steps, r + 1)
-        theirs.append(time.perf_counter() - started)
+        if r % 2 == 0:
+            result = timed(lambda: ours_once(r + 1), ours)
+            images = timed(lambda: theirs_once(steps, r + 1), theirs)
+        else:
+            images = timed(lambda: theirs_once(steps, r + 1), theirs)
+            result = timed(lambda: ours_once(r + 1), ours)
         print(f"  run {r + 1}: ours {ours[-1]:.2f} s, tf-keras-vis {theirs[-1]:.2f} s, ratio {theirs[-1] / ours[-1]:.2f}")
     ours_s, theirs_s = min(ours), min(theirs)
     their_values = engine.activations(happymaps.objectives.unit_batch(layer), np.asarray(images), units)

@@ -166,6 +166,36 @@ class _OwnUnit:
         return self.activation(z)
 
 
+class _OneChannelConv2D(keras.layers.Conv2D):
+    """A Conv2D of one-channel images through `autodiff.one_channel_conv`: the same values, and
+    an input gradient twice as fast on TensorFlow's CPU."""
+
+    def convolution_op(self, inputs, kernel):
+        return autodiff.one_channel_conv(inputs, kernel)
+
+    @staticmethod
+    def supports(layer) -> bool:
+        return (type(layer) is keras.layers.Conv2D and layer.padding == "same" and layer.groups == 1
+                and tuple(layer.strides) == (1, 1) and tuple(layer.dilation_rate) == (1, 1)
+                and layer.data_format == "channels_last" and all(k % 2 for k in layer.kernel_size)
+                and layer.input.shape[-1] == 1)
+
+
+def _fast_input_gradients(model: keras.Model) -> keras.Model:
+    """A copy of `model` (same weights, nothing shared) whose convolutions of one-channel images
+    are `_OneChannelConv2D`s; the model itself when it has none."""
+    if not any(_OneChannelConv2D.supports(layer) for layer in model.layers):
+        return model
+
+    def clone(layer):
+        kind = _OneChannelConv2D if _OneChannelConv2D.supports(layer) else type(layer)
+        return kind.from_config(layer.get_config())
+
+    twin = keras.models.clone_model(model, clone_function=clone)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
 def _own(activation, units):
     """(B, ..., C) -> (B, ..., 1): each item's own unit of a whole layer's output."""
     index = ops.reshape(ops.cast(units, "int32"), (-1,) + (1,) * (len(activation.shape) - 1))
@@ -181,6 +211,7 @@ class FeatureExtractor:
     """
 
     def __init__(self, model: keras.Model, keys: Iterable[str], leaky: bool = False):
+        model = _fast_input_gradients(model)
         self.keys = tuple(sorted(keys))
         outputs, self._heads, self._own = [], {}, set()
         for key in self.keys:
