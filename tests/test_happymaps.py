@@ -358,6 +358,8 @@ def test_the_extractor_convolves_one_channel_images_the_fast_way_and_leaves_the_
     assert type(extractor._model.get_layer("conv2d_1")) is happymaps._OneChannelConv2D
     assert type(extractor._model.get_layer(CONV)) is keras.layers.Conv2D  # 16 input channels
     assert type(engine.model.get_layer("conv2d_1")) is keras.layers.Conv2D
+    twin = happymaps._fast_input_gradients(engine.model)
+    assert twin is not engine.model and happymaps._fast_input_gradients(twin) is twin  # cloned once
     plain = keras.Model(engine.model.input, engine.model.get_layer(CONV).output)
     x = tensor(np.random.default_rng(7).uniform(size=(3, *settings.INPUT_SHAPE)))
     (ours, our_grad), (theirs, their_grad) = (

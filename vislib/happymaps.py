@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Callable, Iterable, Sequence
 
 import keras
@@ -306,13 +307,17 @@ class Engine:
 
     def activations(self, objective: objectives.Objective, images: np.ndarray, units: Sequence[int]) -> np.ndarray:
         """The objective's value on given network inputs (N, 60, 64, 1) in [0, 1]."""
-        extractor = FeatureExtractor(self.model, objective.layers)
+        extractor = FeatureExtractor(self._fast_model, objective.layers)
         x = ops.convert_to_tensor(np.asarray(images, np.float32))
         unit_tensor = ops.convert_to_tensor(np.asarray(units, np.int32))
         context = {"acts": extractor(x, unit_tensor), "image": x - self.offset, "units": unit_tensor}
         return autodiff.to_numpy(objective(context))
 
     # ---- internals
+
+    @cached_property
+    def _fast_model(self) -> keras.Model:
+        return _fast_input_gradients(self.model)  # cloned once, not once per compiled loop
 
     def _start(self, settings: Settings, batch: int) -> np.ndarray:
         shape = (batch, *INPUT_SHAPE)
@@ -341,8 +346,8 @@ class Engine:
         return self._compiled[key]
 
     def _build(self, objective: objectives.Objective):
-        extractor = FeatureExtractor(self.model, objective.layers)
-        leaky_extractor = FeatureExtractor(self.model, objective.layers, leaky=True)
+        extractor = FeatureExtractor(self._fast_model, objective.layers)
+        leaky_extractor = FeatureExtractor(self._fast_model, objective.layers, leaky=True)
         offset, transforms = self.offset, self.transforms
         low, high = -offset, 1.0 - offset
         tv = objectives.total_variation()
