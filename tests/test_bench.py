@@ -20,6 +20,7 @@ def test_happymaps_against_tf_keras_vis_prints_a_ratio(capsys):
     out = capsys.readouterr().out
     assert len(re.findall(r"run \d: ours [\d.]+ s, tf-keras-vis [\d.]+ s", out)) == 2
     assert "convolution peak" in out
+    assert re.search(r"stolen by the hypervisor during these runs: (\d+%|n/a)", out)
     assert re.fullmatch(r"ratio: \d+\.\d\d", out.strip().splitlines()[-1])
 
 
@@ -40,3 +41,9 @@ def test_quality_prints_the_share_of_units_reaching_the_data_maximum(capsys):
 def test_photo_prints_milliseconds(capsys):
     bench.main(["photo", "--repeats", "2"])
     assert re.fullmatch(r"ms: \d+", last_line(capsys))
+
+
+def test_stolen_share_is_the_steal_counters_share_of_all_cpu_time():
+    before, after = [0] * 8, [60, 0, 10, 20, 0, 0, 0, 10]  # user nice system idle iowait irq softirq steal
+    assert bench._stolen_share(before, after) == "10%"
+    assert bench._stolen_share(None, after).startswith("n/a")

@@ -50,6 +50,23 @@ def conv_peak_gflops(seconds: float = 1.0) -> float:
     return 2 * 256 * 30 * 32 * 32 * 32 * 9 / per_run / 1e9
 
 
+def _cpu_ticks() -> list[int] | None:
+    """This machine's CPU time counters (Linux /proc/stat: user ... steal), or None."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+
+
+def _stolen_share(before: list[int] | None, after: list[int] | None) -> str:
+    """The share of CPU time the hypervisor gave to other guests between two readings."""
+    if before is None or after is None:
+        return "n/a (no /proc/stat)"
+    delta = [b - a for a, b in zip(before, after)]
+    return f"{delta[7] / max(sum(delta), 1):.0%}"
+
+
 class _YosinskiModifier:
     """Our decay and blur, as a tf-keras-vis input modifier (applied before each step, which
     is the same as after the previous one)."""
@@ -109,6 +126,7 @@ def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str,
     # taken in turns, so that both see the same machine: a shared 2-core VM swings by +-20%;
     # who goes first alternates, as the first of a pair tends to run slower
     ours, theirs = [], []
+    ticks = _cpu_ticks()
 
     def timed(run, times):
         started = time.perf_counter()
@@ -124,6 +142,7 @@ def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str,
             images = timed(lambda: theirs_once(steps, r + 1), theirs)
             result = timed(lambda: ours_once(r + 1), ours)
         print(f"  run {r + 1}: ours {ours[-1]:.2f} s, tf-keras-vis {theirs[-1]:.2f} s, ratio {theirs[-1] / ours[-1]:.2f}")
+    print(f"CPU time stolen by the hypervisor during these runs: {_stolen_share(ticks, _cpu_ticks())}")
     ours_s, theirs_s = min(ours), min(theirs)
     their_values = engine.activations(happymaps.objectives.unit_batch(layer), np.asarray(images), units)
 
