@@ -433,6 +433,22 @@ def test_changing_the_step_count_does_not_retrace(engine):
     assert trace_count(step_fn) == traces
 
 
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="about TensorFlow's graphs (CI runs this file on TensorFlow)")
+def test_the_loops_gradient_is_a_function_of_its_own_never_inlined(engine):
+    # In the loop's cyclic graph, oneDNN's pass rewrote the max-pool gradients to its fast kernel
+    # in some processes only (autodiff.value_and_grad); in a function of their own, in all.
+    fresh, s = Engine(engine.model, engine.mean_image), Settings.from_preset("yosinski-3", steps=2)
+    fresh.layer("conv2d_3", [0, 1], s)
+    step_fn = next(iter(fresh._compiled.values()))[0]
+    runtime = params(**{name: getattr(s, name) for name in happymaps.RUNTIME_PARAMS})
+    args = (tensor(fresh._start(s, 2)), ops.convert_to_tensor(np.int32(0)), ops.convert_to_tensor(np.int32(2)),
+            ops.convert_to_tensor(np.array([0, 1], np.int32)), runtime, ops.convert_to_tensor(fresh._shifts(s)))
+    graph = step_fn.get_concrete_function(*args).graph.as_graph_def()
+    holders = [f for f in graph.library.function if any(n.op == "MaxPoolGrad" for n in f.node_def)]
+    assert len(holders) == 1 and holders[0].attr["_noinline"].b
+    assert sum(n.op == "MaxPoolGrad" for n in holders[0].node_def) == 2  # both pools of the path to conv2d_3
+
+
 # ---- 6. progress and cancel
 
 

@@ -25,7 +25,7 @@ def backend() -> str:
 
 
 def value_and_grad(fn: Callable) -> Callable:
-    """fn(x, *args) -> scalar  ==>  g(x, *args) -> (scalar, d scalar / d x). Not compiled."""
+    """fn(x, *args) -> scalar  ==>  g(x, *args) -> (scalar, d scalar / d x); call it inside `compile`."""
     if backend() == "jax":
         import jax
 
@@ -50,7 +50,12 @@ def value_and_grad(fn: Callable) -> Callable:
             value = fn(x, *args)
         return value, tape.gradient(value, x)
 
-    return tf_value_and_grad
+    # A function of its own, never inlined into a compiled loop. TensorFlow's oneDNN pass turns a
+    # max-pool gradient into its fast kernel only when it meets the forward pool first; in the
+    # cyclic graph of a loop the order it meets them varies from process to process, and a
+    # third of processes ran HappyMaps 50% slower. A function's own graph has no cycle.
+    return tf.function(tf_value_and_grad, autograph=False, reduce_retracing=True,
+                       experimental_attributes={"_noinline": True})
 
 
 def compile(fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:  # noqa: A001
