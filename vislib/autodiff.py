@@ -105,7 +105,7 @@ def one_channel_conv(x, kernel):
 
     On TensorFlow its input gradient is a depthwise convolution by the flipped kernel and a sum
     over the O channels: on the CPU, TensorFlow's own gradient for one input channel takes twice
-    as long (3.6 against 1.4 ms at 32 x 60 x 64 x 16), a quarter of a HappyMaps step."""
+    as long (3.6 against 1.4 ms at 32 x 60 x 64 x 16), a fifth of a HappyMaps step."""
     kh, kw, c, o = kernel.shape
     if c != 1 or kh % 2 == 0 or kw % 2 == 0:
         raise ValueError(f"expected a kernel (odd, odd, 1, O), got {tuple(kernel.shape)}")

@@ -137,6 +137,13 @@ class _PreActivation:
         return self.activation(self.linear(inputs))
 
 
+def _plain_same_conv(layer) -> bool:
+    """A Conv2D with stride 1, no dilation, no groups, 'same' padding, channels last."""
+    return (isinstance(layer, keras.layers.Conv2D) and layer.padding == "same" and layer.groups == 1
+            and tuple(layer.strides) == (1, 1) and tuple(layer.dilation_rate) == (1, 1)
+            and layer.data_format == "channels_last")
+
+
 class _OwnUnit:
     """Batch item i's own unit `units[i]` of a Conv2D or Dense layer, (B, H, W, 1) or (B, 1),
     computed from that unit's weights alone: a grouped convolution with one group per batch
@@ -148,11 +155,7 @@ class _OwnUnit:
 
     @staticmethod
     def supports(layer) -> bool:
-        if isinstance(layer, keras.layers.Dense):
-            return True
-        return (isinstance(layer, keras.layers.Conv2D) and layer.padding == "same" and layer.groups == 1
-                and tuple(layer.strides) == (1, 1) and tuple(layer.dilation_rate) == (1, 1)
-                and layer.data_format == "channels_last")
+        return isinstance(layer, keras.layers.Dense) or _plain_same_conv(layer)
 
     def __call__(self, inputs, units):
         kernel = ops.take(self.layer.kernel, units, axis=-1)
@@ -176,10 +179,8 @@ class _OneChannelConv2D(keras.layers.Conv2D):
 
     @staticmethod
     def supports(layer) -> bool:
-        return (type(layer) is keras.layers.Conv2D and layer.padding == "same" and layer.groups == 1
-                and tuple(layer.strides) == (1, 1) and tuple(layer.dilation_rate) == (1, 1)
-                and layer.data_format == "channels_last" and all(k % 2 for k in layer.kernel_size)
-                and layer.input.shape[-1] == 1)
+        return (type(layer) is keras.layers.Conv2D and _plain_same_conv(layer)
+                and all(k % 2 for k in layer.kernel_size) and layer.input.shape[-1] == 1)
 
 
 def _fast_input_gradients(model: keras.Model) -> keras.Model:
