@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from vislib import plots, report, zoo
+from vislib import plots, zoo
 
 ui.setup_page("Overview")
 st.title("HappyMaps")
@@ -49,7 +49,11 @@ with tab_confusion:
         col.plotly_chart(plots.confusion_matrix(metrics["confusion"][key], metrics["classes"], title),
                          width="stretch")
 with tab_all:
-    rows = report.results_rows()
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={k: st.column_config.NumberColumn(format="percent") for k in list(rows[0])[3:]})
+    try:
+        rows = ui.results_rows()
+    except zoo.ModelLoadError as error:  # another variant's file: say so here, keep the page
+        st.error(str(error))
+    else:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                     column_config={k: st.column_config.NumberColumn(format="percent") for k in list(rows[0])[3:]})
 ui.cite_pointing04()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from vislib import atlas as atlas_lib
-from vislib import autodiff, happymaps, settings, zoo
+from vislib import autodiff, happymaps, report, settings, zoo
 
 VARIANT_KEY = "variant"
 
@@ -36,6 +36,11 @@ def metrics(variant: str) -> dict:
 @st.cache_data(show_spinner=False)
 def history(variant: str) -> dict:
     return zoo.read_json(variant, "history.json")
+
+
+@st.cache_data(show_spinner=False)
+def results_rows() -> list[dict]:
+    return report.results_rows()
 
 
 @st.cache_data(show_spinner=False)

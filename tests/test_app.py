@@ -184,3 +184,22 @@ def test_every_page_works_without_the_data_folder(tmp_path, monkeypatch):
         assert at.metric[0].value in ("left", "not left")
     finally:
         st.cache_data.clear()
+
+
+def test_another_variants_damaged_metrics_file_is_named_and_the_overview_still_works(tmp_path, monkeypatch):
+    import shutil
+
+    import streamlit as st
+
+    models = shutil.copytree(settings.MODELS_DIR, tmp_path / "models")
+    (models / "ex1-3" / "metrics.json").write_text("{not json")
+    monkeypatch.setattr(settings, "MODELS_DIR", models)
+    st.cache_data.clear()
+    try:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        assert not at.exception, at.exception
+        assert [e.value for e in at.error] and all("ex1-3" in e.value and "damaged" in e.value for e in at.error)
+        assert {m.label for m in at.metric} >= {"CMU test accuracy", "Three amigos (face framed)"}  # exp0's own figures
+        assert any("Gourier" in c.value for c in at.caption)
+    finally:
+        st.cache_data.clear()
