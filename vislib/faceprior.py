@@ -90,3 +90,41 @@ def load(folder: Path) -> FaceBasis:
         raise FaceBasisError(f"{path}: expected a {INPUT_SHAPE[:2]} mean and (K, {basis.mean.size}) components, "
                              f"got {basis.mean.shape} and {basis.components.shape}")
     return basis
+
+
+def fit_variant(variant: str, root: Path | None = None, components: int = DEFAULT_COMPONENTS) -> FaceBasis:
+    """The face basis of a variant's training images, as vislib.train splits them."""
+    from vislib import data
+
+    faces = data.load_cmu()
+    train_idx, _ = data.split_indices(faces.poses, seed=0)
+    return fit(faces.images[train_idx], components)
+
+
+def main(argv=None) -> int:
+    """`python -m vislib.faceprior`: write face_basis.npz for shipped variants that lack it."""
+    import argparse
+    import sys
+
+    from vislib import data, zoo
+
+    parser = argparse.ArgumentParser(prog="python -m vislib.faceprior", description=main.__doc__)
+    parser.add_argument("--variant", action="append", choices=list(zoo.VARIANTS),
+                        help="rewrite this variant's basis even when it has one (repeatable)")
+    parser.add_argument("--components", type=int, default=DEFAULT_COMPONENTS)
+    args = parser.parse_args(argv)
+    chosen = args.variant or [v for v in zoo.shipped_variants() if not (zoo.model_dir(v) / BASIS_FILE).is_file()]
+    try:
+        for variant in chosen:
+            path = save(zoo.model_dir(variant), fit_variant(variant, components=args.components))
+            print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    except data.DataNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not chosen:
+        print("every shipped variant has its face_basis.npz")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
