@@ -18,6 +18,7 @@ network = ui.load_or_stop(ui.model, variant)
 metrics = ui.load_or_stop(ui.metrics, variant)
 classes = metrics["classes"]
 KEEP = "session"
+DECISION = "its decision"
 
 
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=1800)
@@ -39,6 +40,11 @@ def decision_of(name: str, x: np.ndarray):
 @st.cache_data(show_spinner=False, max_entries=256)
 def heatmap_of(name: str, x: np.ndarray, method: str, class_index: int, layer: str | None):
     return attribution.attribute(ui.model(name), x, method, class_index=class_index, layer=layer)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def explanation_png(name: str, x: np.ndarray, heat: np.ndarray, opacity: float, target: str, method: str) -> bytes:
+    return plots.explanation_png(x[..., 0], heat, opacity, f"{name}: {method} for “{target}”")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -63,20 +69,44 @@ def samples() -> dict:
     return found
 
 
-upload_tab, sample_tab = st.tabs(["Upload photos", "Pick a sample"])
+KEPT = "photo_kept"  # the session's uploads: (name, bytes), in memory only, bounded
+MAX_KEPT_PHOTOS = 8
+
+
+def keep_uploads():
+    """The uploader changed by the user's hand: remember its files for this session's later visits."""
+    files = st.session_state.get("photo_uploads") or []
+    st.session_state[KEPT] = [(f.name, f.getvalue()) for f in files[:MAX_KEPT_PHOTOS]]
+
+
+upload_tab, camera_tab, sample_tab = st.tabs(["Upload photos", "Camera", "Pick a sample"])
 with upload_tab:
-    uploads = st.file_uploader("Face photos", type=list(imaging.ACCEPTED_EXTENSIONS), accept_multiple_files=True,
-                               help="JPEG, PNG, WebP, BMP, GIF, TIFF or PGM; up to 40 megapixels.")
+    st.file_uploader("Face photos", type=list(imaging.ACCEPTED_EXTENSIONS), accept_multiple_files=True,
+                     key="photo_uploads", on_change=keep_uploads, max_upload_size=imaging.MAX_BYTES // 2**20,
+                     help=f"{imaging.FORMATS_IN_WORDS}; up to {imaging.MAX_PIXELS // 10**6} megapixels and "
+                          f"{imaging.MAX_BYTES // 2**20} MB a file. Nothing is saved.")
+    kept = st.session_state.get(KEPT, [])
+    if kept and not st.session_state.get("photo_uploads"):
+        st.caption("Still here from your last visit: " + ", ".join(n for n, _ in kept))
+        st.button("Forget these photos", on_click=lambda: st.session_state.pop(KEPT, None))
+with camera_tab:
+    snapshot = st.camera_input("Take a photo", key="photo_camera",
+                               help="A snapshot from your camera goes through the same steps as an upload.")
 with sample_tab:
     options = samples()
     sample = st.selectbox("Sample", ["(none)", *options], key="photo_sample", persist_state=KEEP)
 
-photos = []  # (name, bytes, face box or None, credit or None)
-for f in uploads or []:
-    photos.append((f.name, f.getvalue(), None, None))
+photos = [(name, payload, None, None) for name, payload in st.session_state.get(KEPT, [])]
+if snapshot is not None:
+    photos.append(("Camera snapshot", snapshot.getvalue(), None, None))
 if sample != "(none)":
     path, box, credit = options[sample]
     photos.append((sample, Path(path).read_bytes(), box, credit))
+seen_names: dict[str, int] = {}
+for i, (name, *rest) in enumerate(photos):  # two uploads of one file name stay two entries
+    seen_names[name] = seen_names.get(name, 0) + 1
+    if seen_names[name] > 1:
+        photos[i] = (f"{name} ({seen_names[name]})", *rest)
 
 if not photos:
     st.info("Upload a photo or pick a sample to begin.")
@@ -123,7 +153,9 @@ if len(good) > 1:
     cols = st.columns(min(6, len(good)))
     for i, (name, _, _, _, x, _, decision) in enumerate(good):
         cols[i % len(cols)].image(plots.enlarge(x[..., 0], 2), caption=f"{name}: {decision.label}", clamp=True)
-    chosen = st.selectbox("Look closer at", range(len(good)), format_func=lambda i: good[i][0], key="photo_chosen")
+    names = [g[0] for g in good]
+    picked = st.selectbox("Look closer at", names, key="photo_chosen")
+    chosen = names.index(picked) if picked in names else 0
 name, gray, crop_box, source, x, credit, decision = good[chosen]
 
 st.subheader(name)
@@ -139,9 +171,11 @@ st.subheader("Where does the network look?")
 a1, a2, a3, a4 = st.columns(4)
 method = a1.selectbox("Method", list(attribution.METHODS), index=2, key="attr_method", persist_state=KEEP,
                       format_func=lambda m: attribution.LABELS[m])
-target_choice = a2.selectbox("For the class", ["decision", *classes], key=f"attr_class_{variant}",
-                             format_func=lambda c: f"its decision ({decision.label})" if c == "decision" else c)
-class_index = decision.index if target_choice == "decision" else classes.index(target_choice)
+# Option labels never depend on the photo: the browser sends back the label it shows, and a label
+# that changed with the decision ("its decision (not left)") would no longer match any option.
+target_choice = a2.selectbox("For the class", [DECISION, *classes], key=f"attr_class_{variant}",
+                             help="Explain the network's decision for this photo, or the score of one class.")
+class_index = decision.index if target_choice == DECISION else classes.index(target_choice)
 target = classes[class_index]
 conv_layers = attribution.conv_layers(network)
 uses_layer = method in attribution.LAYER_METHODS
@@ -149,20 +183,33 @@ layer = a3.selectbox("Conv layer (Grad-CAM)", conv_layers, index=len(conv_layers
                      key=f"attr_layer_{variant}", disabled=not uses_layer)
 opacity = a4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="attr_opacity", persist_state=KEEP)
 heat = heatmap_of(variant, x, method, class_index, layer if uses_layer else None)
+shown_method, note = method, None
+if not heat.heatmap.any():
+    why = (f"Grad-CAM keeps only the regions of {layer} whose features raise the score of “{target}” on "
+           f"average over the whole layer. Here every feature that fires pulls that average down: this network's "
+           f"dense layers read a feature differently depending on where it is, and Grad-CAM's averaging cancels it out"
+           if uses_layer else f"the score of “{target}” does not change with any single pixel here (zero gradient)")
+    shown_method = attribution.FALLBACK[method]
+    note = (f"{attribution.LABELS[method]} shows nothing for this photo: {why}. Shown instead: "
+            f"**{attribution.LABELS[shown_method]}**, which hides one patch at a time and measures how much the "
+            f"score of “{target}” falls.")
+    heat = heatmap_of(variant, x, shown_method, class_index, None)
 h1, h2, h3 = st.columns(3)
 h1.image(plots.enlarge(plots.overlay(x[..., 0], heat.heatmap, opacity), 4),
-         caption=f"{attribution.LABELS[method]} for “{target}” over the network's input")
+         caption=f"{attribution.LABELS[shown_method]} for “{target}” over the network's input")
 patch = imaging.preview(gray, crop_box)
 h2.image(plots.overlay(patch, plots.resize_map(heat.heatmap, patch.shape), opacity),
          caption="The same, over the framed photo")
-if not heat.heatmap.any():
-    why = (f"no region of {layer} raises the score of “{target}”: its gradients there all point the other way"
-           if uses_layer else f"the score of “{target}” does not change with any pixel here (zero gradient)")
-    h3.warning(f"{attribution.LABELS[method]}: {why}. Try another method or layer.")
+if note:
+    h3.info(note)
 h3.markdown(
     "Bright areas drove the score of the chosen class up. **Saliency** and **SmoothGrad** show pixel-level "
-    "sensitivity; **Grad-CAM** and **Grad-CAM++** show which regions a conv layer relied on. If the heat sits "
-    "on the background rather than the face, the network learned the wrong cue.")
+    "sensitivity; **Grad-CAM** and **Grad-CAM++** show which regions a conv layer relied on; **Occlusion** hides "
+    "each patch in turn and shows where hiding costs the most score. If the heat sits on the background rather "
+    "than the face, the network learned the wrong cue.")
+st.download_button("Download this explanation (PNG)", explanation_png(name, x, heat.heatmap, opacity, target,
+                                                                      attribution.LABELS[shown_method]),
+                   file_name=f"happymaps-{variant}-{shown_method}.png", mime="image/png", icon=":material/download:")
 
 st.subheader("Every layer's response")
 responses = responses_of(variant, x)

@@ -120,9 +120,33 @@ def test_attribution_method_and_gallery_of_several_photos():
     at.file_uploader[0].set_value([(p.name, p.read_bytes(), "image/jpeg") for p in samples]).run()
     assert_healthy(at)
     assert at.selectbox(key="photo_chosen").options == [p.name for p in samples]
-    for method in ("saliency", "smoothgrad", "gradcam", "gradcam++"):
+    for method in ("saliency", "smoothgrad", "gradcam", "gradcam++", "occlusion"):
         at.selectbox(key="attr_method").set_value(method).run()
         assert_healthy(at)
+
+
+def test_uploaded_photos_survive_a_visit_to_another_page_until_forgotten():
+    at = fresh().switch_page(PHOTO).run()
+    at.file_uploader[0].set_value(("me.jpg", (settings.SAMPLES_DIR / "astronaut.jpg").read_bytes(), "image/jpeg")).run()
+    assert [m.label for m in at.metric] == ["Decision"]
+    at.switch_page(HAPPYMAPS).run()
+    at.switch_page(PHOTO).run()
+    assert_healthy(at)
+    assert [m.label for m in at.metric] == ["Decision"], "the upload was lost"
+    assert any("me.jpg" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Forget these photos").click().run()
+    assert not at.metric
+
+
+def test_class_choice_keeps_a_label_that_does_not_change_with_the_decision():
+    at = fresh().switch_page(PHOTO).run()
+    at.selectbox(key="photo_sample").set_value("Sample: astronaut").run()
+    first = at.selectbox(key="attr_class_exp0").options
+    cmu = [o for o in at.selectbox(key="photo_sample").options if o.startswith("CMU test face: ")]
+    for option in cmu[:4]:
+        at.selectbox(key="photo_sample").set_value(option).run()
+        assert_healthy(at)
+        assert at.selectbox(key="attr_class_exp0").options == first == ["its decision", "not left", "left"]
 
 
 def test_moving_the_crop_changes_what_the_network_sees():
@@ -149,7 +173,7 @@ def test_a_gallery_with_an_amigo_photo_cites_the_article_whichever_photo_is_chos
     at.file_uploader[0].set_value(("me.jpg", (settings.SAMPLES_DIR / "astronaut.jpg").read_bytes(), "image/jpeg")).run()
     amigo = next(o for o in at.selectbox(key="photo_sample").options if o.startswith("Three amigos: "))
     at.selectbox(key="photo_sample").set_value(amigo).run()
-    at.selectbox(key="photo_chosen").set_value(0).run()  # the upload, not the amigo
+    at.selectbox(key="photo_chosen").set_value("me.jpg").run()  # the upload, not the amigo
     assert_healthy(at)
     assert any("Gourier" in c.value for c in at.caption)
 

@@ -203,3 +203,33 @@ def test_other_backends_agree_with_tensorflow(model, face, tmp_path, other):
         for class_index in (0, 1):
             tf_map = attribute(model, face, method, class_index, layer=layer).heatmap
             assert_agrees(their_maps[f"{method}:{layer}:{class_index}"], tf_map, TOLERANCE[method])
+
+
+# ---- occlusion: the method that needs no gradient
+
+
+def test_occlusion_finds_the_only_region_a_model_reads():
+    import keras
+
+    inputs = keras.Input(settings.INPUT_SHAPE)
+    corner = keras.layers.Cropping2D(((0, 40), (0, 44)))(inputs)  # rows 0-19, columns 0-19 only
+    logits = keras.layers.Dense(2)(keras.layers.Flatten()(corner))
+    model = keras.Model(inputs, keras.layers.Activation("softmax")(logits))
+    model.layers[-2].set_weights([np.stack([-np.ones(400), np.ones(400)], axis=1).astype(np.float32),
+                                  np.zeros(2, np.float32)])
+    face = np.full((60, 64, 1), 0.2, np.float32)
+    face[:20, :20] = 0.9  # bright where the model looks: hiding it lowers the "class 1" score
+    heat = attribute(model, face, "occlusion", class_index=1).heatmap
+    assert heat[:20, :20].mean() > 5 * max(heat[30:, 30:].mean(), 1e-6)
+    assert heat[40:, 40:].max() == 0.0
+
+
+def test_occlusion_explains_cmu_left_faces_where_gradcam_is_empty(model):
+    faces = data.load_cmu()
+    _, test = data.split_indices(faces.poses, seed=0)
+    empty = [i for i in test if faces.poses[i] == "left"
+             and not attribute(model, faces.images[i], "gradcam", class_index=1).heatmap.any()]
+    assert empty, "exp0 has CMU 'left' faces whose Grad-CAM at conv2d_3 is empty (the case the page falls back on)"
+    for i in empty[:3]:
+        heat = attribute(model, faces.images[i], "occlusion", class_index=1).heatmap
+        assert heat.max() == pytest.approx(1.0, abs=1e-5) and (heat > 0.5).mean() > 0.01

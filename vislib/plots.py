@@ -145,3 +145,27 @@ def resize_map(heatmap: np.ndarray, shape) -> np.ndarray:
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     image = Image.fromarray(np.asarray(heatmap, np.float32)).resize(size, Image.BILINEAR)
     return np.clip(np.asarray(image), 0, 1)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A PNG file of an (H, W) float image in [0, 1] or an (H, W, 3) uint8 picture, for downloads."""
+    import io
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="PNG")
+    return out.getvalue()
+
+
+def explanation_png(gray: np.ndarray, heatmap: np.ndarray, opacity: float, title: str, scale: int = 5) -> bytes:
+    """A downloadable figure: the network's input and the heat map over it, side by side, titled."""
+    left = Image.fromarray((np.clip(gray, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+    right = Image.fromarray(overlay(gray, heatmap, opacity))
+    w, h = left.width * scale, left.height * scale
+    canvas = Image.new("RGB", (2 * w + 30, h + 40), (255, 255, 255))
+    canvas.paste(left.resize((w, h), Image.NEAREST), (10, 30))
+    canvas.paste(right.resize((w, h), Image.NEAREST), (w + 20, 30))
+    ImageDraw.Draw(canvas).text((10, 8), title, fill=(20, 20, 20))
+    return png_bytes(np.asarray(canvas))

@@ -16,19 +16,23 @@ import numpy as np
 from keras import ops
 
 from vislib import autodiff
-from vislib.attribution import gradcam, saliency, score
+from vislib.attribution import gradcam, occlusion, saliency, score
 
 METHODS = {
     "saliency": saliency.saliency,
     "smoothgrad": saliency.smoothgrad,
     "gradcam": gradcam.gradcam,
     "gradcam++": gradcam.gradcam_plus_plus,
+    "occlusion": occlusion.occlusion,
 }
 LAYER_METHODS = ("gradcam", "gradcam++")
-LABELS = {"saliency": "Saliency", "smoothgrad": "SmoothGrad", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++"}
+LABELS = {"saliency": "Saliency", "smoothgrad": "SmoothGrad", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++",
+          "occlusion": "Occlusion"}
+# What to show instead when a method's map is empty: occlusion needs no gradient.
+FALLBACK = {"gradcam": "occlusion", "gradcam++": "occlusion", "saliency": "occlusion", "smoothgrad": "occlusion"}
 EPSILON = 1e-7  # tf-keras-vis's normalisation epsilon (keras.backend.epsilon())
 
-__all__ = ["METHODS", "LAYER_METHODS", "LABELS", "Attribution", "attribute", "conv_layers", "normalize"]
+__all__ = ["METHODS", "LAYER_METHODS", "LABELS", "FALLBACK", "Attribution", "attribute", "conv_layers", "normalize"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ def attribute(model: keras.Model, image, method: str, class_index: int | None = 
     `image` is one (H, W, C) or, for one channel, (H, W) float array in [0, 1]. `method` is a
     key of METHODS; `layer` (Grad-CAM methods only) names a Conv2D layer, the last by default.
     The score is the decision layer's pre-activation (the logit) for softmax models.
-    Options: smoothgrad takes samples=20, noise_level=0.2, seed=0.
+    Options: smoothgrad takes samples=20, noise_level=0.2, seed=0; occlusion takes patch=12, stride=4.
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")

@@ -1,0 +1,231 @@
+"""Drive the served app in a real browser (headless Chromium through Selenium).
+
+Used by the end-to-end tests and by `python -m vislib.bench pages`:
+
+    with serve() as (url, log):
+        page = Page(chromium(), url)
+        page.open("Your_photo")
+        page.select("Sample", "Sample: astronaut")
+        assert not page.problems()
+
+Selenium is a development dependency: it is imported only here, when a browser is wanted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from vislib import settings
+
+ARTIFACTS = settings.REPO_ROOT / "artifacts"
+RUNNING = '[data-testid="stStatusWidget"]'
+PROBLEMS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(port: int | None = None, log: Path | None = None, env: dict | None = None, timeout: float = 120):
+    """`streamlit run app.py` on a free local port; yields (url, log path); stops it afterwards."""
+    port = port or free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = log or ARTIFACTS / f"streamlit-{port}.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=settings.REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process, log, timeout)
+        yield url, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_healthy(url: str, process, log: Path, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return
+        except OSError:
+            pass
+        if time.time() > deadline or process.poll() is not None:
+            raise RuntimeError(f"streamlit did not start:\n{Path(log).read_text()}")
+        time.sleep(0.2)
+
+
+def chromium(width: int = 1400, height: int = 1000):
+    """A headless Chromium driven by Selenium (Debian's chromium + chromedriver when present)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    driver_path = shutil.which("chromedriver")  # else Selenium Manager fetches Chrome for Testing
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                "--disable-sync", f"--window-size={width},{height}",
+                # a fake camera (a test pattern) that needs no permission click, for st.camera_input
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(driver_path) if driver_path else None, options=options)
+
+
+class Page:
+    """One browser tab on the app, with the few gestures a person makes."""
+
+    def __init__(self, driver, url: str):
+        self.driver, self.url = driver, url
+
+    # ---- reading
+
+    def find(self, css: str):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def problems(self) -> list[str]:
+        """Texts of exception boxes and error messages on the page."""
+        return [e.text for e in self.find(PROBLEMS)]
+
+    def text(self) -> str:
+        return self.driver.find_element("tag name", "body").text
+
+    def title(self) -> str:
+        found = self.find("h1")
+        return found[0].text if found else ""
+
+    # ---- waiting
+
+    def wait_for(self, css: str, timeout: float = 120):
+        deadline = time.time() + timeout
+        while not self.find(css):
+            if time.time() > deadline:
+                raise TimeoutError(f"no element {css!r} after {timeout:.0f} s")
+            time.sleep(0.05)
+        return self.find(css)[0]
+
+    def wait_text(self, text: str, timeout: float = 120) -> None:
+        """Wait until `text` shows anywhere on the page, then until the script is idle."""
+        deadline = time.time() + timeout
+        while text not in self.text():
+            if time.time() > deadline:
+                raise TimeoutError(f"{text!r} did not appear in {timeout:.0f} s")
+            time.sleep(0.1)
+        self.wait_idle(timeout)
+
+    def wait_idle(self, timeout: float = 180, quiet: float = 0.3) -> float:
+        """Wait until the script has stopped running for `quiet` seconds; returns seconds waited."""
+        started = time.time()
+        time.sleep(0.1)  # give a rerun the chance to start
+        calm_since = None
+        while True:
+            busy = any("Running" in e.text or "Stop" in e.text for e in self.find(RUNNING)) \
+                or bool(self.find('[data-testid="stSkeleton"]'))
+            now = time.time()
+            if busy:
+                calm_since = None
+            elif calm_since is None:
+                calm_since = now
+            elif now - calm_since >= quiet:
+                return calm_since - started
+            if now - started > timeout:
+                raise TimeoutError(f"the app was still running after {timeout:.0f} s")
+            time.sleep(0.05)
+
+    # ---- gestures
+
+    def open(self, page: str = "", timeout: float = 180) -> None:
+        """Open a page by its URL path ('' for the Overview) and wait until it has run."""
+        self.driver.get(f"{self.url}/{page}")
+        self.wait_for("h1", timeout)
+        self.wait_idle(timeout)
+
+    def widget(self, testid: str, label: str):
+        for element in self.find(f'[data-testid="{testid}"]'):
+            labels = element.find_elements("css selector", '[data-testid="stWidgetLabel"]')
+            if labels and labels[0].text.strip() == label:
+                return element
+        raise LookupError(f"no {testid} labelled {label!r}")
+
+    def select(self, label: str, option: str, timeout: float = 180) -> None:
+        """Choose `option` in the selectbox labelled `label`, as a person types and clicks it."""
+        from selenium.webdriver.common.keys import Keys
+
+        field = self.widget("stSelectbox", label).find_element("css selector", 'input[role="combobox"]')
+        field.click()
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(option)
+        deadline = time.time() + 10
+        while True:
+            matches = [o for o in self.find('[role="option"]') if o.text.strip() == option]
+            if matches:
+                matches[0].click()
+                break
+            if time.time() > deadline:
+                offered = [o.text for o in self.find('[role="option"]')]
+                field.send_keys(Keys.ESCAPE)
+                raise LookupError(f"{label!r} offers no option {option!r}; it shows {offered[:8]}")
+            time.sleep(0.05)
+        self.wait_idle(timeout)
+
+    def selected(self, label: str) -> str:
+        """The option a selectbox shows as chosen."""
+        field = self.widget("stSelectbox", label).find_element("css selector", 'input[role="combobox"]')
+        return field.get_attribute("value")
+
+    def click_button(self, text: str, timeout: float = 180) -> None:
+        for button in self.find('[data-testid="stButton"] button, [data-testid="stBaseButton-primary"], '
+                                '[data-testid="stBaseButton-secondary"]'):
+            if button.text.strip().endswith(text):
+                button.click()
+                self.wait_idle(timeout)
+                return
+        raise LookupError(f"no button {text!r}")
+
+    def click_tab(self, text: str) -> None:
+        for tab in self.find('[role="tab"]'):
+            if tab.text.strip() == text:
+                tab.click()
+                time.sleep(0.3)
+                return
+        raise LookupError(f"no tab {text!r}")
+
+    def click_link(self, text: str, timeout: float = 180) -> None:
+        for link in self.find('[data-testid="stSidebar"] a'):
+            if link.text.strip() == text:
+                link.click()
+                time.sleep(0.2)
+                self.wait_for("h1", timeout)
+                self.wait_idle(timeout)
+                return
+        raise LookupError(f"no sidebar link {text!r}")
+
+    def upload(self, *paths: Path, timeout: float = 180) -> None:
+        """Send files to the page's (first) file uploader."""
+        field = self.find('[data-testid="stFileUploader"] input[type="file"]')[0]
+        field.send_keys("\n".join(str(Path(p).resolve()) for p in paths))
+        self.wait_idle(timeout)
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
