@@ -8,6 +8,7 @@ from vislib import settings, zoo
 APP = str(settings.REPO_ROOT / "app.py")
 HAPPYMAPS = "pages/1_HappyMaps.py"
 PHOTO = "pages/2_Your_photo.py"
+WHY = "pages/3_Why_it_fails.py"
 TIMEOUT = 300
 
 
@@ -206,6 +207,9 @@ def test_every_page_works_without_the_data_folder(tmp_path, monkeypatch):
         at.selectbox(key="photo_sample").set_value(options[1]).run()
         assert_healthy(at)
         assert at.metric[0].value in ("left", "not left")
+        at.switch_page(WHY).run()
+        assert_healthy(at)
+        assert any("not here" in i.value for i in at.info), "the diagnosis page says it needs the data"
     finally:
         st.cache_data.clear()
 
@@ -227,3 +231,19 @@ def test_another_variants_damaged_metrics_file_is_named_and_the_overview_still_w
         assert any("Gourier" in c.value for c in at.caption)
     finally:
         st.cache_data.clear()
+
+
+def test_why_it_fails_states_the_figures_that_diagnosis_computes():
+    from vislib import diagnosis
+
+    at = fresh().switch_page(WHY).run()
+    assert_healthy(at)
+    spec, model = zoo.variant("exp0"), zoo.load("exp0")
+    cmu, amigos = diagnosis.cmu_set(spec), diagnosis.amigo_set()
+    rows = diagnosis.interventions(model, spec.classes, amigos, cmu)
+    swap = rows["background from the CMU studio (mean CMU picture)"]["left_recall"]
+    text = " ".join(m.value for m in at.markdown)
+    assert f"**{rows['as is']['left_recall']:.0%}** of the faces looking left as they are, and **{swap:.0%}**" in text
+    assert any("Gourier" in c.value for c in at.caption), "the page shows Pointing'04 photos: cite"
+    at.selectbox(key="why_method").set_value("saliency").run()
+    assert_healthy(at)

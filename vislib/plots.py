@@ -169,3 +169,57 @@ def explanation_png(gray: np.ndarray, heatmap: np.ndarray, opacity: float, title
     canvas.paste(right.resize((w, h), Image.NEAREST), (w + 20, 30))
     ImageDraw.Draw(canvas).text((10, 8), title, fill=(20, 20, 20))
     return png_bytes(np.asarray(canvas))
+
+
+def grouped_bars(groups: dict, title: str = "", percent: bool = True, reference: dict | None = None) -> go.Figure:
+    """{series: {category: value}} as grouped bars; `reference` draws one dashed mark per category
+    (what an even spread or chance would give)."""
+    fig = go.Figure()
+    for series, values in groups.items():
+        fig.add_trace(go.Bar(name=series, x=list(values), y=list(values.values()),
+                             text=[f"{v:.0%}" if percent else f"{v:.2f}" for v in values.values()]))
+    for category, value in (reference or {}).items():
+        fig.add_trace(go.Scatter(x=[category], y=[value], mode="markers", showlegend=False,
+                                 marker={"symbol": "line-ew-open", "size": 40, "color": "#444"},
+                                 hovertemplate=f"{category}: {value:.0%} if spread evenly<extra></extra>"))
+    fig.update_layout(barmode="group", height=340, title=title, legend={"orientation": "h", "y": -0.25},
+                      yaxis={"tickformat": ".0%"} if percent else {}, margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    return fig
+
+
+def deletion_curves(curves: dict, title: str = "") -> go.Figure:
+    """{method: deletion_curve result}: the decided class's score as pixels are removed, each
+    method's order (solid) against a random order (dotted)."""
+    fig = go.Figure()
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    for (method, curve), colour in zip(curves.items(), palette):
+        x = [100 * f for f in curve["fractions"]]
+        fig.add_trace(go.Scatter(x=x, y=curve["attributed"], name=method, line={"color": colour}))
+    first = next(iter(curves.values()))
+    fig.add_trace(go.Scatter(x=[100 * f for f in first["fractions"]], y=first["random"], name="random order",
+                             line={"color": "#777", "dash": "dot"}))
+    fig.update_layout(title=title, height=340, xaxis_title="% of pixels removed (most attributed first)",
+                      yaxis_title="score of the decided class", legend={"orientation": "h", "y": -0.3},
+                      margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    return fig
+
+
+def histograms(samples: dict, title: str = "", x_title: str = "") -> go.Figure:
+    """{name: values} as overlaid normalised histograms."""
+    fig = go.Figure([go.Histogram(x=np.asarray(v).ravel(), name=k, opacity=0.6, histnorm="probability",
+                                  xbins={"start": 0, "end": 1, "size": 0.02}) for k, v in samples.items()])
+    fig.update_layout(barmode="overlay", title=title, height=300, xaxis_title=x_title, yaxis_tickformat=".0%",
+                      legend={"orientation": "h", "y": -0.3}, margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    return fig
+
+
+def outlined(image: np.ndarray, mask: np.ndarray, scale: int = 3) -> np.ndarray:
+    """A [0, 1] gray image enlarged, with the outline of a box mask drawn in red (RGB uint8)."""
+    rgb = np.repeat(enlarge((np.clip(image, 0, 1) * 255).astype(np.uint8), scale)[..., None], 3, axis=-1)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size and cols.size:
+        top, bottom, left, right = rows[0] * scale, (rows[-1] + 1) * scale - 1, cols[0] * scale, (cols[-1] + 1) * scale - 1
+        for r, c in ((slice(top, top + 2), slice(left, right + 1)), (slice(bottom - 1, bottom + 1), slice(left, right + 1)),
+                     (slice(top, bottom + 1), slice(left, left + 2)), (slice(top, bottom + 1), slice(right - 1, right + 1))):
+            rgb[r, c] = (230, 40, 40)
+    return rgb

@@ -1,0 +1,181 @@
+"""Why does it fail on new people? The evidence, computed from the data and the chosen network."""
+
+import numpy as np
+import streamlit as st
+
+import ui
+from vislib import attribution, data, diagnosis, plots, settings, zoo
+
+ui.setup_page("Why it fails")
+st.title("Why does it fail on new people?")
+st.markdown(
+    "The networks score about 100% on CMU test faces, yet say *not left* to nearly every photo from another "
+    "studio. Below, the chosen network is put to four tests: what it is shown, where it looks, what changes "
+    "its decision, and whether the pictures of *where it looks* can be trusted. Every number and sentence "
+    "here is computed now, from the data and the model.")
+variant = ui.variant_picker()
+spec = zoo.variant(variant)
+network = ui.load_or_stop(ui.model, variant)
+
+
+@st.cache_data(show_spinner=False)
+def face_sets(name: str):
+    return diagnosis.cmu_set(zoo.variant(name)), diagnosis.amigo_set()
+
+
+@st.cache_data(show_spinner=False)
+def looks(name: str, method: str):
+    cmu, amigos = face_sets(name)
+    return {s.name: diagnosis.face_share(diagnosis.heatmaps(ui.model(name), s, method), s) for s in (cmu, amigos)}
+
+
+@st.cache_data(show_spinner=False)
+def examples(name: str, method: str, count: int = 4):
+    """A few faces of each set with their heat maps (for the decided class)."""
+    out = {}
+    for faces in face_sets(name):
+        picks = np.linspace(0, len(faces) - 1, count).round().astype(int)
+        maps = [attribution.attribute(ui.model(name), faces.inputs[i], method).heatmap for i in picks]
+        out[faces.name] = [(faces.inputs[i, ..., 0], faces.faces[i], m, faces.poses[i]) for i, m in zip(picks, maps)]
+    return out
+
+
+@st.cache_data(show_spinner=False)
+def changes(name: str):
+    cmu, amigos = face_sets(name)
+    return {s.name: diagnosis.interventions(ui.model(name), zoo.variant(name).classes, s, cmu) for s in (cmu, amigos)}
+
+
+@st.cache_data(show_spinner=False)
+def sanity(name: str, method: str):
+    cmu, _ = face_sets(name)
+    model = ui.model(name)
+    return {**diagnosis.randomisation_check(model, cmu, method, randomised(name)),
+            **diagnosis.deletion_curve(model, cmu, method)}
+
+
+@st.cache_resource(show_spinner=False)
+def randomised(name: str):
+    return diagnosis.randomised_copy(ui.model(name))
+
+
+@st.cache_data(show_spinner=False)
+def empty_maps(name: str):
+    cmu, _ = face_sets(name)
+    return diagnosis.empty_gradcam(ui.model(name), diagnosis.cmu_test_inputs(zoo.variant(name), cmu),
+                                   zoo.variant(name).classes)
+
+
+try:
+    with st.spinner("Reading the CMU test faces and the three amigos, finding the faces…"):
+        cmu, amigos = face_sets(variant)
+except data.DataNotFoundError as error:
+    st.info(f"This page computes its evidence from the data sets, which are not here. {error}")
+    st.stop()
+ui.cite_pointing04()
+st.caption(f"CMU faces: {settings.CMU_CITATION}")
+
+# ---------------------------------------------------------------- 1. what it is shown
+st.header("1. What the network is shown")
+st.markdown(f"{len(cmu)} CMU test faces (those whose face the upload path's detector finds, so we know where the "
+            f"face is) and {len(amigos)} three-amigos photos, framed around the database's face box, exactly as "
+            f"the accuracy figures use them. The red box is the face.")
+c1, c2 = st.columns(2)
+for column, faces in zip((c1, c2), (cmu, amigos)):
+    with column:
+        st.subheader(faces.name)
+        picks = np.linspace(0, len(faces) - 1, 6).round().astype(int)
+        st.image([plots.outlined(faces.inputs[i, ..., 0], faces.faces[i], 2) for i in picks],
+                 caption=[faces.poses[i] for i in picks])
+        st.image(plots.enlarge(faces.inputs[..., 0].mean(axis=0), 3), clamp=True,
+                 caption=f"The average picture of the {faces.name}")
+brightness = {s.name: s.inputs[..., 0].mean(axis=(1, 2)) for s in (cmu, amigos)}
+background = {s.name: np.array([x[..., 0][~m].mean() for x, m in zip(s.inputs, s.faces)]) for s in (cmu, amigos)}
+mean_cmu, mean_amigos = (float(v.mean()) for v in background.values())
+correlation = float(np.corrcoef(cmu.inputs[..., 0].mean(axis=0).ravel(), amigos.inputs[..., 0].mean(axis=0).ravel())[0, 1])
+st.plotly_chart(plots.histograms({k: v for k, v in background.items()}, "Background brightness of each picture",
+                                 "mean gray outside the face box (0 black, 1 white)"), width="stretch")
+st.markdown(f"The background around the face averages **{mean_cmu:.2f}** in CMU pictures and **{mean_amigos:.2f}** in "
+            f"the three amigos' (0 is black, 1 white). The two average pictures correlate at **{correlation:+.2f}**: "
+            f"{'they are nearly opposite' if correlation < 0 else 'they are alike' if correlation > 0.5 else 'they differ'}.")
+
+# ---------------------------------------------------------------- 2. where it looks
+st.header("2. Where the network looks")
+method = st.selectbox("Attribution method", diagnosis.METHODS, index=4, format_func=attribution.LABELS.get,
+                      key="why_method", help="Occlusion hides one patch at a time; the others follow gradients.")
+with st.spinner("Computing where the network looks…"):
+    shares = looks(variant, method)
+    shown = examples(variant, method)
+groups = {"heat on the face": {k: v["heat_on_face"] for k, v in shares.items()}}
+reference = {k: v["face_area"] for k, v in shares.items()}
+st.plotly_chart(plots.grouped_bars(groups, f"Share of the {attribution.LABELS[method]} heat that falls on the face",
+                                   reference=reference), width="stretch")
+cmu_share, amigo_share = (shares[s.name]["heat_on_face"] for s in (cmu, amigos))
+area = reference[cmu.name]
+st.markdown(
+    f"The face covers about **{area:.0%}** of the picture (the dark marks: what an even spread would give). "
+    f"On CMU faces **{cmu_share:.0%}** of the heat is on the face; on the three amigos **{amigo_share:.0%}**. "
+    + ("Most of what drives the decision lies **outside the face**, in the background and the shoulders."
+       if max(cmu_share, amigo_share) < 0.5 else "Most of the heat is on the face."))
+for name, rows in shown.items():
+    st.caption(f"{name}: {attribution.LABELS[method]} for the network's decision")
+    st.image([plots.enlarge(plots.overlay(x, m, 0.6), 2) for x, _, m, _ in rows], caption=[pose for *_, pose in rows])
+
+# ---------------------------------------------------------------- 3. what changes the decision
+if "left" in spec.classes:
+    st.header("3. What changes the decision")
+    st.markdown("The same pictures, edited where the face or the background is. If hiding the face changes little "
+                "while swapping the background changes a lot, the network decides from the background.")
+    with st.spinner("Running the edited pictures through the network…"):
+        edited = changes(variant)
+    for name, rows in edited.items():
+        st.plotly_chart(plots.grouped_bars(
+            {"accuracy": {k: v["accuracy"] for k, v in rows.items()},
+             "“left” faces found (recall)": {k: v["left_recall"] for k, v in rows.items()}},
+            f"{name}: decisions on edited pictures"), width="stretch")
+    amigo_rows, cmu_rows = edited[amigos.name], edited[cmu.name]
+    swap = "background from the CMU studio (mean CMU picture)"
+    st.markdown(
+        f"On the three amigos the network finds **{amigo_rows['as is']['left_recall']:.0%}** of the faces looking "
+        f"left as they are, and **{amigo_rows[swap]['left_recall']:.0%}** once their background is replaced by the "
+        f"CMU studio's average picture, with the face untouched. On CMU faces, hiding the background drops it from "
+        f"**{cmu_rows['as is']['left_recall']:.0%}** to **{cmu_rows['background hidden (flat gray)']['left_recall']:.0%}**, "
+        f"and hiding the face to **{cmu_rows['face hidden (flat gray)']['left_recall']:.0%}**.")
+else:
+    st.info(f"{variant} answers four pose classes; the edits of section 3 are measured for the “looks left” variants.")
+
+# ---------------------------------------------------------------- 4. can the maps be trusted
+st.header("4. Can these heat maps be trusted?")
+st.markdown(
+    "Two checks for each method, on the CMU faces. **Model randomisation** (Adebayo et al. 2018, *Sanity Checks "
+    "for Saliency Maps*): the same map on a copy of the network with random weights must look different; a map "
+    "that stays the same shows the picture, not what the network learned. **Deletion**: removing the pixels the "
+    "map ranks highest must lower the decided class's score faster than removing pixels at random.")
+checks = {}
+progress = st.progress(0.0, text="Checking each method…")
+for k, m in enumerate(diagnosis.METHODS):
+    checks[m] = sanity(variant, m)
+    progress.progress((k + 1) / len(diagnosis.METHODS), text=f"Checked {attribution.LABELS[m]}")
+progress.empty()
+rows = [{"method": attribution.LABELS[m],
+         "similarity to the random network's map": round(c["rank_correlation"], 2),
+         "passes randomisation (< 0.5)": c["rank_correlation"] < 0.5,
+         "score left after deletion (area)": round(c["attributed_area"], 3),
+         "random order (area)": round(c["random_area"], 3),
+         "beats random": c["attributed_area"] < c["random_area"]} for m, c in checks.items()]
+st.dataframe(rows, hide_index=True, width="stretch")
+st.plotly_chart(plots.deletion_curves({attribution.LABELS[m]: c for m, c in checks.items()},
+                                      "Deletion: the decided class's score as pixels are removed"), width="stretch")
+trusted = [r["method"] for r in rows if r["passes randomisation (< 0.5)"] and r["beats random"]]
+st.markdown(f"Methods that pass both checks here: **{', '.join(trusted) if trusted else 'none'}**. "
+            f"The diagnosis above is best read with those.")
+if "left" in spec.classes:
+    counts = empty_maps(variant)
+    st.subheader("Why Grad-CAM is sometimes empty")
+    st.markdown(
+        f"Of the {counts['judged_left']} CMU test faces this network judges “left”, Grad-CAM shows nothing for "
+        f"**{counts['gradcam_empty']}**. Grad-CAM weighs each feature of the last conv layer by its average "
+        f"gradient over the whole picture and keeps only what adds up positive. This network's dense layers read "
+        f"a feature differently depending on where it sits, so the averages cancel, and for those faces every "
+        f"feature that fires ends up with a negative weight. Occlusion needs no gradient: it is empty for "
+        f"**{counts['occlusion_empty']}** of them, and the Your photo page switches to it when Grad-CAM is empty.")

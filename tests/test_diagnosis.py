@@ -1,0 +1,106 @@
+"""vislib.diagnosis: the evidence of the "Why it fails" page is computed, and each measure measures."""
+
+import keras
+import numpy as np
+import pytest
+
+from vislib import diagnosis, settings, zoo
+
+
+def region_model(rows=slice(0, 20), cols=slice(0, 20)):
+    """A softmax model whose "left" logit is the mean brightness of one region, minus 0.5."""
+    inputs = keras.Input(settings.INPUT_SHAPE)
+    flat = keras.layers.Flatten()(inputs)
+    dense = keras.layers.Dense(2, name="dense_1")
+    model = keras.Model(inputs, keras.layers.Activation("softmax")(dense(flat)))
+    weights = np.zeros(settings.INPUT_SHAPE[:2], np.float32)
+    weights[rows, cols] = 1.0 / weights[rows, cols].size
+    kernel = np.stack([np.zeros(weights.size), 40 * weights.ravel()], axis=1).astype(np.float32)
+    dense.set_weights([kernel, np.array([0.0, -20.0], np.float32)])
+    return model
+
+
+def synthetic_set(n=6):
+    rng = np.random.default_rng(0)
+    inputs = rng.uniform(0.0, 0.3, (n, *settings.INPUT_SHAPE)).astype(np.float32)
+    inputs[:, :20, :20] = 0.9  # the region the model reads: "left"
+    faces = np.zeros((n, 60, 64), bool)
+    faces[:, :20, :20] = True
+    return diagnosis.FaceSet("synthetic", inputs, ("left",) * n, faces, tuple(f"f{i}" for i in range(n)))
+
+
+def test_face_mask_maps_the_face_box_into_the_network_input():
+    # a 640x600 photo framed whole; a 64x60 face box at the centre is a 6x6 patch of the input
+    mask = diagnosis.face_mask((0, 0, 640, 600), (320, 300, 60, 60))
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    assert (rows[0], rows[-1], cols[0], cols[-1]) == (27, 32, 29, 34)
+    assert mask.sum() == 36
+    # a crop that starts at the face's left edge puts the face at the input's left edge
+    assert diagnosis.face_mask((290, 0, 930, 600), (320, 300, 60, 60))[30, 0]
+
+
+def test_heat_on_the_face_is_measured_against_an_even_spread():
+    faces = synthetic_set()
+    on_face = faces.faces.astype(np.float32)
+    even = np.ones_like(on_face)
+    assert diagnosis.face_share(on_face, faces)["heat_on_face"] == pytest.approx(1.0)
+    share = diagnosis.face_share(even, faces)
+    assert share["heat_on_face"] == pytest.approx(share["face_area"]) == pytest.approx(400 / 3840)
+
+
+def test_edits_change_only_the_face_or_only_the_background():
+    faces = synthetic_set()
+    edited = {k: v[..., 0] for k, v in diagnosis.edits(faces, faces).items()}
+    x, face = faces.inputs[..., 0], faces.faces
+    np.testing.assert_array_equal(edited["face hidden (flat gray)"][~face], x[~face])
+    assert not np.array_equal(edited["face hidden (flat gray)"][face], x[face])
+    np.testing.assert_array_equal(edited["background hidden (flat gray)"][face], x[face])
+    assert np.all(edited["background hidden (flat gray)"][~face] == 0.5)
+    np.testing.assert_array_equal(edited["background from the CMU studio (mean CMU picture)"][face], x[face])
+
+
+def test_interventions_see_that_hiding_what_the_model_reads_changes_its_decision():
+    model, faces = region_model(), synthetic_set()
+    rows = diagnosis.interventions(model, ("not left", "left"), faces, faces)
+    assert rows["as is"]["left_recall"] == 1.0
+    assert rows["face hidden (flat gray)"]["left_recall"] == 0.0
+    assert rows["background hidden (flat gray)"]["left_recall"] == 1.0
+
+
+def test_deletion_of_the_right_pixels_beats_a_random_order():
+    model, faces = region_model(), synthetic_set()
+    good = np.broadcast_to(faces.faces, faces.faces.shape).astype(np.float32)
+    curve = diagnosis.deletion_curve(model, faces, "saliency", maps=good)
+    assert curve["attributed"][0] == pytest.approx(curve["random"][0])
+    assert curve["attributed_area"] < curve["random_area"] - 0.2
+    wrong = 1.0 - good  # the background first: no better than random
+    assert diagnosis.deletion_curve(model, faces, "saliency", maps=wrong)["attributed_area"] > curve["attributed_area"]
+
+
+def test_the_randomised_copy_has_new_weights_and_the_same_shape():
+    model = zoo.load("exp0")
+    copy = diagnosis.randomised_copy(model, seed=1)
+    assert [w.shape for w in copy.get_weights()] == [w.shape for w in model.get_weights()]
+    assert all(not np.allclose(a, b) for a, b in zip(copy.get_weights()[::2], model.get_weights()[::2]))
+    again = diagnosis.randomised_copy(model, seed=1)
+    assert all(np.array_equal(a, b) for a, b in zip(copy.get_weights(), again.get_weights())), "seeded"
+
+
+def test_rank_correlation_is_one_for_a_monotone_change_and_zero_for_a_constant_map():
+    a = np.random.default_rng(0).random((60, 64))
+    assert diagnosis.rank_correlation(a, a ** 3) == pytest.approx(1.0)
+    assert diagnosis.rank_correlation(a, -a) == pytest.approx(-1.0)
+    assert diagnosis.rank_correlation(a, np.zeros_like(a)) == 0.0
+
+
+def test_on_the_real_data_exp0_decides_from_the_background():
+    """The page's central claim, computed: exp0 finds no "left" amigo as is, some once the CMU
+    studio's background replaces theirs, and loses CMU "left" faces when the background is hidden."""
+    spec, model = zoo.variant("exp0"), zoo.load("exp0")
+    cmu, amigos = diagnosis.cmu_set(spec, limit=24), diagnosis.amigo_set(limit=46)
+    assert len(cmu) == 24 and cmu.faces.any(axis=(1, 2)).all()
+    amigo_rows = diagnosis.interventions(model, spec.classes, amigos, cmu)
+    cmu_rows = diagnosis.interventions(model, spec.classes, cmu, cmu)
+    assert amigo_rows["as is"]["left_recall"] == 0.0
+    assert amigo_rows["background from the CMU studio (mean CMU picture)"]["left_recall"] > 0.2
+    assert cmu_rows["background hidden (flat gray)"]["left_recall"] < cmu_rows["as is"]["left_recall"]

@@ -1,0 +1,291 @@
+"""Why does a network fail on new people? The evidence, computed from the data and the model.
+
+    cmu, amigos = cmu_set(spec), amigo_set()
+    looks = face_share(model, cmu, "saliency")                 # share of the heat on the face
+    changes = interventions(model, spec.classes, amigos, cmu)  # decisions when face/background change
+    sanity = randomisation_check(model, cmu, "gradcam")        # Adebayo et al. 2018
+    curve = deletion_curve(model, cmu, "saliency")             # most-attributed pixels removed first
+
+`python -m vislib.diagnosis VARIANT` prints every figure the "Why it fails" page shows.
+Nothing here is written to disk: the faces are read from the data folder at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from vislib import attribution, autodiff, data, imaging, settings, zoo
+
+METHODS = ("saliency", "smoothgrad", "gradcam", "gradcam++", "occlusion")
+FRACTIONS = np.round(np.linspace(0.0, 0.5, 11), 3)
+LEFT = "left"
+
+
+@dataclass(frozen=True)
+class FaceSet:
+    """Network inputs with their poses and, per input, where the face is (a box mask)."""
+
+    name: str
+    inputs: np.ndarray  # (N, 60, 64, 1) in [0, 1]
+    poses: tuple[str, ...]
+    faces: np.ndarray  # (N, 60, 64) bool: inside the face box
+    files: tuple[str, ...]
+
+    def labels(self, task: str) -> np.ndarray:
+        return data.task_labels(self.poses, task)
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+
+def face_mask(crop_box, face_box, shape=settings.INPUT_SHAPE[:2]) -> np.ndarray:
+    """The face box (centre x, centre y, width, height, in photo pixels) as a mask over the
+    network input made from `crop_box` (x0, y0, x1, y1, in the same pixels)."""
+    x0, y0, x1, y1 = (float(v) for v in crop_box)
+    cx, cy, w, h = (float(v) for v in face_box)
+    sx, sy = shape[1] / (x1 - x0), shape[0] / (y1 - y0)
+    left, right = int(round((cx - w / 2 - x0) * sx)), int(round((cx + w / 2 - x0) * sx))
+    top, bottom = int(round((cy - h / 2 - y0) * sy)), int(round((cy + h / 2 - y0) * sy))
+    mask = np.zeros(shape, bool)
+    mask[max(top, 0):max(bottom, 0), max(left, 0):max(right, 0)] = True
+    return mask
+
+
+def cmu_set(spec: zoo.Variant | None = None, limit: int = 40) -> FaceSet:
+    """CMU test faces (the by-image test split) whose face the upload path's detector finds, framed
+    as the variant was trained (CMU's own 64x60 files, or the detector crop)."""
+    small, large = data.load_cmu(), data.load_cmu(scale=1)
+    by_name = {f.replace(".pgm", "_2.pgm"): i for i, f in enumerate(large.files)}
+    _, test = data.split_indices(small.poses, seed=0)
+    framing = getattr(spec, "framing", "cmu")
+    inputs, poses, masks, files = [], [], [], []
+    for i in test:
+        j = by_name.get(small.files[i])
+        if j is None:
+            continue
+        gray = large.images[j][..., 0]
+        face = imaging.detect_face(gray)
+        if face is None:
+            continue
+        if framing == "cmu":
+            box, x = (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0])), small.images[i]
+        else:
+            framed = imaging.frame(gray, face)
+            box, x = framed.box, framed.input
+        inputs.append(x)
+        poses.append(str(small.poses[i]))
+        masks.append(face_mask(box, face.box))
+        files.append(small.files[i])
+        if len(inputs) >= limit:
+            break
+    return FaceSet("CMU test faces", np.stack(inputs), tuple(poses), np.stack(masks), tuple(files))
+
+
+def cmu_test_inputs(spec: zoo.Variant | None, detected: FaceSet) -> np.ndarray:
+    """Every CMU test face as the variant sees it (CMU's own files), or the detected ones when
+    the variant is trained on detector crops."""
+    if getattr(spec, "framing", "cmu") != "cmu":
+        return detected.inputs
+    faces = data.load_cmu()
+    return faces.images[data.split_indices(faces.poses, seed=0)[1]]
+
+
+def amigo_set(limit: int = 46) -> FaceSet:
+    """Three-amigos photos framed around the database's face box, as metrics.json scores them."""
+    photos = data.load_three_amigos()
+    photos = photos[:: max(1, len(photos) // limit)][:limit]
+    inputs, masks = [], []
+    for photo in photos:
+        framed = imaging.frame(imaging.load_photo(photo.path.read_bytes()), photo.face_box)
+        inputs.append(framed.input)
+        masks.append(face_mask(framed.box, photo.face_box))
+    return FaceSet("three amigos", np.stack(inputs), tuple(p.pose for p in photos), np.stack(masks),
+                   tuple(p.file for p in photos))
+
+
+# ---------------------------------------------------------------- where the network looks
+
+
+def heatmaps(model: keras.Model, faces: FaceSet, method: str, class_indices=None) -> np.ndarray:
+    """(N, 60, 64) maps in [0, 1] for each input's decided class (or the given classes)."""
+    maps = []
+    for k, x in enumerate(faces.inputs):
+        index = None if class_indices is None else int(class_indices[k])
+        maps.append(attribution.attribute(model, x, method, class_index=index).heatmap)
+    return np.stack(maps)
+
+
+def face_share(maps: np.ndarray, faces: FaceSet) -> dict:
+    """How much of each map's heat falls on the face box, against the share of the picture the
+    box covers (what heat spread evenly would give)."""
+    total = maps.sum(axis=(1, 2))
+    on_face = (maps * faces.faces).sum(axis=(1, 2))
+    share = np.where(total > 0, on_face / np.maximum(total, 1e-12), np.nan)
+    return {"heat_on_face": float(np.nanmean(share)), "face_area": float(faces.faces.mean()),
+            "empty_maps": int((total == 0).sum())}
+
+
+# ---------------------------------------------------------------- what changes the decision
+
+
+def _scores(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
+    return autodiff.to_numpy(model(np.asarray(inputs, np.float32), training=False))
+
+
+def edits(faces: FaceSet, reference: FaceSet) -> dict[str, np.ndarray]:
+    """The inputs as they are, and changed where the face or the background is (computed masks)."""
+    x = faces.inputs[..., 0]
+    face = faces.faces
+    cmu_mean = reference.inputs[..., 0].mean(axis=0)
+    background_mean = np.array([xi[~m].mean() if (~m).any() else xi.mean() for xi, m in zip(x, face)])
+    target_mean = float(reference.inputs.mean())
+    out = {
+        "as is": x,
+        "face hidden (flat gray)": np.where(face, background_mean[:, None, None], x),
+        "background hidden (flat gray)": np.where(face, x, 0.5),
+        "background from the CMU studio (mean CMU picture)": np.where(face, x, cmu_mean[None]),
+        "brightness matched to CMU": np.clip(x * (target_mean / np.maximum(x.mean(axis=(1, 2), keepdims=True),
+                                                                           1e-6)), 0, 1),
+    }
+    return {k: v[..., None].astype(np.float32) for k, v in out.items()}
+
+
+def interventions(model: keras.Model, classes, faces: FaceSet, reference: FaceSet) -> dict:
+    """Accuracy, recall of "left" and mean "left" score of the "looks left" decision, per edit."""
+    task = "binary" if tuple(classes) == data.TASKS["binary"] else "pose"
+    truth_left = np.array([p == LEFT for p in faces.poses])
+    left_index = list(classes).index(LEFT)
+    results = {}
+    for name, inputs in edits(faces, reference).items():
+        scores = _scores(model, inputs)
+        said_left = scores.argmax(axis=1) == left_index
+        correct = scores.argmax(axis=1) == faces.labels(task)
+        results[name] = {
+            "accuracy": float(correct.mean()),
+            "left_recall": float(said_left[truth_left].mean()) if truth_left.any() else float("nan"),
+            "said_left": float(said_left.mean()),
+            "left_score": float(scores[:, left_index].mean()),
+        }
+    return results
+
+
+# ---------------------------------------------------------------- can the maps be trusted
+
+
+def randomised_copy(model: keras.Model, seed: int = 0) -> keras.Model:
+    """The same architecture with every weight drawn afresh from its initialiser (Adebayo et al.
+    2018's model randomisation): a map that survives this does not explain the trained network."""
+    keras.utils.set_random_seed(seed)
+    return keras.models.clone_model(model)
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two maps (0 when either is constant)."""
+    ra, rb = (np.argsort(np.argsort(v.ravel())).astype(np.float64) for v in (a, b))
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def randomisation_check(model: keras.Model, faces: FaceSet, method: str, random_model=None) -> dict:
+    """Mean rank correlation between each face's map on the trained network and on its randomised
+    copy, for the trained network's decided class. Low: the map depends on what was learned."""
+    decided = _scores(model, faces.inputs).argmax(axis=1)
+    trained = heatmaps(model, faces, method, decided)
+    shuffled = heatmaps(random_model or randomised_copy(model), faces, method, decided)
+    rhos = [rank_correlation(a, b) for a, b in zip(trained, shuffled)]
+    return {"rank_correlation": float(np.mean(np.abs(rhos)))}
+
+
+def deletion_curve(model: keras.Model, faces: FaceSet, method: str, maps: np.ndarray | None = None,
+                   fractions=FRACTIONS, seed: int = 0) -> dict:
+    """The decided class's score (probability, or output for linear models) as the most-attributed
+    pixels are set to the picture's mean gray, fraction by fraction, against a random order.
+    A map that explains the decision makes the score fall faster than random: a lower area."""
+    scores = _scores(model, faces.inputs)
+    decided = scores.argmax(axis=1)
+    maps = heatmaps(model, faces, method, decided) if maps is None else maps
+    rng = np.random.default_rng(seed)
+    n_pixels = maps[0].size
+    curves = {"attributed": [], "random": []}
+    for x, heat, c in zip(faces.inputs, maps, decided):
+        orders = {"attributed": np.argsort(-heat.ravel(), kind="stable"), "random": rng.permutation(n_pixels)}
+        for kind, order in orders.items():
+            batch = np.repeat(x[None], len(fractions), axis=0).reshape(len(fractions), -1)
+            for k, f in enumerate(fractions):
+                batch[k, order[: int(round(f * n_pixels))]] = x.mean()
+            curves[kind].append(_scores(model, batch.reshape(-1, *x.shape))[:, c])
+    out = {"fractions": [float(f) for f in fractions]}
+    for kind, values in curves.items():
+        curve = np.mean(values, axis=0)
+        out[kind] = [float(v) for v in curve]
+        out[f"{kind}_area"] = float(np.mean(curve))
+    return out
+
+
+def empty_gradcam(model: keras.Model, inputs: np.ndarray, classes) -> dict:
+    """Among the inputs the network judges "left": how many have an empty Grad-CAM (last conv
+    layer) for "left", and how many an empty occlusion map (which needs no gradient)."""
+    left = list(classes).index(LEFT)
+    judged = inputs[_scores(model, inputs).argmax(axis=1) == left]
+    counts = {"judged_left": len(judged), "gradcam_empty": 0, "occlusion_empty": 0}
+    for x in judged:
+        counts["gradcam_empty"] += not attribution.attribute(model, x, "gradcam", class_index=left).heatmap.any()
+        counts["occlusion_empty"] += not attribution.attribute(model, x, "occlusion", class_index=left).heatmap.any()
+    return counts
+
+
+# ---------------------------------------------------------------- command line
+
+
+def report(variant: str, cmu_limit: int = 40, amigo_limit: int = 46, log=print) -> dict:
+    """Every figure of the diagnosis for one shipped variant."""
+    spec, model = zoo.variant(variant), zoo.load(variant)
+    cmu, amigos = cmu_set(spec, cmu_limit), amigo_set(amigo_limit)
+    random_model = randomised_copy(model)
+    out = {"variant": variant, "cmu_faces": len(cmu), "amigo_photos": len(amigos), "looks": {}, "sanity": {}}
+    for method in METHODS:
+        maps = {s.name: heatmaps(model, s, method) for s in (cmu, amigos)}
+        out["looks"][method] = {name: face_share(m, s) for (name, m), s in zip(maps.items(), (cmu, amigos))}
+        out["sanity"][method] = {**randomisation_check(model, cmu, method, random_model),
+                                 **deletion_curve(model, cmu, method, maps[cmu.name])}
+        log(f"{variant} {method}: heat on face {out['looks'][method][cmu.name]['heat_on_face']:.2f} (CMU) "
+            f"{out['looks'][method][amigos.name]['heat_on_face']:.2f} (amigos), face area "
+            f"{out['looks'][method][cmu.name]['face_area']:.2f} / {out['looks'][method][amigos.name]['face_area']:.2f}; "
+            f"randomised rank corr {out['sanity'][method]['rank_correlation']:.2f}; deletion area "
+            f"{out['sanity'][method]['attributed_area']:.3f} vs random {out['sanity'][method]['random_area']:.3f}")
+    if LEFT in spec.classes:
+        out["interventions"] = {s.name: interventions(model, spec.classes, s, cmu) for s in (cmu, amigos)}
+        for name, rows in out["interventions"].items():
+            for edit, r in rows.items():
+                log(f"{variant} {name} / {edit}: accuracy {r['accuracy']:.2f}, left recall {r['left_recall']:.2f}, "
+                    f"said left {r['said_left']:.2f}")
+        out["empty_gradcam"] = empty_gradcam(model, cmu_test_inputs(spec, cmu), spec.classes)
+        log(f"{variant}: of {out['empty_gradcam']['judged_left']} CMU faces judged left, Grad-CAM is empty for "
+            f"{out['empty_gradcam']['gradcam_empty']}, occlusion for {out['empty_gradcam']['occlusion_empty']}")
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vislib.diagnosis", description=__doc__)
+    parser.add_argument("variant", nargs="+", choices=list(zoo.VARIANTS))
+    args = parser.parse_args(argv)
+    try:
+        for name in args.variant:
+            started = time.perf_counter()
+            report(name)
+            print(f"{name}: diagnosis in {time.perf_counter() - started:.1f} s")
+    except (data.DataNotFoundError, zoo.ModelLoadError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
