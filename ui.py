@@ -23,9 +23,9 @@ def model(variant: str):
     return zoo.load(variant)
 
 
-@st.cache_resource(show_spinner=False)
 def engine(variant: str) -> happymaps.Engine:
-    return happymaps.Engine(model(variant), zoo.read_array(variant, "mean_image.npy"))
+    """The variant's HappyMaps engine, from the one registry (happymaps.engine_for)."""
+    return happymaps.engine_for(variant)
 
 
 @st.cache_data(show_spinner=False)
@@ -49,8 +49,31 @@ def unit_stats(variant: str) -> dict:
 
 
 @st.cache_resource(show_spinner="Loading the atlas…")
+def _atlas(variant: str):
+    try:
+        return atlas_lib.load(variant), None
+    except atlas_lib.AtlasError as error:
+        return None, str(error)
+
+
 def atlas(variant: str):
-    return atlas_lib.load(variant)
+    """The variant's precomputed atlas, or None (missing, damaged or stale: see atlas_problem)."""
+    return _atlas(variant)[0]
+
+
+def atlas_problem(variant: str) -> str | None:
+    """Why the variant's atlas file cannot be used, and how to rebuild it; None when fine or absent."""
+    return _atlas(variant)[1]
+
+
+@st.cache_data(show_spinner="Finding the training faces that excite each unit…")
+def top_faces(variant: str, layer: str, pre_activation: bool, k: int = 9):
+    """(indices into the training faces (units, k), their responses): computed at run time from the
+    data folder; raises data.DataNotFoundError without it."""
+    from vislib import exemplars
+
+    images, _ = exemplars.training_faces()
+    return exemplars.top_faces(exemplars.unit_responses(model(variant), layer, images, pre_activation), k)
 
 
 def dead_units(variant: str, layer: str) -> list[int]:

@@ -106,14 +106,15 @@ method = st.selectbox("Attribution method", diagnosis.METHODS, index=4, format_f
 with st.spinner("Computing where the network looks…"):
     shares = looks(variant, method)
     shown = examples(variant, method)
-groups = {"heat on the face": {k: v["heat_on_face"] for k, v in shares.items()}}
-reference = {k: v["face_area"] for k, v in shares.items()}
-st.plotly_chart(plots.grouped_bars(groups, f"Share of the {attribution.LABELS[method]} heat that falls on the face",
-                                   reference=reference), width="stretch")
+groups = {"share of the heat on the face": {k: v["heat_on_face"] for k, v in shares.items()},
+          "share of the picture the face covers": {k: v["face_area"] for k, v in shares.items()}}
+reference = groups["share of the picture the face covers"]
+st.plotly_chart(plots.grouped_bars(groups, f"Does the {attribution.LABELS[method]} heat fall on the face?"),
+                width="stretch")
 cmu_share, amigo_share = (shares[s.name]["heat_on_face"] for s in (cmu, amigos))
 area = reference[cmu.name]
 st.markdown(
-    f"The face covers about **{area:.0%}** of the picture (the dark marks: what an even spread would give). "
+    f"The face covers about **{area:.0%}** of the picture: heat spread evenly would put that share on it. "
     f"On CMU faces **{cmu_share:.0%}** of the heat is on the face; on the three amigos **{amigo_share:.0%}**. "
     + ("Most of what drives the decision lies **outside the face**, in the background and the shoulders."
        if max(cmu_share, amigo_share) < 0.5 else "Most of the heat is on the face."))
@@ -133,14 +134,15 @@ if "left" in spec.classes:
             {"accuracy": {k: v["accuracy"] for k, v in rows.items()},
              "“left” faces found (recall)": {k: v["left_recall"] for k, v in rows.items()}},
             f"{name}: decisions on edited pictures"), width="stretch")
+    st.caption(" · ".join(f"**{k}**: {v}" for k, v in diagnosis.EDITS.items()))
     amigo_rows, cmu_rows = edited[amigos.name], edited[cmu.name]
-    swap = "background from the CMU studio (mean CMU picture)"
+    swap = "CMU background"
     st.markdown(
         f"On the three amigos the network finds **{amigo_rows['as is']['left_recall']:.0%}** of the faces looking "
         f"left as they are, and **{amigo_rows[swap]['left_recall']:.0%}** once their background is replaced by the "
         f"CMU studio's average picture, with the face untouched. On CMU faces, hiding the background drops it from "
-        f"**{cmu_rows['as is']['left_recall']:.0%}** to **{cmu_rows['background hidden (flat gray)']['left_recall']:.0%}**, "
-        f"and hiding the face to **{cmu_rows['face hidden (flat gray)']['left_recall']:.0%}**.")
+        f"**{cmu_rows['as is']['left_recall']:.0%}** to **{cmu_rows['background hidden']['left_recall']:.0%}**, "
+        f"and hiding the face to **{cmu_rows['face hidden']['left_recall']:.0%}**.")
 else:
     st.info(f"{variant} answers four pose classes; the edits of section 3 are measured for the “looks left” variants.")
 
@@ -174,8 +176,10 @@ if "left" in spec.classes:
     st.subheader("Why Grad-CAM is sometimes empty")
     st.markdown(
         f"Of the {counts['judged_left']} CMU test faces this network judges “left”, Grad-CAM shows nothing for "
-        f"**{counts['gradcam_empty']}**. Grad-CAM weighs each feature of the last conv layer by its average "
-        f"gradient over the whole picture and keeps only what adds up positive. This network's dense layers read "
-        f"a feature differently depending on where it sits, so the averages cancel, and for those faces every "
-        f"feature that fires ends up with a negative weight. Occlusion needs no gradient: it is empty for "
-        f"**{counts['occlusion_empty']}** of them, and the Your photo page switches to it when Grad-CAM is empty.")
+        f"**{counts['gradcam_empty']}**. Grad-CAM gives each feature of the last conv layer one weight, its gradient "
+        f"averaged over the whole picture, and keeps only the places where the weighted sum is positive. For those "
+        f"faces the sum is negative everywhere. Yet in **{counts['positive_before_averaging']}** of them, features "
+        f"times their own gradient, place by place, do push “left” up somewhere: the network reads a feature "
+        f"differently depending on where it sits, and the averaging cancels that evidence. Occlusion needs no "
+        f"gradient: it is empty for **{counts['occlusion_empty']}** of them, and the Your photo page switches to it "
+        f"when Grad-CAM is empty.")

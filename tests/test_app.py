@@ -241,7 +241,7 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     spec, model = zoo.variant("exp0"), zoo.load("exp0")
     cmu, amigos = diagnosis.cmu_set(spec), diagnosis.amigo_set()
     rows = diagnosis.interventions(model, spec.classes, amigos, cmu)
-    swap = rows["background from the CMU studio (mean CMU picture)"]["left_recall"]
+    swap = rows["CMU background"]["left_recall"]
     text = " ".join(m.value for m in at.markdown)
     assert f"**{rows['as is']['left_recall']:.0%}** of the faces looking left as they are, and **{swap:.0%}**" in text
     assert any("Gourier" in c.value for c in at.caption), "the page shows Pointing'04 photos: cite"

@@ -114,3 +114,13 @@ def test_cmu_sample_names_exist_in_the_data():
     """The samples walked above are real CMU test faces (guards the test against renames)."""
     files = set(data.load_cmu().files)
     assert {"choon/choon_left_sad_open_2.pgm", "ch4f/ch4f_up_neutral_open_2.pgm"} <= files
+
+
+def test_why_it_fails_shows_its_evidence_and_follows_a_method_change(page):
+    page.open("Why_it_fails", timeout=300)
+    page.wait_text("Can these heat maps be trusted?", timeout=300)
+    assert_clean(page)
+    page.select("Attribution method", "Saliency")
+    assert_clean(page)
+    assert "of the heat is on the face" in page.text()
+    assert_not_blank(page.screenshot("why-it-fails"))

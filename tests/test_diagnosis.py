@@ -52,19 +52,19 @@ def test_edits_change_only_the_face_or_only_the_background():
     faces = synthetic_set()
     edited = {k: v[..., 0] for k, v in diagnosis.edits(faces, faces).items()}
     x, face = faces.inputs[..., 0], faces.faces
-    np.testing.assert_array_equal(edited["face hidden (flat gray)"][~face], x[~face])
-    assert not np.array_equal(edited["face hidden (flat gray)"][face], x[face])
-    np.testing.assert_array_equal(edited["background hidden (flat gray)"][face], x[face])
-    assert np.all(edited["background hidden (flat gray)"][~face] == 0.5)
-    np.testing.assert_array_equal(edited["background from the CMU studio (mean CMU picture)"][face], x[face])
+    np.testing.assert_array_equal(edited["face hidden"][~face], x[~face])
+    assert not np.array_equal(edited["face hidden"][face], x[face])
+    np.testing.assert_array_equal(edited["background hidden"][face], x[face])
+    assert np.all(edited["background hidden"][~face] == 0.5)
+    np.testing.assert_array_equal(edited["CMU background"][face], x[face])
 
 
 def test_interventions_see_that_hiding_what_the_model_reads_changes_its_decision():
     model, faces = region_model(), synthetic_set()
     rows = diagnosis.interventions(model, ("not left", "left"), faces, faces)
     assert rows["as is"]["left_recall"] == 1.0
-    assert rows["face hidden (flat gray)"]["left_recall"] == 0.0
-    assert rows["background hidden (flat gray)"]["left_recall"] == 1.0
+    assert rows["face hidden"]["left_recall"] == 0.0
+    assert rows["background hidden"]["left_recall"] == 1.0
 
 
 def test_deletion_of_the_right_pixels_beats_a_random_order():
@@ -102,5 +102,32 @@ def test_on_the_real_data_exp0_decides_from_the_background():
     amigo_rows = diagnosis.interventions(model, spec.classes, amigos, cmu)
     cmu_rows = diagnosis.interventions(model, spec.classes, cmu, cmu)
     assert amigo_rows["as is"]["left_recall"] == 0.0
-    assert amigo_rows["background from the CMU studio (mean CMU picture)"]["left_recall"] > 0.2
-    assert cmu_rows["background hidden (flat gray)"]["left_recall"] < cmu_rows["as is"]["left_recall"]
+    assert amigo_rows["CMU background"]["left_recall"] > 0.2
+    assert cmu_rows["background hidden"]["left_recall"] < cmu_rows["as is"]["left_recall"]
+
+
+def test_empty_gradcam_cases_are_counted_and_their_evidence_before_averaging_found():
+    from vislib import data
+
+    faces = data.load_cmu()
+    inputs = faces.images[data.split_indices(faces.poses, seed=0)[1]]
+    counts = diagnosis.empty_gradcam(zoo.load("exp0"), inputs, ("not left", "left"))
+    assert 0 < counts["gradcam_empty"] <= counts["judged_left"] <= len(inputs)
+    assert counts["positive_before_averaging"] <= counts["gradcam_empty"]
+    assert counts["occlusion_empty"] == 0
+
+
+def test_layer_gradient_is_what_gradcam_averages():
+    from vislib import attribution
+    from vislib.attribution import gradcam
+
+    model = zoo.load("exp0")
+    x = synthetic_set(1).inputs
+    a, grad = gradcam.layer_gradient(model, x, 1, "conv2d_3")
+    cam = np.maximum((a * grad.mean(axis=(0, 1))).sum(axis=-1), 0)
+    ours = gradcam.gradcam(model, x, 1, "conv2d_3")
+    assert a.shape == grad.shape == (15, 16, 32)
+    if cam.max() > 0:  # the upsampled map peaks where the layer's map does
+        assert ours.max() == pytest.approx(cam.max(), rel=1e-4)
+    else:
+        assert not attribution.attribute(model, x[0], "gradcam", class_index=1).heatmap.any()

@@ -138,8 +138,17 @@ def _scores(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
     return autodiff.to_numpy(model(np.asarray(inputs, np.float32), training=False))
 
 
+EDITS = {
+    "as is": "the pictures unchanged",
+    "face hidden": "the face box filled with the picture's mean background gray",
+    "background hidden": "everything outside the face box set to mid-gray",
+    "CMU background": "everything outside the face box replaced by the average CMU picture",
+    "CMU brightness": "the whole picture scaled to the average CMU brightness",
+}
+
+
 def edits(faces: FaceSet, reference: FaceSet) -> dict[str, np.ndarray]:
-    """The inputs as they are, and changed where the face or the background is (computed masks)."""
+    """The inputs as they are, and changed where the face or the background is (see EDITS)."""
     x = faces.inputs[..., 0]
     face = faces.faces
     cmu_mean = reference.inputs[..., 0].mean(axis=0)
@@ -147,11 +156,10 @@ def edits(faces: FaceSet, reference: FaceSet) -> dict[str, np.ndarray]:
     target_mean = float(reference.inputs.mean())
     out = {
         "as is": x,
-        "face hidden (flat gray)": np.where(face, background_mean[:, None, None], x),
-        "background hidden (flat gray)": np.where(face, x, 0.5),
-        "background from the CMU studio (mean CMU picture)": np.where(face, x, cmu_mean[None]),
-        "brightness matched to CMU": np.clip(x * (target_mean / np.maximum(x.mean(axis=(1, 2), keepdims=True),
-                                                                           1e-6)), 0, 1),
+        "face hidden": np.where(face, background_mean[:, None, None], x),
+        "background hidden": np.where(face, x, 0.5),
+        "CMU background": np.where(face, x, cmu_mean[None]),
+        "CMU brightness": np.clip(x * (target_mean / np.maximum(x.mean(axis=(1, 2), keepdims=True), 1e-6)), 0, 1),
     }
     return {k: v[..., None].astype(np.float32) for k, v in out.items()}
 
@@ -231,12 +239,21 @@ def deletion_curve(model: keras.Model, faces: FaceSet, method: str, maps: np.nda
 
 def empty_gradcam(model: keras.Model, inputs: np.ndarray, classes) -> dict:
     """Among the inputs the network judges "left": how many have an empty Grad-CAM (last conv
-    layer) for "left", and how many an empty occlusion map (which needs no gradient)."""
+    layer) for "left"; for those, how many have places where features times their own gradient
+    (before Grad-CAM averages the gradient over the picture) push "left" up; and how many have an
+    empty occlusion map (which needs no gradient)."""
+    from vislib.attribution import gradcam
+
     left = list(classes).index(LEFT)
+    layer = attribution.conv_layers(model)[-1]
     judged = inputs[_scores(model, inputs).argmax(axis=1) == left]
-    counts = {"judged_left": len(judged), "gradcam_empty": 0, "occlusion_empty": 0}
+    counts = {"judged_left": len(judged), "gradcam_empty": 0, "positive_before_averaging": 0, "occlusion_empty": 0}
     for x in judged:
-        counts["gradcam_empty"] += not attribution.attribute(model, x, "gradcam", class_index=left).heatmap.any()
+        if attribution.attribute(model, x, "gradcam", class_index=left, layer=layer).heatmap.any():
+            continue
+        counts["gradcam_empty"] += 1
+        a, grad = gradcam.layer_gradient(model, x[None], left, layer)
+        counts["positive_before_averaging"] += bool(((a * grad).sum(axis=-1) > 0).any())
         counts["occlusion_empty"] += not attribution.attribute(model, x, "occlusion", class_index=left).heatmap.any()
     return counts
 
@@ -267,8 +284,10 @@ def report(variant: str, cmu_limit: int = 40, amigo_limit: int = 46, log=print) 
                 log(f"{variant} {name} / {edit}: accuracy {r['accuracy']:.2f}, left recall {r['left_recall']:.2f}, "
                     f"said left {r['said_left']:.2f}")
         out["empty_gradcam"] = empty_gradcam(model, cmu_test_inputs(spec, cmu), spec.classes)
-        log(f"{variant}: of {out['empty_gradcam']['judged_left']} CMU faces judged left, Grad-CAM is empty for "
-            f"{out['empty_gradcam']['gradcam_empty']}, occlusion for {out['empty_gradcam']['occlusion_empty']}")
+        e = out["empty_gradcam"]
+        log(f"{variant}: of {e['judged_left']} CMU faces judged left, Grad-CAM is empty for {e['gradcam_empty']}; "
+            f"of those, {e['positive_before_averaging']} have evidence for left before averaging, occlusion is "
+            f"empty for {e['occlusion_empty']}")
     return out
 
 

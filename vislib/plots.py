@@ -7,36 +7,73 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 COLORS = {"train": "#1f77b4", "test": "#ff7f0e", "three amigos": "#2ca02c", "full frame": "#9467bd"}
 
 
-def montage(images: np.ndarray, labels=None, cols: int | None = None, scale: int = 2,
-            pad: int = 2, label_height: int = 12, marked=()) -> np.ndarray:
-    """Tile (N, H, W) images in [0, 1] into one RGB uint8 picture, a label above each tile.
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: one small bitmap font
+        return ImageFont.load_default()
 
-    Tiles whose index is in `marked` get a red frame (e.g. dead units).
-    """
+
+def montage(images: np.ndarray, labels=None, cols: int | None = None, scale: int = 2,
+            pad: int = 2, label_height: int | None = None, marked=(), words: dict | None = None) -> np.ndarray:
+    """Tile (N, H, W) gray or (N, H, W, 3) RGB images in [0, 1] into one RGB uint8 picture, a
+    label above each tile, in a font that grows with the tiles.
+
+    Tiles whose index is in `marked` get a red frame (e.g. dead units); tiles whose index is a
+    key of `words` show that text instead of the image (e.g. "never fires")."""
     images = np.asarray(images, dtype=np.float32)
-    n, h, w = images.shape
+    n, h, w = images.shape[:3]
     cols = cols or min(n, max(1, int(math.ceil(math.sqrt(n * 1.3)))))
     rows = int(math.ceil(n / cols))
     th, tw = h * scale, w * scale
-    lh = label_height if labels is not None else 0
+    font_size = max(11, min(22, 6 * scale + 2))
+    font = _font(font_size)
+    lh = (font_size + 4 if label_height is None else label_height) if labels is not None else 0
     canvas = Image.new("RGB", (cols * (tw + pad) + pad, rows * (th + lh + pad) + pad), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
-    marked = set(marked)
+    marked, words = set(marked), dict(words or {})
     for i in range(n):
         r, c = divmod(i, cols)
         x0, y0 = pad + c * (tw + pad), pad + r * (th + lh + pad)
-        tile = Image.fromarray((np.clip(images[i], 0, 1) * 255).astype(np.uint8)).resize((tw, th), Image.NEAREST)
-        canvas.paste(tile.convert("RGB"), (x0, y0 + lh))
+        if i in words:
+            draw.rectangle([x0, y0 + lh, x0 + tw - 1, y0 + lh + th - 1], fill=(236, 236, 236), outline=(190, 190, 190))
+            small = _font(max(10, font_size - 2))
+            for k, line in enumerate(str(words[i]).split("\n")):
+                draw.text((x0 + 6, y0 + lh + th // 3 + k * (font_size + 2)), line, fill=(70, 70, 70), font=small)
+        else:
+            pixels = (np.clip(images[i], 0, 1) * 255).astype(np.uint8)
+            canvas.paste(Image.fromarray(pixels).convert("RGB").resize((tw, th), Image.NEAREST), (x0, y0 + lh))
         if labels is not None:
-            draw.text((x0 + 1, y0), str(labels[i]), fill=(60, 60, 60))
+            draw.text((x0 + 1, y0 + 1), str(labels[i]), fill=(40, 40, 40), font=font)
         if i in marked:
             draw.rectangle([x0, y0 + lh, x0 + tw - 1, y0 + lh + th - 1], outline=(220, 30, 30), width=2)
     return np.asarray(canvas)
+
+
+def stretch(images: np.ndarray, low: float = 1.0, high: float = 99.0) -> np.ndarray:
+    """Each (H, W) image's contrast stretched on its own: its low-th percentile to black, its
+    high-th to white. Flat images stay as they are."""
+    images = np.asarray(images, dtype=np.float32)
+    lo = np.percentile(images, low, axis=(1, 2), keepdims=True)
+    hi = np.percentile(images, high, axis=(1, 2), keepdims=True)
+    span = hi - lo
+    return np.where(span > 1e-3, np.clip((images - lo) / np.where(span > 1e-3, span, 1), 0, 1), images)
+
+
+def diverging(deltas: np.ndarray, limit: float | None = None) -> tuple[np.ndarray, float]:
+    """Signed (N, H, W) maps as RGB in [0, 1]: red above 0, blue below, white at 0, full colour at
+    +-limit (default: the largest |value|, one scale for all tiles). Returns (RGB, limit)."""
+    deltas = np.asarray(deltas, dtype=np.float32)
+    limit = float(limit if limit is not None else max(np.abs(deltas).max(), 1e-6))
+    t = np.clip(deltas / limit, -1, 1)[..., None]
+    red, blue, white = np.array([0.80, 0.10, 0.10]), np.array([0.10, 0.25, 0.80]), np.ones(3)
+    rgb = np.where(t >= 0, white + t * (red - white), white - t * (blue - white))
+    return rgb.astype(np.float32), limit
 
 
 def normalise_maps(maps: np.ndarray) -> np.ndarray:
@@ -171,18 +208,12 @@ def explanation_png(gray: np.ndarray, heatmap: np.ndarray, opacity: float, title
     return png_bytes(np.asarray(canvas))
 
 
-def grouped_bars(groups: dict, title: str = "", percent: bool = True, reference: dict | None = None) -> go.Figure:
-    """{series: {category: value}} as grouped bars; `reference` draws one dashed mark per category
-    (what an even spread or chance would give)."""
-    fig = go.Figure()
-    for series, values in groups.items():
-        fig.add_trace(go.Bar(name=series, x=list(values), y=list(values.values()),
-                             text=[f"{v:.0%}" if percent else f"{v:.2f}" for v in values.values()]))
-    for category, value in (reference or {}).items():
-        fig.add_trace(go.Scatter(x=[category], y=[value], mode="markers", showlegend=False,
-                                 marker={"symbol": "line-ew-open", "size": 40, "color": "#444"},
-                                 hovertemplate=f"{category}: {value:.0%} if spread evenly<extra></extra>"))
-    fig.update_layout(barmode="group", height=340, title=title, legend={"orientation": "h", "y": -0.25},
+def grouped_bars(groups: dict, title: str = "", percent: bool = True) -> go.Figure:
+    """{series: {category: value}} as grouped bars."""
+    fig = go.Figure([go.Bar(name=series, x=list(values), y=list(values.values()),
+                            text=[f"{v:.0%}" if percent else f"{v:.2f}" for v in values.values()])
+                     for series, values in groups.items()])
+    fig.update_layout(barmode="group", height=340, title=title, legend={"orientation": "h", "y": -0.15},
                       yaxis={"tickformat": ".0%"} if percent else {}, margin={"t": 50, "b": 10, "l": 10, "r": 10})
     return fig
 

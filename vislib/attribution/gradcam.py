@@ -83,3 +83,21 @@ def gradcam(model: keras.Model, x: np.ndarray, class_index: int, layer: str) -> 
 def gradcam_plus_plus(model: keras.Model, x: np.ndarray, class_index: int, layer: str) -> np.ndarray:
     """Grad-CAM++ (Chattopadhyay et al. 2018) on Conv2D `layer`, upsampled to (H, W), not normalised."""
     return _cam(model, x, class_index, layer, "gradcam++", _gradcam_plus_plus_weights)
+
+
+def layer_gradient(model: keras.Model, x: np.ndarray, class_index: int, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """(activations, gradient of the class score) at Conv2D `layer`, each (h, w, channels): what
+    Grad-CAM averages into one weight per channel."""
+    def build():
+        trunk, head = score.logit_model(model, layer)
+        gradient = autodiff.value_and_grad(lambda a, c: score.select(head(a), c))
+
+        def run(x, class_index):
+            a = trunk(x)
+            return a, gradient(a, class_index)[1]
+
+        return autodiff.compile(run)
+
+    run = score.compiled(model, ("layer_gradient", layer), build)
+    a, grad = run(ops.convert_to_tensor(x), ops.convert_to_tensor(np.int32(class_index)))
+    return autodiff.to_numpy(a)[0], autodiff.to_numpy(grad)[0]
