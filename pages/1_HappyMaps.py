@@ -1,125 +1,265 @@
 """HappyMaps: for each unit, the picture that excites it most (activation maximisation)."""
 
-from dataclasses import asdict
-
+import numpy as np
 import streamlit as st
 
 import ui
-from vislib import happymaps, plots, regularizers, zoo
+from vislib import data, exemplars, happymaps, limits, plots, settings, zoo
 
 ui.setup_page("HappyMaps")
 st.title("HappyMaps")
 st.markdown(
-    "Each tile is a picture optimised, step by step, to excite one unit as much as possible. "
-    "The four regularisers of Yosinski et al. 2015 (*Understanding Neural Networks Through Deep "
-    "Visualization*) keep the pictures legible. Similar HappyMaps suggest two networks learned the same thing."
+    "Each tile is a picture optimised, step by step, to excite one **unit** of the network as much as "
+    "possible: what that unit is looking for. By default the picture is built from the training faces "
+    "(their mean face plus a few *eigenfaces*), so it stays a face; the regularisers of Yosinski et al. 2015 "
+    "(*Understanding Neural Networks Through Deep Visualization*) are there too. Because such a picture is a "
+    "face whatever the network, look at **what the network adds** to the mean face, and at the **sanity check** "
+    "(the same method on a network with random weights): only what differs there comes from training."
 )
 variant = ui.variant_picker()
 network = ui.load_or_stop(ui.model, variant)
-layers = zoo.unit_layers(network)
+engine = ui.load_or_stop(ui.engine, variant)
+spec = zoo.variant(variant)
+decision = spec.decision_layer
+layers = [decision] + [l for l in zoo.unit_layers(network) if l != decision]
 
-SLIDERS = ("decay", "blur_sigma", "blur_every", "norm_pct", "contrib_pct")
+REGULARISERS = ("blur_sigma", "blur_every", "norm_pct", "contrib_pct")
+TUNED = ("image", "steps", "learning_rate", "decay", "jitter", "start", *REGULARISERS)
+READINGS = {"auto": None, "activation": False, "pre-activation": True}
 MAX_KEPT_RESULTS = 12
 KEEP = "session"  # widget values survive a visit to another page
 
 
-def apply_preset():
-    name = st.session_state["hm_preset"]
-    if name in regularizers.PRESETS:
-        for key, value in asdict(regularizers.PRESETS[name]).items():
-            st.session_state[f"hm_{key}"] = value
+def layer_caption(name: str) -> str:
+    layer = network.get_layer(name)
+    n = int(layer.output.shape[-1])
+    if name == decision:
+        return f"{name} · decision: {' / '.join(spec.classes)}"
+    if len(layer.output.shape) == 4:
+        return f"{name} · {n} pattern detectors (convolution)"
+    return f"{name} · {n} hidden units (dense)"
+
+
+def apply_preset(name: str | None = None):
+    name = name or st.session_state["hm_preset"]
+    if name in happymaps.PRESETS:
+        for key, value in happymaps.PRESETS[name].values.items():
+            if key in TUNED:
+                st.session_state[f"hm_{key}"] = value
+
+
+def reset():
+    st.session_state["hm_preset"] = happymaps.DEFAULT_PRESET
+    apply_preset(happymaps.DEFAULT_PRESET)
+    st.session_state["hm_seed"], st.session_state["hm_reading"] = 0, "auto"
+    st.session_state.pop("hm_results", None)
+    st.session_state.pop("hm_last", None)
 
 
 if "hm_decay" not in st.session_state:
-    st.session_state["hm_preset"] = happymaps.DEFAULT_PRESET
-    apply_preset()
+    reset()
+
+stops = {name: sorted(set(base) | {p.values[name] for p in happymaps.PRESETS.values()})
+         for name, base in (("decay", limits.DECAY_STOPS), ("learning_rate", limits.LEARNING_RATE_STOPS))}
 
 with st.sidebar:
     st.subheader("Settings")
-    last_conv = f"conv2d_{len(zoo.variant(variant).conv_filters)}"
-    layer = st.selectbox("Layer", layers, index=layers.index(last_conv) if last_conv in layers else 0,
-                         key=f"hm_layer_{variant}", persist_state=KEEP)
+    layer = st.selectbox(
+        "Layer", layers, format_func=layer_caption, key=f"hm_layer_{variant}", persist_state=KEEP,
+        help="A **unit** is one number the network computes from the picture. A convolution unit responds to a "
+             "small pattern wherever it appears; a dense unit combines them; a **decision** unit scores one class "
+             "(its answer is the class with the highest score). Deeper layers see larger, more face-like patterns.")
     n_units = int(network.get_layer(layer).output.shape[-1])
     if st.toggle("All units", value=n_units <= 64, key=f"hm_all_{variant}_{layer}", persist_state=KEEP,
                  help="Large layers default to a few units: every unit takes a while on a CPU."):
         units = list(range(n_units))
     else:
         units = st.multiselect("Units", list(range(n_units)), default=list(range(min(8, n_units))),
-                               key=f"hm_units_{variant}_{layer}", persist_state=KEEP) or [0]
-    st.selectbox("Preset (Yosinski et al. 2015, Table 1)", [*regularizers.PRESETS, "custom"], key="hm_preset",
-                 on_change=apply_preset, persist_state=KEEP)
-    st.slider("L2 decay θ", 0.0, 0.5, step=0.0001, format="%.4f", key="hm_decay", persist_state=KEEP,
-              help="Each step, pull every pixel toward the average training gray by this fraction.")
-    st.slider("Blur width σ (pixels)", 0.0, 3.0, step=0.1, key="hm_blur_sigma", persist_state=KEEP)
+                               format_func=lambda u: engine.unit_labels(layer, [u])[0],
+                               key=f"hm_units_{variant}_{layer}", persist_state=KEEP)
+    st.selectbox("Preset", list(happymaps.PRESETS), key="hm_preset", on_change=apply_preset, persist_state=KEEP,
+                 format_func=lambda n: happymaps.PRESETS[n].label,
+                 help="'Legible' (the default) optimises in the space of faces. The 'Table 1' presets use the "
+                      "regulariser values of Yosinski et al. 2015 on pixels, with our step size and 128 steps: "
+                      "not the paper's own runs (500-1000 steps at its learning rates).")
+    st.selectbox("Picture made of", happymaps.IMAGES, key="hm_image", persist_state=KEEP,
+                 format_func={"faces": "faces (mean face + eigenfaces)", "pixels": "free pixels (the paper's)",
+                              "fourier": "a smooth spectrum (lucid's)"}.get)
+    st.select_slider("L2 decay θ (log scale)", stops["decay"], key="hm_decay", persist_state=KEEP,
+                     format_func=lambda v: f"{v:g}",
+                     help="Each step, pull the picture back toward its origin (gray, or the mean face) by this "
+                          "fraction. In face space it is the prior that keeps the picture a plausible face.")
+    low, high = limits.LIMITS["blur_sigma"]
+    st.slider("Blur width σ (pixels)", float(low), float(high), step=0.1, key="hm_blur_sigma", persist_state=KEEP)
     st.slider("Blur every N steps", 0, 32, key="hm_blur_every", help="0: never blur.", persist_state=KEEP)
-    st.slider("Clip pixels of small norm (percentile)", 0.0, 100.0, step=1.0, key="hm_norm_pct",
-              persist_state=KEEP)
+    st.slider("Clip pixels of small norm (percentile)", 0.0, 100.0, step=1.0, key="hm_norm_pct", persist_state=KEEP)
     st.slider("Clip pixels of small contribution (percentile)", 0.0, 100.0, step=1.0, key="hm_contrib_pct",
               persist_state=KEEP)
     with st.expander("More"):
-        steps = st.slider("Steps", 8, 512, 128, step=8, key="hm_steps", persist_state=KEEP)
-        learning_rate = st.slider("Learning rate", 0.005, 0.5, 0.05, step=0.005, format="%.3f", key="hm_lr",
-                                  persist_state=KEEP)
-        jitter = st.slider("Jitter (pixels)", 0, 8, 0, key="hm_jitter", persist_state=KEEP)
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="hm_seed", persist_state=KEEP)
-        start = st.selectbox("Start image", happymaps.START_IMAGES, key="hm_start", persist_state=KEEP)
-        pre_activation = st.toggle("Pre-activation (before ReLU / softmax)", key="hm_pre", persist_state=KEEP)
+        st.slider("Steps", 8, limits.LIMITS["steps"][1], step=8, key="hm_steps", persist_state=KEEP)
+        st.select_slider("Learning rate (mean pixel change a step)", stops["learning_rate"], key="hm_learning_rate",
+                         format_func=lambda v: f"{v:g}", persist_state=KEEP)
+        st.slider("Jitter (pixels)", 0, limits.LIMITS["jitter"][1], key="hm_jitter", persist_state=KEEP)
+        st.number_input("Seed", 0, limits.LIMITS["seed"][1], key="hm_seed", persist_state=KEEP)
+        st.selectbox("Start picture", happymaps.START_IMAGES, key="hm_start", persist_state=KEEP)
+        st.selectbox("Read units", list(READINGS), key="hm_reading", persist_state=KEEP,
+                     help="auto: decision units on their **logit**, the score before softmax, every other unit on "
+                          "its activation. A softmax probability stops growing near 1 and can rise by lowering "
+                          "the other class, so maximising it says little about the class itself.")
+    stretch = st.toggle("Stretch each tile's contrast", value=True, key="hm_stretch", persist_state=KEEP)
+    adds = st.toggle("Show what the network adds (map − mean face)", value=True, key="hm_adds", persist_state=KEEP)
+    sanity = st.toggle("Sanity check: same settings, random weights", value=False, key="hm_sanity",
+                       persist_state=KEEP)
+    top = st.toggle("Training faces that excite each unit most", value=False, key="hm_top", persist_state=KEEP)
     others = [v for v in zoo.shipped_variants() if v != variant]
     compare = st.selectbox("Compare with", ["(none)", *others], key="hm_compare", persist_state=KEEP,
                            help="The original team's test: same HappyMaps, same network?")
+    st.button("Reset settings", on_click=reset, icon=":material/restart_alt:")
 
-settings = happymaps.Settings(
-    steps=steps, learning_rate=learning_rate, jitter=jitter, seed=int(seed), start=start,
-    pre_activation=pre_activation, **{k: st.session_state[f"hm_{k}"] for k in SLIDERS})
-if st.session_state["hm_preset"] != "custom" and settings.preset_name() != st.session_state["hm_preset"]:
-    st.caption("Sliders moved away from the preset: custom settings.")
+chosen = happymaps.Settings(
+    seed=int(st.session_state["hm_seed"]), pre_activation=READINGS[st.session_state["hm_reading"]],
+    **{k: st.session_state[f"hm_{k}"] for k in TUNED})
+if chosen.preset_name() is None:
+    st.caption("Settings moved away from the preset: custom settings.")
+if layer == decision:
+    reading = "their logit (the score before softmax)" if engine.reads_logit(layer, chosen) else "their output"
+    st.caption(f"Decision units are optimised on {reading}. Units: "
+               + ", ".join(f"{i} = **{c}**" for i, c in enumerate(spec.classes)) + ".")
 regenerate = st.button("Regenerate", type="primary", icon=":material/refresh:")
+if not units:
+    st.info("No unit chosen: pick one or more units in the sidebar (or turn on **All units**).")
+    st.stop()
 
 results = st.session_state.setdefault("hm_results", {})
+last = st.session_state.setdefault("hm_last", {})
+problem = ui.atlas_problem(variant)
+if problem:
+    st.warning(problem)
+
+
+def keep(key, result):
+    results[key] = result
+    while len(results) > MAX_KEPT_RESULTS:  # keep the session's memory bounded
+        results.pop(next(iter(results)))
+
+
+def tiles(images, name, layer_name, shown, mean_face):
+    """The maps as a person sees them: stretched if asked, dead units in words."""
+    dead = set(ui.dead_units(name, layer_name))
+    words = {i: "never fires on\nany training\nface" for i, u in enumerate(shown) if u in dead}
+    shown_images = plots.stretch(images) if stretch else images
+    return shown_images, words
+
+
 panels = [variant] + ([compare] if compare != "(none)" else [])
+cols = 4 if len(panels) > 1 else None
+scale = 3
 for column, name in zip(st.columns(len(panels)), panels):
     with column:
-        st.subheader(f"{name} · {layer}")
         model = ui.load_or_stop(ui.model, name)
-        if layer not in zoo.unit_layers(model):
+        here = ui.load_or_stop(ui.engine, name)
+        here_layer = zoo.variant(name).decision_layer if layer == decision else layer
+        st.subheader(f"{name} · {here_layer}")
+        if here_layer not in zoo.unit_layers(model):
             st.info(f"{name} has no layer {layer}.")
             continue
-        n_here = int(model.get_layer(layer).output.shape[-1])
-        shown = [u for u in units if u < n_here]
-        if len(shown) < len(units):
-            st.caption(f"{name}'s {layer} has {n_here} units; the others are not shown.")
+        n_here = int(model.get_layer(here_layer).output.shape[-1])
+        if layer == decision and name != variant:
+            shown = list(range(n_here))  # every class: unit numbers mean different classes here
+            st.caption(f"{name}'s decision layer has {n_here} classes ({', '.join(zoo.variant(name).classes)}); "
+                       f"all are shown, since unit numbers name different classes in the two networks.")
+        else:
+            shown = [u for u in units if u < n_here]
+            if len(shown) < len(units):
+                st.caption(f"{name}'s {layer} has {n_here} units; the others are not shown.")
+        if layer == decision and name == variant and compare != "(none)" and n_here < len(zoo.variant(compare).classes):
+            st.caption(f"{compare} has {len(zoo.variant(compare).classes)} classes; {name} has {n_here}.")
         if not shown:
             continue
-        key = (name, layer, tuple(shown), settings)
+        key = (name, here_layer, tuple(shown), chosen)
+        labels = here.unit_labels(here_layer, shown)
         canvas, status = st.empty(), st.empty()
-        dead = [shown.index(u) for u in ui.dead_units(name, layer) if u in shown]
-        if regenerate:
-            bar = st.progress(0.0, text="Optimising…")
+        try:
+            if regenerate:
+                bar = st.progress(0.0, text="Optimising…")
 
-            def show(progress, bar=bar, canvas=canvas, shown=shown, dead=dead):
-                bar.progress(progress.step / progress.steps, text=f"Step {progress.step} of {progress.steps}")
-                canvas.image(plots.montage(progress.images, shown, marked=dead), clamp=True)
+                def show(progress, bar=bar, canvas=canvas, shown=shown, labels=labels, name=name, layer_name=here_layer):
+                    bar.progress(progress.step / progress.steps, text=f"Step {progress.step} of {progress.steps}")
+                    pictures, words = tiles(progress.images, name, layer_name, shown, here.mean_image)
+                    canvas.image(plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
 
-            try:
-                results[key] = ui.load_or_stop(ui.engine, name).layer(layer, shown, settings, on_progress=show, every=16)
-                while len(results) > MAX_KEPT_RESULTS:  # keep the session's memory bounded
-                    results.pop(next(iter(results)))
-            except ValueError as error:
-                st.error(str(error))
-                continue
-            finally:
-                bar.empty()
-        if key in results:
-            result = results[key]
-            canvas.image(plots.montage(result.images, shown, marked=dead))
-            note = " (including compiling the loop once; slider changes reuse it)" if result.compiled else ""
-            status.caption(f"{len(shown)} units × {settings.steps} steps in {result.seconds:.2f} s on {result.device}{note}.")
+                try:
+                    keep(key, here.layer(here_layer, shown, chosen, on_progress=show, every=16))
+                finally:
+                    bar.empty()
+        except ValueError as error:
+            st.error(str(error))
             continue
-        book = ui.atlas(name)
-        if book is not None and layer in book.images and book.settings == settings:
-            canvas.image(plots.montage(book.images[layer][shown], shown, marked=dead))
-            status.caption("From the precomputed atlas (default preset). Press Regenerate after changing settings.")
+        result, note = results.get(key), ""
+        if result is not None:
+            last[(name, here_layer)] = key
+            done = " (including compiling the loop once; slider changes reuse it)" if result.compiled else ""
+            note = f"{len(shown)} units × {chosen.steps} steps in {result.seconds:.2f} s on {result.device}{done}."
+            images = result.images
         else:
-            status.info("Press **Regenerate** to compute HappyMaps with these settings.")
-st.caption("Tiles framed in red: units that never respond to any CMU training face (dead units). "
-           "Numbers: unit index. Mid-gray is the average training pixel; brighter and darker are what excites the unit.")
+            book = ui.atlas(name)
+            found = book.lookup(here_layer, chosen) if book is not None else None
+            if found is not None:
+                images = found[0][shown]
+                note = "From the precomputed atlas (this picture type's default settings)."
+            elif (name, here_layer) in last and last[(name, here_layer)] in results:
+                old = results[last[(name, here_layer)]]
+                images, shown, labels = old.images, old.units, here.unit_labels(here_layer, old.units)
+                note = ("**Out of date**: computed with earlier settings or units. Press **Regenerate** to "
+                        "compute these settings.")
+            else:
+                status.info("Press **Regenerate** to compute HappyMaps with these settings.")
+                continue
+        pictures, words = tiles(images, name, here_layer, shown, here.mean_image)
+        canvas.image(plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
+        status.caption(note)
+        if adds:
+            coloured, limit = plots.diverging(images - here.mean_image)
+            st.image(plots.montage(coloured, labels, cols=cols, scale=scale, words=words),
+                     caption=f"What the network adds: the map minus the mean training face. Red: brighter than the "
+                             f"mean face, blue: darker, white: the same (full colour at ±{limit:.2f}).")
+        if sanity:
+            check_key = ("randomized",) + key[1:] if name == variant else ("randomized", name) + key[1:]
+            if check_key not in results:
+                with st.spinner("Running the same settings on the randomised network…"):
+                    try:
+                        keep(check_key, here.randomized().layer(here_layer, shown, chosen, every=chosen.steps))
+                    except ValueError as error:
+                        st.error(str(error))
+                        continue
+            check = results[check_key]
+            similar = happymaps.correlation(images - here.mean_image, check.images - here.mean_image)
+            st.image(plots.montage(plots.stretch(check.images) if stretch else check.images,
+                                   [f"{l} · r={r:.2f}" for l, r in zip(labels, similar)], cols=cols, scale=scale),
+                     caption="The same settings on a copy of the network with random weights (Adebayo et al. 2018).")
+            st.metric("Resemblance to the random network's maps (median r)", f"{np.median(similar):.2f}",
+                      help="Correlation between what each map adds to the mean face here and on the random "
+                           "network. Near 0: the picture comes from what the network learned. Near 1: from the "
+                           "method alone, whatever the network.")
+        if top and name == variant:
+            try:
+                reads_logit = here.reads_logit(here_layer, chosen)
+                order, values = ui.top_faces(name, here_layer, reads_logit)
+                faces, _ = exemplars.training_faces()
+            except data.DataNotFoundError as error:
+                st.info(f"The training faces are not available, so they cannot be shown beside the maps: {error}")
+            else:
+                rows, row_labels = [], []
+                for i, unit in enumerate(shown):
+                    rows.append(pictures[i][None])
+                    rows.append(faces[order[unit], ..., 0])
+                    row_labels += [labels[i]] + [f"{v:.2f}" for v in values[unit]]
+                st.image(plots.montage(np.concatenate(rows), row_labels, cols=10, scale=2,
+                                       words={10 * i: w for i, w in words.items()}),
+                         caption=f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
+                                 f"(with its response to each). {settings.CMU_CITATION}")
+st.caption(
+    ("Each tile's contrast is stretched on its own (1st to 99th percentile), so compare shapes, not brightness. "
+     if stretch else "Mid-gray is the average training pixel. ") +
+    "Numbers: unit index (and class, for decision units). Units that never respond to any CMU training face "
+    "are said in words instead of a picture.")

@@ -4,7 +4,7 @@ The regularisers and objectives are checked on tiny hand-built tensors against N
 engine on the shipped exp0 model, with two independent oracles:
   * the same run under each other Keras backend (JAX and PyTorch when this process runs
     TensorFlow), in subprocesses started with the first test so they overlap the others.
-    Measured (exp0 conv2d_2, units 0-2, 16 steps, yosinski-3, seed 0): max |image diff| 3.6e-7
+    Measured (exp0 conv2d_2, units 0-2, 16 steps, Table 1 row 3's regularisers on pixels, seed 0): max |image diff| 3.6e-7
     (JAX) and 6.0e-7 (PyTorch), relative value diff 2.7e-7 and 3.6e-7.
     Tolerance 1e-3 for both. Each then moves every slider and must reuse its compiled loop.
   * tf-keras-vis 0.8.7's ActivationMaximization, same objective, no regularisers, SGD with the
@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from vislib import autodiff, happymaps, objectives, regularizers, settings
+from vislib import atlas, autodiff, exemplars, happymaps, limits, objectives, parameterizations, regularizers, settings, surgery
 from vislib.happymaps import Engine, FeatureExtractor, Settings
 
 VARIANT = "exp0"
@@ -36,7 +36,10 @@ CONV, DENSE, DECISION = "conv2d_2", "dense_1", "dense_3"
 UNITS = [0, 1, 2, 3]
 BACKEND = keras.backend.backend()
 OTHER_BACKENDS = [name for name in autodiff.SUPPORTED if name != BACKEND]
-BACKEND_CASE = dict(layer=CONV, units=[0, 1, 2], preset="yosinski-3", steps=16, seed=0)
+BACKEND_CASE = dict(layer=CONV, units=[0, 1, 2], preset="regularisers-3", steps=16, seed=0)
+# the other two image parameterisations, a few steps each, on the same backends
+IMAGE_CASES = [dict(layer=DECISION, units=[0, 1], preset="legible", steps=8, seed=0),
+               dict(layer="conv2d_1", units=[0, 1], preset="fourier", steps=4, seed=0)]
 IMAGE_TOLERANCE, VALUE_TOLERANCE = 1e-3, 1e-3  # backends; measured 3.6e-7 and 2.7e-7
 ORACLE_TOLERANCE = 0.05  # ours / tf-keras-vis; measured 1.000 to 1.002
 
@@ -52,12 +55,15 @@ result = engine.layer(case["layer"], case["units"], happymaps.Settings.from_pres
 step_fn = next(iter(engine._compiled.values()))[0]
 traces = step_fn._cache_size() if hasattr(step_fn, "_cache_size") else 0
 compilations = engine.compilations
-moved = happymaps.Settings(steps=case["steps"] + 3, learning_rate=0.3, decay=0.2, blur_sigma=2.0, blur_every=2,
+moved = happymaps.Settings(image="pixels", steps=case["steps"] + 3, learning_rate=0.3, decay=0.2, blur_sigma=2.0, blur_every=2,
                            norm_pct=30.0, contrib_pct=40.0, jitter=3, tv_weight=0.5, seed=11, start="mean")
 again = engine.layer(case["layer"], case["units"], moved, every=4)
 retraces = (step_fn._cache_size() if hasattr(step_fn, "_cache_size") else 0) - traces
+others = [engine.layer(c["layer"], c["units"], happymaps.Settings.from_preset(c["preset"], steps=c["steps"], seed=c["seed"]),
+                       every=c["steps"]) for c in {image_cases!r}]
 np.savez(sys.argv[1], images=result.images, values=result.values, moved_finite=np.isfinite(again.images).all(),
-         recompiles=engine.compilations - compilations, retraces=retraces)
+         recompiles=engine.compilations - compilations, retraces=retraces,
+         **{{f"images_{{i}}": r.images for i, r in enumerate(others)}}, **{{f"values_{{i}}": r.values for i, r in enumerate(others)}})
 """
 
 
@@ -102,7 +108,8 @@ def other_backend_runs(tmp_path_factory):
         env = {**os.environ, "KERAS_BACKEND": name, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
                "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.REPO_ROOT), os.environ.get("PYTHONPATH")]))}
         log = open(folder / "log.txt", "w+")
-        process = subprocess.Popen([sys.executable, "-c", OTHER_BACKEND_SCRIPT.format(case=BACKEND_CASE, variant=VARIANT),
+        process = subprocess.Popen([sys.executable, "-c", OTHER_BACKEND_SCRIPT.format(case=BACKEND_CASE, variant=VARIANT,
+                                                                                   image_cases=IMAGE_CASES),
                                     str(folder / "run.npz")], env=env, stdout=log, stderr=subprocess.STDOUT)
         runs[name] = (process, folder / "run.npz", log)
     yield runs
@@ -230,10 +237,10 @@ def test_contribution_clipping_sums_over_channels_before_the_absolute_value():
 
 
 @pytest.mark.parametrize("name, table", [
-    ("yosinski-1", (0.0, 0.5, 4, 50.0, 0.0)),
-    ("yosinski-2", (0.3, 0.0, 0, 20.0, 0.0)),
-    ("yosinski-3", (0.0001, 1.0, 4, 0.0, 0.0)),
-    ("yosinski-4", (0.0, 0.5, 4, 0.0, 90.0)),
+    ("regularisers-1", (0.0, 0.5, 4, 50.0, 0.0)),
+    ("regularisers-2", (0.3, 0.0, 0, 20.0, 0.0)),
+    ("regularisers-3", (0.0001, 1.0, 4, 0.0, 0.0)),
+    ("regularisers-4", (0.0, 0.5, 4, 0.0, 90.0)),
     ("none", (0.0, 0.0, 0, 0.0, 0.0)),
 ])
 def test_presets_are_table_1_of_yosinski_2015(name, table):
@@ -241,12 +248,30 @@ def test_presets_are_table_1_of_yosinski_2015(name, table):
     assert (s.decay, s.blur_sigma, s.blur_every, s.norm_pct, s.contrib_pct) == table
     assert s.preset_name() == name
     assert Settings.from_preset(name, steps=7).steps == 7
+    # on pixels, with our step and 128 steps: the label says it is not the paper's own run
+    assert s.image == "pixels" and s.steps == 128
+    assert "regularisers" in happymaps.PRESETS[name].label or name == "none"
+
+
+def test_the_default_is_the_legible_preset_in_face_space_and_every_image_has_a_default():
+    assert Settings() == Settings.from_preset("legible") == Settings.from_preset()
+    assert Settings().image == "faces" and Settings().preset_name() == "legible"
+    assert set(happymaps.DEFAULT_FOR_IMAGE) == set(happymaps.IMAGES)
+    for image, preset in happymaps.DEFAULT_FOR_IMAGE.items():
+        assert Settings.from_preset(preset).image == image
+
+
+def test_the_decay_slider_reaches_both_ends_of_the_papers_table():
+    assert 0.0001 in limits.DECAY_STOPS and 0.3 in limits.DECAY_STOPS
+    for preset in happymaps.PRESETS.values():
+        low, high = limits.LIMITS["decay"]
+        assert low <= preset.values["decay"] <= high
 
 
 def test_unknown_preset_is_refused_with_the_list_of_presets():
     with pytest.raises(ValueError) as error:
         Settings.from_preset("yosinski-5")
-    for name in ("'yosinski-5'", "none", "yosinski-1", "yosinski-2", "yosinski-3", "yosinski-4"):
+    for name in ("'yosinski-5'", "none", "regularisers-1", "regularisers-2", "regularisers-3", "regularisers-4"):
         assert name in str(error.value)
 
 
@@ -290,7 +315,7 @@ def test_multiplying_two_objectives_is_refused():
 def test_optimisation_raises_the_objective_and_reports_the_true_activation(engine, layer):
     objective = objectives.unit_batch(layer)
     start = engine.activations(objective, gray(engine, len(UNITS)), UNITS)
-    result = engine.layer(layer, UNITS, Settings.from_preset("yosinski-3", steps=32, start="gray"), every=32)
+    result = engine.layer(layer, UNITS, Settings.from_preset("regularisers-3", steps=32, start="gray"), every=32)
     assert result.images.shape == (len(UNITS), *settings.INPUT_SHAPE[:2])
     assert result.images.min() >= 0.0 and result.images.max() <= 1.0
     assert (result.values > start).all(), (start, result.values)
@@ -355,11 +380,11 @@ def test_one_channel_conv_refuses_other_kernels_saying_what_it_expected(shape):
 
 def test_the_extractor_convolves_one_channel_images_the_fast_way_and_leaves_the_model_alone(engine):
     extractor = FeatureExtractor(engine.model, {CONV})
-    assert type(extractor._model.get_layer("conv2d_1")) is happymaps._OneChannelConv2D
+    assert type(extractor._model.get_layer("conv2d_1")) is surgery.OneChannelConv2D
     assert type(extractor._model.get_layer(CONV)) is keras.layers.Conv2D  # 16 input channels
     assert type(engine.model.get_layer("conv2d_1")) is keras.layers.Conv2D
-    twin = happymaps._fast_input_gradients(engine.model)
-    assert twin is not engine.model and happymaps._fast_input_gradients(twin) is twin  # cloned once
+    twin = surgery.fast_input_gradients(engine.model)
+    assert twin is not engine.model and surgery.fast_input_gradients(twin) is twin  # cloned once
     plain = keras.Model(engine.model.input, engine.model.get_layer(CONV).output)
     x = tensor(np.random.default_rng(7).uniform(size=(3, *settings.INPUT_SHAPE)))
     (ours, our_grad), (theirs, their_grad) = (
@@ -402,15 +427,15 @@ def test_each_items_own_unit_equals_that_unit_of_the_whole_layer(engine, layer, 
 
 def test_slider_changes_do_not_recompile_but_structure_changes_do(engine):
     fresh = Engine(engine.model, engine.mean_image)
-    first = Settings.from_preset("yosinski-3", steps=8, seed=0)
+    first = Settings.from_preset("regularisers-3", steps=8, seed=0)
     fresh.layer("conv2d_1", [0, 1], first)
     assert fresh.compilations == 1
     compiled = next(iter(fresh._compiled.values()))
     traces = [trace_count(f) for f in compiled]
-    moved = Settings(steps=8, learning_rate=0.3, decay=0.2, blur_sigma=2.0, blur_every=2, norm_pct=30.0,
+    moved = Settings(image="pixels", steps=8, learning_rate=0.3, decay=0.2, blur_sigma=2.0, blur_every=2, norm_pct=30.0,
                      contrib_pct=40.0, jitter=3, tv_weight=0.5, seed=11, start="gray")
     fresh.layer("conv2d_1", [0, 1], moved)
-    fresh.layer("conv2d_1", [5, 7], Settings.from_preset("yosinski-1", steps=8, seed=2, start="mean"))
+    fresh.layer("conv2d_1", [5, 7], Settings.from_preset("regularisers-1", steps=8, seed=2, start="mean"))
     assert fresh.compilations == 1
     assert [trace_count(f) for f in compiled] == traces  # not even a retrace behind the counter
     fresh.layer("conv2d_1", [0, 1], replace(moved, steps=12))
@@ -425,11 +450,11 @@ def test_slider_changes_do_not_recompile_but_structure_changes_do(engine):
 
 def test_changing_the_step_count_does_not_retrace(engine):
     fresh = Engine(engine.model, engine.mean_image)
-    fresh.layer("conv2d_1", [0], Settings.from_preset("yosinski-3", steps=4))
+    fresh.layer("conv2d_1", [0], Settings.from_preset("regularisers-3", steps=4))
     step_fn = next(iter(fresh._compiled.values()))[0]
     traces = trace_count(step_fn)
     for steps in (5, 6):
-        fresh.layer("conv2d_1", [0], Settings.from_preset("yosinski-3", steps=steps))
+        fresh.layer("conv2d_1", [0], Settings.from_preset("regularisers-3", steps=steps))
     assert trace_count(step_fn) == traces
 
 
@@ -437,11 +462,11 @@ def test_changing_the_step_count_does_not_retrace(engine):
 def test_the_loops_gradient_is_a_function_of_its_own_never_inlined(engine):
     # In the loop's cyclic graph, oneDNN's pass rewrote the max-pool gradients to its fast kernel
     # in some processes only (autodiff.value_and_grad); in a function of their own, in all.
-    fresh, s = Engine(engine.model, engine.mean_image), Settings.from_preset("yosinski-3", steps=2)
+    fresh, s = Engine(engine.model, engine.mean_image), Settings.from_preset("regularisers-3", steps=2)
     fresh.layer("conv2d_3", [0, 1], s)
     step_fn = next(iter(fresh._compiled.values()))[0]
     runtime = params(**{name: getattr(s, name) for name in happymaps.RUNTIME_PARAMS})
-    args = (tensor(fresh._start(s, 2)), ops.convert_to_tensor(np.int32(0)), ops.convert_to_tensor(np.int32(2)),
+    args = (tensor(fresh.image("pixels").parameters(fresh.start_pictures(s, 2))), ops.convert_to_tensor(np.int32(0)), ops.convert_to_tensor(np.int32(2)),
             ops.convert_to_tensor(np.array([0, 1], np.int32)), runtime, ops.convert_to_tensor(fresh._shifts(s)))
     graph = step_fn.get_concrete_function(*args).graph.as_graph_def()
     holders = [f for f in graph.library.function if any(n.op == "MaxPoolGrad" for n in f.node_def)]
@@ -458,7 +483,7 @@ def test_progress_is_reported_every_few_steps_and_cancel_stops_early(engine):
     def watch(progress):
         seen.append(progress)
 
-    s = Settings.from_preset("yosinski-3", steps=32)
+    s = Settings.from_preset("regularisers-3", steps=32)
     result = engine.layer(CONV, UNITS, s, on_progress=watch, every=8)
     assert [p.step for p in seen] == [8, 16, 24]
     for p in seen:
@@ -492,7 +517,7 @@ def test_progress_is_reported_every_few_steps_and_cancel_stops_early(engine):
          learning_rate=100.0, jitter=16, tv_weight=100.0),
 ], ids=lambda o: ",".join(o))
 def test_extreme_slider_values_give_finite_images(engine, overrides):
-    result = engine.layer(CONV, UNITS, Settings.from_preset("yosinski-3", **{"steps": 3, **overrides}), every=1)
+    result = engine.layer(CONV, UNITS, Settings.from_preset("regularisers-3", **{"steps": 3, **overrides}), every=1)
     assert np.isfinite(result.images).all() and np.isfinite(result.values).all()
     assert result.images.min() >= 0.0 and result.images.max() <= 1.0
     if overrides.get("decay") == 1.0:
@@ -516,7 +541,7 @@ def test_extreme_slider_values_give_finite_images(engine, overrides):
     (dict(layer="nope"), "layer", "'nope'"),
 ])
 def test_out_of_range_values_are_refused_naming_the_setting_and_the_value(engine, call, name, received):
-    s = Settings.from_preset("yosinski-3", **{"steps": 2, **call.get("settings", {})})
+    s = Settings.from_preset("regularisers-3", **{"steps": 2, **call.get("settings", {})})
     with pytest.raises(ValueError) as error:
         engine.layer(call.get("layer", CONV), call.get("units", UNITS), s)
     message = str(error.value)
@@ -534,9 +559,12 @@ def test_pre_activation_of_the_softmax_layer_is_a_logit_not_a_probability(engine
     def logits(images):
         return numpy(features([tensor(images[..., None])])) @ kernel + bias
 
-    s = Settings.from_preset("yosinski-3", steps=32, start="gray")
+    s = Settings.from_preset("regularisers-3", steps=32, start="gray")
     pre = engine.layer(DECISION, [0, 1], replace(s, pre_activation=True))
-    post = engine.layer(DECISION, [0, 1], s)
+    post = engine.layer(DECISION, [0, 1], replace(s, pre_activation=False))
+    default = engine.layer(DECISION, [0, 1], s)  # pre_activation None: the decision layer on its logit
+    assert default.reading == "logit" and pre.reading == "logit" and post.reading == "activation"
+    np.testing.assert_allclose(default.values, pre.values, rtol=1e-5)
     assert pre.values.max() > 1.0  # measured 75 and 9
     np.testing.assert_allclose(pre.values, np.diag(logits(pre.images)), rtol=1e-3)
     assert ((post.values >= 0.0) & (post.values <= 1.0)).all()
@@ -560,6 +588,11 @@ def test_the_other_backends_give_the_same_happymaps(engine, other_backend_runs, 
     theirs = np.load(path)
     assert np.abs(theirs["images"] - ours.images).max() < IMAGE_TOLERANCE
     np.testing.assert_allclose(theirs["values"], ours.values, rtol=VALUE_TOLERANCE)
+    for i, case in enumerate(IMAGE_CASES):  # face space and the spectrum agree across backends too
+        mine = engine.layer(case["layer"], case["units"], Settings.from_preset(
+            case["preset"], steps=case["steps"], seed=case["seed"]), every=case["steps"])
+        assert np.abs(theirs[f"images_{i}"] - mine.images).max() < IMAGE_TOLERANCE, case
+        np.testing.assert_allclose(theirs[f"values_{i}"], mine.values, rtol=VALUE_TOLERANCE, atol=1e-4)
     # the GPU path (JAX, PyTorch) keeps the promise too: moving sliders recompiles nothing
     assert bool(theirs["moved_finite"])
     assert int(theirs["recompiles"]) == 0 and int(theirs["retraces"]) == 0
@@ -593,3 +626,179 @@ def test_tf_keras_vis_reaches_the_same_activations(engine):
     assert (their_values > before).all() and (ours.values > before).all()
     ratio = ours.values / their_values
     assert (np.abs(ratio - 1.0) < ORACLE_TOLERANCE).all(), ratio
+
+
+# ---- 11. image parameterisations
+
+
+@pytest.fixture(scope="module")
+def images(engine):
+    return {name: engine.image(name) for name in happymaps.IMAGES}
+
+
+@pytest.mark.parametrize("name", happymaps.IMAGES)
+def test_each_parameterisation_pulls_back_by_its_adjoint_and_projects_back_exactly(images, name):
+    image = images[name]
+    rng = np.random.default_rng(8)
+    p = tensor(rng.normal(size=(3, *image.shape)))
+    grad = tensor(rng.normal(size=(3, *settings.INPUT_SHAPE)))
+    d = image.delta(p)
+    assert tuple(d.shape) == (3, *settings.INPUT_SHAPE)
+    # <delta(p), g> == <p, pullback(g)>: the loop's step follows the true gradient in p
+    lhs, rhs = float(ops.sum(d * grad)), float(ops.sum(p * image.pullback(grad)))
+    assert lhs == pytest.approx(rhs, rel=1e-4, abs=1e-3)
+    # delta(project(d)) == d for a d in the range (what the regularisers hand back)
+    np.testing.assert_allclose(numpy(image.delta(image.project(d))), numpy(d), atol=1e-3 * float(np.abs(numpy(d)).max()))
+    # and autodiff agrees with the hand-written adjoint
+    _, auto = autodiff.value_and_grad(lambda q: ops.sum(image.delta(q) * grad))(p)
+    np.testing.assert_allclose(numpy(auto), numpy(image.pullback(grad)), rtol=1e-3, atol=1e-3)
+
+
+def test_face_space_is_the_mean_face_at_zero_and_its_decay_is_a_prior_on_faces(engine, images):
+    faces = images["faces"]
+    np.testing.assert_allclose(faces.origin, engine.face_basis.mean)
+    np.testing.assert_allclose(faces.picture(np.zeros((1, *faces.shape), np.float32))[0],
+                               np.clip(engine.face_basis.mean, 0, 1), atol=1e-6)
+    # whitened: p_i = coefficient_i / scale_i, so unit p moves the picture by one training-face standard deviation
+    p = np.zeros((1, *faces.shape), np.float32)
+    p[0, 0] = 1.0
+    moved = faces.picture(p)[0] - np.clip(engine.face_basis.mean, 0, 1)
+    expected = engine.face_basis.scales[0] * engine.face_basis.components[0].reshape(settings.INPUT_SHAPE[:2])
+    unclipped = (engine.face_basis.mean + expected > 0) & (engine.face_basis.mean + expected < 1)
+    np.testing.assert_allclose(moved[unclipped], expected[unclipped], atol=1e-3)
+    assert faces.shape == (happymaps.FACE_COMPONENTS,)
+
+
+@pytest.mark.parametrize("image", ["faces", "fourier"])
+def test_other_parameterisations_raise_the_objective_and_report_the_shown_pictures_value(engine, image):
+    preset = happymaps.DEFAULT_FOR_IMAGE[image]
+    s = Settings.from_preset(preset, steps=16)
+    objective = objectives.unit_batch(DENSE)
+    start = engine.activations(objective, engine.start_pictures(s, len(UNITS))[..., None], UNITS)
+    result = engine.layer(DENSE, UNITS, s, every=16)
+    assert result.images.min() >= 0.0 and result.images.max() <= 1.0 and np.isfinite(result.images).all()
+    assert result.values.mean() > start.mean()
+    recomputed = engine.activations(objective, result.images[..., None], UNITS)
+    np.testing.assert_allclose(result.values, recomputed, atol=1e-3)
+
+
+def test_moving_sliders_in_face_space_does_not_recompile(engine):
+    fresh = Engine(engine.model, engine.mean_image, engine.face_basis)
+    fresh.layer("conv2d_1", [0, 1], Settings.from_preset("legible", steps=4))
+    compiled = next(iter(fresh._compiled.values()))
+    traces = [trace_count(f) for f in compiled]
+    fresh.layer("conv2d_1", [2, 3], Settings.from_preset("legible", steps=6, decay=0.01, learning_rate=0.5,
+                                                          blur_sigma=1.0, blur_every=2, norm_pct=10.0, jitter=2,
+                                                          start="noise", seed=3))
+    assert fresh.compilations == 1 and [trace_count(f) for f in compiled] == traces
+    fresh.layer("conv2d_1", [0, 1], Settings.from_preset("regularisers-3", steps=4))  # another parameterisation
+    assert fresh.compilations == 2
+
+
+def test_face_space_without_a_basis_says_what_is_missing(engine):
+    bare = Engine(engine.model, engine.mean_image)
+    with pytest.raises(ValueError, match=r"face_basis\.npz.*got none"):
+        bare.layer(CONV, [0], Settings.from_preset("legible", steps=2))
+    assert bare.layer(CONV, [0], Settings.from_preset("regularisers-3", steps=2)).images.shape == (1, 60, 64)
+
+
+# ---- 12. decision units: logit, class names
+
+
+def test_decision_units_are_read_on_their_logit_and_named_by_their_class(engine):
+    result = engine.layer(DECISION, settings=Settings.from_preset("legible", steps=8))
+    assert result.reading == "logit"
+    assert engine.layer(CONV, [0], Settings.from_preset("legible", steps=2)).reading == "activation"
+    assert engine.unit_labels(DECISION, [0, 1]) == ["0 · not left", "1 · left"]
+    assert engine.unit_labels(CONV, [0, 3]) == ["0", "3"]
+    assert happymaps.engine_for("ex1-4").unit_labels("dense_3", [0, 1, 2, 3]) == [
+        "0 · left", "1 · right", "2 · straight", "3 · up"]
+
+
+# ---- 13. the sanity check: a randomised copy
+
+
+def test_the_randomised_copy_has_fresh_weights_of_the_same_shapes_and_leaves_the_model_alone(engine):
+    before = [w.copy() for w in engine.model.get_weights()]
+    twin = surgery.randomized_copy(engine.model, seed=0)
+    again = surgery.randomized_copy(engine.model, seed=0)
+    for original, fresh, same in zip(before, twin.get_weights(), again.get_weights()):
+        assert fresh.shape == original.shape
+        np.testing.assert_array_equal(fresh, same)  # seeded
+        if original.ndim > 1:  # kernels re-drawn from Glorot uniform (biases from their initialiser, zeros)
+            assert not np.allclose(fresh, original)
+            receptive = int(np.prod(original.shape[:-2]))
+            limit = np.sqrt(6.0 / (receptive * (original.shape[-2] + original.shape[-1])))
+            assert np.abs(fresh).max() <= limit * 1.0001
+    for original, kept in zip(before, engine.model.get_weights()):
+        np.testing.assert_array_equal(original, kept)
+    randomized = engine.randomized()
+    assert randomized is engine.randomized() and randomized.model is not engine.model
+    result = randomized.layer(DECISION, settings=Settings.from_preset("legible", steps=4))
+    assert result.reading == "logit" and np.isfinite(result.images).all()
+
+
+def test_correlation_and_saturated_share_measure_what_they_say():
+    rng = np.random.default_rng(9)
+    a = rng.normal(size=(3, 6, 7))
+    np.testing.assert_allclose(happymaps.correlation(a, a), 1.0)
+    np.testing.assert_allclose(happymaps.correlation(a, -2 * a + 5), -1.0)
+    np.testing.assert_allclose(happymaps.correlation(a[:1], np.zeros((6, 7))), 0.0)
+    expected = np.corrcoef(a[1].ravel(), a[2].ravel())[0, 1]
+    assert happymaps.correlation(a[1:2], a[2])[0] == pytest.approx(expected)
+    pictures = np.array([[[0.0, 0.01, 0.5, 0.99]]])
+    assert happymaps.saturated_share(pictures) == pytest.approx(0.75)
+
+
+# ---- 14. the atlas and the dataset-centric view
+
+
+def _one_variant_models(tmp_path):
+    folder = tmp_path / VARIANT
+    folder.mkdir()
+    (folder / "model.keras").write_bytes((settings.MODELS_DIR / VARIANT / "model.keras").read_bytes())
+    return tmp_path
+
+
+def test_a_missing_atlas_is_none_and_a_damaged_or_stale_one_says_how_to_rebuild_it(tmp_path):
+    root = _one_variant_models(tmp_path)
+    assert atlas.load(VARIANT, root) is None
+    (root / VARIANT / atlas.ATLAS_FILE).write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(atlas.AtlasError) as error:
+        atlas.load(VARIANT, root)
+    assert "damaged" in str(error.value) and f"python -m vislib.atlas --variant {VARIANT}" in str(error.value)
+    np.savez_compressed(root / VARIANT / atlas.ATLAS_FILE, model_sha1=np.array("0" * 40), settings=np.array("{}"))
+    with pytest.raises(atlas.AtlasError, match="another model file"):
+        atlas.load(VARIANT, root)
+
+
+def test_the_shipped_atlas_holds_every_parameterisations_default_for_every_layer(engine):
+    book = atlas.load(VARIANT)
+    assert book is not None
+    for image, preset in happymaps.DEFAULT_FOR_IMAGE.items():
+        s = Settings.from_preset(preset)
+        for layer in ("conv2d_1", DENSE, DECISION):
+            found = book.lookup(layer, s)
+            assert found is not None, (image, layer)
+            n = int(engine.model.get_layer(layer).output.shape[-1])
+            assert found[0].shape == (n, 60, 64) and found[1].shape == (n,)
+    assert book.settings == Settings() and DECISION in book.images  # the default, by layer (the photo page)
+    assert book.lookup(DECISION, Settings.from_preset("legible", decay=0.001)) is None
+
+
+def test_top_faces_are_each_units_best_responses_in_order():
+    responses = np.array([[0.1, 5.0], [0.9, 1.0], [0.5, 3.0], [0.7, 4.0]])
+    order, values = exemplars.top_faces(responses, k=3)
+    assert order.tolist() == [[1, 3, 2], [0, 3, 2]]
+    np.testing.assert_allclose(values, [[0.9, 0.7, 0.5], [5.0, 4.0, 3.0]])
+
+
+@pytest.mark.parametrize("name", happymaps.IMAGES)
+def test_precondition_and_restrict_are_delta_of_pullback_and_of_project(images, name):
+    image = images[name]
+    rng = np.random.default_rng(10)
+    grad = tensor(rng.normal(size=(2, *settings.INPUT_SHAPE)))
+    slow = numpy(image.delta(image.pullback(grad)))
+    np.testing.assert_allclose(numpy(image.precondition(grad)), slow, atol=1e-3 * np.abs(slow).max())
+    np.testing.assert_allclose(numpy(image.restrict(grad)), numpy(image.delta(image.project(grad))),
+                               atol=1e-3 * float(np.abs(numpy(grad)).max()))

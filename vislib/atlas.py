@@ -1,4 +1,5 @@
-"""The atlas: the default-preset HappyMaps of every unit of every layer, precomputed.
+"""The atlas: every unit's HappyMap of every layer, precomputed with the default settings of
+each image parameterisation (happymaps.DEFAULT_FOR_IMAGE).
 
 `python -m vislib.atlas` writes models/<variant>/atlas.npz for each shipped variant, so the
 HappyMaps page paints at once; regeneration happens only when the user asks.
@@ -21,25 +22,59 @@ from vislib import happymaps, zoo
 ATLAS_FILE = "atlas.npz"
 
 
+class AtlasError(RuntimeError):
+    """An atlas file exists but cannot be used (damaged, or computed from another model)."""
+
+
 @dataclass
 class Atlas:
-    settings: happymaps.Settings
-    images: dict  # layer -> (N, H, W) float32 in [0, 1]
-    values: dict  # layer -> (N,) activation reached
+    by_image: dict  # image parameterisation -> happymaps.Settings used
+    maps: dict  # (image, layer) -> (N, H, W) float32 in [0, 1]
+    reached: dict  # (image, layer) -> (N,) objective reached
+
+    @property
+    def settings(self) -> happymaps.Settings | None:
+        """The default settings (happymaps.DEFAULT_PRESET), whose maps `images` holds."""
+        return self.by_image.get(happymaps.Settings().image)
+
+    @property
+    def images(self) -> dict:
+        """layer -> the default settings' maps (N, H, W)."""
+        return {layer: m for (image, layer), m in self.maps.items() if image == happymaps.Settings().image}
+
+    @property
+    def values(self) -> dict:
+        return {layer: v for (image, layer), v in self.reached.items() if image == happymaps.Settings().image}
+
+    def lookup(self, layer: str, settings: happymaps.Settings):
+        """(images, values) of a layer computed with exactly these settings, or None."""
+        if self.by_image.get(settings.image) != settings or (settings.image, layer) not in self.maps:
+            return None
+        return self.maps[settings.image, layer], self.reached[settings.image, layer]
 
 
-def build(variant: str, settings: happymaps.Settings | None = None, root: Path | None = None,
-          log=print) -> Path:
+def rebuild_command(variant: str) -> str:
+    return f"python -m vislib.atlas --variant {variant}"
+
+
+def build(variant: str, root: Path | None = None, log=print, steps: int | None = None) -> Path:
     """Compute and save the atlas of one shipped variant; returns its path."""
-    settings = settings or happymaps.Settings.from_preset()
     engine = happymaps.engine_for(variant, root)
-    arrays = {"settings": np.array(json.dumps(asdict(settings))), "model_sha1": np.array(model_digest(variant, root))}
-    for layer in zoo.unit_layers(engine.model):
-        started = time.perf_counter()
-        result = engine.layer(layer, settings=settings, every=settings.steps)
-        arrays[f"{layer}/images"] = np.round(result.images * 255).astype(np.uint8)
-        arrays[f"{layer}/values"] = result.values.astype(np.float32)
-        log(f"{variant} {layer}: {len(result.units)} units in {time.perf_counter() - started:.1f} s")
+    arrays = {"model_sha1": np.array(model_digest(variant, root))}
+    chosen = {}
+    for image, preset in happymaps.DEFAULT_FOR_IMAGE.items():
+        if image == "faces" and engine.face_basis is None:
+            log(f"{variant}: no face basis, so no 'faces' maps (python -m vislib.faceprior)")
+            continue
+        settings = happymaps.Settings.from_preset(preset, **({"steps": steps} if steps else {}))
+        chosen[image] = asdict(settings)
+        for layer in zoo.unit_layers(engine.model):
+            started = time.perf_counter()
+            result = engine.layer(layer, settings=settings, every=settings.steps)
+            arrays[f"{image}/{layer}/images"] = np.round(result.images * 255).astype(np.uint8)
+            arrays[f"{image}/{layer}/values"] = result.values.astype(np.float32)
+            log(f"{variant} {image} {layer}: {len(result.units)} units in {time.perf_counter() - started:.1f} s")
+    arrays["settings"] = np.array(json.dumps(chosen))
     path = zoo.model_dir(variant, root) / ATLAS_FILE
     np.savez_compressed(path, **arrays)
     return path
@@ -51,30 +86,35 @@ def model_digest(variant: str, root: Path | None = None) -> str:
 
 
 def load(variant: str, root: Path | None = None) -> Atlas | None:
-    """The saved atlas of a variant, or None when there is none, it cannot be read, or it was
-    computed from another model file than the one in models/ (retrained since)."""
+    """The saved atlas of a variant, or None when there is none. Raises AtlasError, saying how
+    to rebuild it, when the file is damaged or was computed from another model file."""
     path = zoo.model_dir(variant, root) / ATLAS_FILE
+    if not path.is_file():
+        return None
     try:
         with np.load(path, allow_pickle=False) as f:
-            if str(f["model_sha1"]) != model_digest(variant, root):
-                return None
-            settings = happymaps.Settings(**json.loads(str(f["settings"])))
-            layers = sorted({k.split("/")[0] for k in f.files if "/" in k})
-            return Atlas(settings,
-                         {l: f[f"{l}/images"].astype(np.float32) / 255.0 for l in layers},
-                         {l: f[f"{l}/values"] for l in layers})
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+            digest = str(f["model_sha1"])
+            settings = {image: happymaps.Settings(**values) for image, values in json.loads(str(f["settings"])).items()}
+            keys = {tuple(k.split("/")[:2]) for k in f.files if k.count("/") == 2}
+            images = {k: f[f"{k[0]}/{k[1]}/images"].astype(np.float32) / 255.0 for k in keys}
+            values = {k: f[f"{k[0]}/{k[1]}/values"] for k in keys}
+    except Exception as error:  # numpy raises OSError, ValueError, KeyError, EOFError, BadZipFile...
+        raise AtlasError(f"The atlas {path} is damaged ({type(error).__name__}); expected an .npz written by "
+                         f"vislib.atlas. Rebuild it with `{rebuild_command(variant)}`.") from None
+    if digest != model_digest(variant, root):
+        raise AtlasError(f"The atlas {path} was computed from another model file than {variant}'s model.keras "
+                         f"(retrained since). Rebuild it with `{rebuild_command(variant)}`.")
+    return Atlas(settings, images, values)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vislib.atlas", description=__doc__)
     parser.add_argument("--variant", action="append", choices=list(zoo.VARIANTS))
-    parser.add_argument("--steps", type=int, default=happymaps.Settings().steps)
+    parser.add_argument("--steps", type=int, default=None, help="override every default's step count")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     for variant in args.variant or zoo.shipped_variants():
-        path = build(variant, happymaps.Settings.from_preset(steps=args.steps))
+        path = build(variant, steps=args.steps)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)", flush=True)
     print(f"atlas done in {time.perf_counter() - started:.0f} s")
     return 0

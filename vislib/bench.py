@@ -4,6 +4,8 @@
     python -m vislib.bench quality                        # last line: units reaching 1.0: P%
     python -m vislib.bench photo                          # last line: ms: X
     python -m vislib.bench engine                         # every layer, warm; last line: all layers ms: X
+    python -m vislib.bench legibility                     # last line: legibility: trained X, randomised Y, saturated Z%
+    python -m vislib.bench images                         # one layer, 128 steps, each image parameterisation
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import fields, replace
 
 import keras
 import numpy as np
 from keras import ops
 
-from vislib import autodiff, happymaps, regularizers, settings, zoo
+from vislib import autodiff, data, happymaps, regularizers, settings, zoo
+
+
+PIXEL_PRESET = happymaps.DEFAULT_FOR_IMAGE["pixels"]
 
 
 def _conv_flops(model: keras.Model, layer: str, batch: int) -> float:
@@ -94,6 +100,8 @@ def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str,
     n_units = int(model.get_layer(layer).output.shape[-1])
     units = np.arange(n_units)
     s = happymaps.Settings.from_preset(preset, steps=steps)
+    if s.image != "pixels":
+        raise SystemExit(f"pick a preset on pixels (tf-keras-vis optimises pixels), got image {s.image!r}")
     if s.norm_pct or s.contrib_pct:
         raise SystemExit("pick a preset without percentile clipping: tf-keras-vis has no gradient-aware modifier")
     print(f"device: {autodiff.device_name()}; backend {autodiff.backend()}; {variant} {layer}: "
@@ -117,7 +125,7 @@ def happymaps_vs_tf_keras_vis(variant: str, layer: str, steps: int, preset: str,
         return grad / (ops.mean(ops.abs(grad), axis=(1, 2, 3), keepdims=True) + 1e-12)
 
     def theirs_once(n_steps, seed):
-        start = engine._start(happymaps.Settings(seed=seed), n_units) + engine.offset
+        start = engine.start_pictures(happymaps.Settings.from_preset(preset, seed=seed), n_units)[..., None]
         return am(score, seed_input=start, steps=n_steps, input_range=(0.0, 1.0),
                   input_modifiers=[_YosinskiModifier(s, engine.offset)], regularizers=[],
                   optimizer=keras.optimizers.SGD(s.learning_rate), gradient_modifier=normalise)
@@ -211,6 +219,69 @@ def quality(variant: str, preset: str, steps: int) -> float:
     return share
 
 
+def pose_direction() -> np.ndarray:
+    """Mean CMU "left" training face minus mean "not left" training face, (H, W)."""
+    faces = data.load_cmu()
+    train_idx, _ = data.split_indices(faces.poses, seed=0)
+    images, left = faces.images[train_idx, ..., 0], faces.poses[train_idx] == "left"
+    return images[left].mean(axis=0) - images[~left].mean(axis=0)
+
+
+def legibility(variants=None, preset: str = happymaps.DEFAULT_PRESET, overrides: dict | None = None) -> tuple:
+    """For each binary variant, how much its "left" decision map looks like a face turned left.
+
+    The correlation between (map - mean face) and (mean "left" face - mean "not left" face),
+    for the trained network and for a copy with re-randomised weights (Adebayo et al. 2018), and
+    the share of the decision maps' pixels within 0.02 of black or white."""
+    direction = pose_direction()
+    settings_ = happymaps.Settings.from_preset(preset, **(overrides or {}))
+    variants = variants or [v for v in zoo.shipped_variants() if zoo.variant(v).task == "binary"]
+    print(f"preset {preset}: {settings_}")
+    trained, randomised, saturated = {}, {}, {}
+    for variant in variants:
+        engine = happymaps.engine_for(variant)
+        layer, left = engine.decision_layer, zoo.variant(variant).classes.index("left")
+        ours = engine.layer(layer, settings=settings_, every=settings_.steps)
+        check = engine.randomized().layer(layer, settings=settings_, every=settings_.steps)
+        trained[variant] = float(happymaps.correlation(ours.images[left:left + 1] - engine.mean_image, direction)[0])
+        randomised[variant] = float(happymaps.correlation(check.images[left:left + 1] - engine.mean_image, direction)[0])
+        saturated[variant] = 100 * happymaps.saturated_share(ours.images)
+        print(f"{variant}: trained {trained[variant]:.2f}, randomised {randomised[variant]:.2f}, "
+              f"saturated {saturated[variant]:.1f}% ({ours.reading} of {layer}, {ours.seconds:.1f} s)")
+    x, y, z = min(trained.values()), max(randomised.values()), max(saturated.values())
+    print(f"legibility: trained {x:.2f}, randomised {y:.2f}, saturated {z:.1f}%")
+    return x, y, z
+
+
+def image_speed(variant: str, layer: str, steps: int, repeats: int = 3) -> dict:
+    """Warm time of one layer's HappyMaps (all units) for each image parameterisation's default."""
+    engine = happymaps.engine_for(variant)
+    times = {}
+    for image, preset in happymaps.DEFAULT_FOR_IMAGE.items():
+        settings_ = happymaps.Settings.from_preset(preset, steps=steps)
+        engine.layer(layer, settings=settings_, every=steps)  # compiles
+        runs = [engine.layer(layer, settings=replace(settings_, seed=r + 1), every=steps).seconds for r in range(repeats)]
+        times[image] = statistics.median(runs)
+        print(f"{image} ({preset}): {variant} {layer}, {steps} steps: {times[image]:.2f} s "
+              f"(median of {repeats}; best {min(runs):.2f} s)")
+    print(f"slowest image parameterisation s: {max(times.values()):.2f}")
+    return times
+
+
+def _overrides(pairs) -> dict:
+    """['decay=0.1', 'image=pixels'] -> {'decay': 0.1, 'image': 'pixels'}, typed like Settings."""
+    types = {f.name: f.type for f in fields(happymaps.Settings)}
+    out = {}
+    for pair in pairs or []:
+        name, _, value = pair.partition("=")
+        if name not in types:
+            raise SystemExit(f"--set expects NAME=VALUE with NAME one of {list(types)}, got {pair!r}")
+        kind = types[name]
+        out[name] = (value if "str" in str(kind) and "bool" not in str(kind) else
+                     int(value) if "int" in str(kind) else float(value))
+    return out
+
+
 def photo(variant: str, repeats: int) -> float:
     from vislib import activations, attribution, imaging
 
@@ -249,7 +320,7 @@ def main(argv=None) -> int:
     hm.add_argument("--variant", default="exp0")
     hm.add_argument("--layer", default="conv2d_3")
     hm.add_argument("--steps", type=int, default=128)
-    hm.add_argument("--preset", default=happymaps.DEFAULT_PRESET)
+    hm.add_argument("--preset", default=PIXEL_PRESET, help="on pixels: tf-keras-vis has no other parameterisation")
     hm.add_argument("--repeats", type=int, default=5)
     q = sub.add_parser("quality")
     q.add_argument("--variant", default="exp0")
@@ -260,6 +331,15 @@ def main(argv=None) -> int:
     e.add_argument("--steps", type=int, default=128)
     e.add_argument("--preset", default=happymaps.DEFAULT_PRESET)
     e.add_argument("--repeats", type=int, default=3)
+    lg = sub.add_parser("legibility")
+    lg.add_argument("--variant", action="append")
+    lg.add_argument("--preset", default=happymaps.DEFAULT_PRESET)
+    lg.add_argument("--set", action="append", metavar="NAME=VALUE", help="override one setting")
+    im = sub.add_parser("images")
+    im.add_argument("--variant", default="exp0")
+    im.add_argument("--layer", default="conv2d_3")
+    im.add_argument("--steps", type=int, default=128)
+    im.add_argument("--repeats", type=int, default=3)
     p = sub.add_parser("photo")
     p.add_argument("--variant", default="exp0")
     p.add_argument("--repeats", type=int, default=20)
@@ -268,6 +348,10 @@ def main(argv=None) -> int:
         happymaps_vs_tf_keras_vis(args.variant, args.layer, args.steps, args.preset, args.repeats)
     elif args.what == "engine":
         engine_speed(args.variant, args.steps, args.preset, args.repeats)
+    elif args.what == "legibility":
+        legibility(args.variant, args.preset, _overrides(args.set))
+    elif args.what == "images":
+        image_speed(args.variant, args.layer, args.steps, args.repeats)
     elif args.what == "quality":
         quality(args.variant, args.preset, args.steps)
     else:

@@ -3,13 +3,12 @@ Visualization" (ICML Deep Learning Workshop), section 3, plus lucid's jitter.
 
 Each is a small factory `params -> (x, grad, step) -> x`, applied after every gradient step
 (the paper's r_theta), in the order given. `params` holds run-time tensors, so moving a
-slider changes numbers, not the compiled program. Images are centred: 0 is the average
-training pixel.
+slider changes numbers, not the compiled program. Images are centred on the image
+parameterisation's origin (a flat gray, or the mean face): decay pulls toward it, clipping sets
+pixels to it.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from keras import ops
 
@@ -17,7 +16,7 @@ BLUR_RADIUS = 9  # taps each side: 3 sigma at the widest slider setting
 
 
 def l2_decay(params):
-    """x <- (1 - theta_decay) * x: pulls every pixel toward 0, the average training pixel (mid-gray)."""
+    """x <- (1 - theta_decay) * x: pulls every pixel toward the origin (gray, or the mean face)."""
     keep = 1.0 - params["decay"]
     return lambda x, grad, step: x * keep
 
@@ -84,25 +83,3 @@ def clip_small_contribution(params):
 
 
 YOSINSKI = (l2_decay, gaussian_blur, clip_small_norm, clip_small_contribution)
-
-
-@dataclass(frozen=True)
-class Preset:
-    decay: float
-    blur_sigma: float
-    blur_every: int
-    norm_pct: float
-    contrib_pct: float
-
-
-# Table 1 of Yosinski et al. 2015 (columns theta_decay, theta_b_width, theta_b_every,
-# theta_n_pct, theta_c_pct), "four hyperparameter combinations found by random search".
-# These are the values as we read the table; the paper's text names the same four
-# regularisers and says each combination gives a different, complementary view of a unit.
-PRESETS = {
-    "none": Preset(0.0, 0.0, 0, 0.0, 0.0),
-    "yosinski-1": Preset(0.0, 0.5, 4, 50.0, 0.0),
-    "yosinski-2": Preset(0.3, 0.0, 0, 20.0, 0.0),
-    "yosinski-3": Preset(0.0001, 1.0, 4, 0.0, 0.0),
-    "yosinski-4": Preset(0.0, 0.5, 4, 0.0, 90.0),
-}
