@@ -82,13 +82,28 @@ def dead_units(variant: str, layer: str) -> list[int]:
     return [i for i, dead in enumerate(flags) if dead]
 
 
-def variant_picker() -> str:
-    """The sidebar's variant picker; the choice is kept across pages."""
+CHOSEN_KEY = "variant_chosen_by_hand"
+
+
+def _chosen_by_hand():
+    st.session_state[CHOSEN_KEY] = True
+    st.query_params["variant"] = st.session_state[VARIANT_KEY]
+
+
+def variant_picker(default: str | None = None) -> str:
+    """The sidebar's variant picker; the choice is kept across pages and written into the page's
+    address (?variant=...), so a copied link reopens the same view. Until the user picks one, a
+    page may offer its own `default` (Your photo offers the recommended variant)."""
     shipped = zoo.shipped_variants()
     if not shipped:
         st.error(f"No trained models found in {settings.MODELS_DIR}. Train them with `make train`.")
         st.stop()
-    if st.session_state.get(VARIANT_KEY) not in shipped:
+    linked = st.query_params.get("variant")
+    if linked in shipped and not st.session_state.get(CHOSEN_KEY):
+        st.session_state[VARIANT_KEY], st.session_state[CHOSEN_KEY] = linked, True  # a link chooses
+    if not st.session_state.get(CHOSEN_KEY):
+        st.session_state[VARIANT_KEY] = default if default in shipped else shipped[0]
+    elif st.session_state.get(VARIANT_KEY) not in shipped:
         st.session_state[VARIANT_KEY] = shipped[0]
     with st.sidebar:
         st.page_link("app.py", label="Overview", icon=":material/dashboard:")
@@ -98,11 +113,27 @@ def variant_picker() -> str:
         st.divider()
     # Re-assigning a widget's key keeps its value when the user moves to another page.
     st.session_state[VARIANT_KEY] = st.session_state[VARIANT_KEY]
-    st.sidebar.selectbox("Network variant", shipped, key=VARIANT_KEY,
+    st.sidebar.selectbox("Network variant", shipped, key=VARIANT_KEY, on_change=_chosen_by_hand,
                          format_func=lambda n: f"{n} · {zoo.VARIANTS[n].title}",
-                         help="The seven networks of the original study; every page shows the one chosen here.")
+                         help="The original study's seven networks (exp0, ex1-*) and Experiment 2's (ex2-*), "
+                              "trained to generalise; every page shows the one chosen here.")
+    name = st.session_state[VARIANT_KEY]
+    spec = zoo.VARIANTS[name]
+    recommended = " · recommended for your photos" if name == getattr(zoo, "RECOMMENDED", None) else ""
+    st.sidebar.caption(f"**{name}**: {spec.title} ({getattr(spec, 'series', 'Original study')}{recommended}). "
+                       f"Trained on: {', '.join(TRAINING_DATA_NAMES.get(d, d) for d in getattr(spec, 'training_data', ('cmu',)))}.")
+    if st.session_state.get(CHOSEN_KEY):
+        st.query_params["variant"] = name
     st.sidebar.caption(f"Computing on **{autodiff.device_name()}** (Keras backend: {autodiff.backend()})")
-    return st.session_state[VARIANT_KEY]
+    return name
+
+
+TRAINING_DATA_NAMES = {"cmu": "CMU faces", "pointing04_train": "nine Pointing'04 people (not the three amigos)"}
+
+
+def chart(figure) -> None:
+    """A Plotly chart at full width, without the toolbar that would cover its title."""
+    st.plotly_chart(figure, width="stretch", config={"displayModeBar": False})
 
 
 def load_or_stop(loader, *args):

@@ -13,7 +13,7 @@ ui.setup_page("Your photo")
 st.title("Your photo")
 st.markdown("Upload face photos, or pick a sample, to see what the network sees, what it decides, "
             "and which pixels drove the decision. Photos stay in memory: nothing is saved.")
-variant = ui.variant_picker()
+variant = ui.variant_picker(default=getattr(zoo, "RECOMMENDED", None))
 network = ui.load_or_stop(ui.model, variant)
 metrics = ui.load_or_stop(ui.metrics, variant)
 classes = metrics["classes"]
@@ -165,7 +165,7 @@ c2.image(plots.enlarge(x[..., 0], 4), caption="What the network sees (64x60)", c
 with c3:
     st.metric("Decision", decision.label)
     title = "Class probability" if decision.probabilities else "Class score (linear output, not a probability)"
-    st.plotly_chart(plots.probabilities(classes, decision.scores, title, decision.probabilities), width="stretch")
+    ui.chart(plots.probabilities(classes, decision.scores, title, decision.probabilities))
 
 st.subheader("Where does the network look?")
 a1, a2, a3, a4 = st.columns(4)
@@ -221,7 +221,7 @@ for layer_name, act in responses.items():
             maps = plots.normalise_maps(np.moveaxis(act, -1, 0))
             st.image(plots.montage(maps, list(range(act.shape[-1])), marked=dead, scale=1 if act.shape[0] > 30 else 2))
         else:
-            st.plotly_chart(plots.unit_strip(act, dead), width="stretch")
+            ui.chart(plots.unit_strip(act, dead))
 st.caption("Red: units that never respond to any CMU training face (dead units).")
 
 st.subheader("One unit: its HappyMap and its response here")

@@ -93,8 +93,8 @@ brightness = {s.name: s.inputs[..., 0].mean(axis=(1, 2)) for s in (cmu, amigos)}
 background = {s.name: np.array([x[..., 0][~m].mean() for x, m in zip(s.inputs, s.faces)]) for s in (cmu, amigos)}
 mean_cmu, mean_amigos = (float(v.mean()) for v in background.values())
 correlation = float(np.corrcoef(cmu.inputs[..., 0].mean(axis=0).ravel(), amigos.inputs[..., 0].mean(axis=0).ravel())[0, 1])
-st.plotly_chart(plots.histograms({k: v for k, v in background.items()}, "Background brightness of each picture",
-                                 "mean gray outside the face box (0 black, 1 white)"), width="stretch")
+ui.chart(plots.histograms(background, "Background brightness of each picture",
+                          "mean gray outside the face box (0 black, 1 white)"))
 st.markdown(f"The background around the face averages **{mean_cmu:.2f}** in CMU pictures and **{mean_amigos:.2f}** in "
             f"the three amigos' (0 is black, 1 white). The two average pictures correlate at **{correlation:+.2f}**: "
             f"{'they are nearly opposite' if correlation < 0 else 'they are alike' if correlation > 0.5 else 'they differ'}.")
@@ -109,8 +109,7 @@ with st.spinner("Computing where the network looks…"):
 groups = {"share of the heat on the face": {k: v["heat_on_face"] for k, v in shares.items()},
           "share of the picture the face covers": {k: v["face_area"] for k, v in shares.items()}}
 reference = groups["share of the picture the face covers"]
-st.plotly_chart(plots.grouped_bars(groups, f"Does the {attribution.LABELS[method]} heat fall on the face?"),
-                width="stretch")
+ui.chart(plots.grouped_bars(groups, f"Does the {attribution.LABELS[method]} heat fall on the face?"))
 cmu_share, amigo_share = (shares[s.name]["heat_on_face"] for s in (cmu, amigos))
 area = reference[cmu.name]
 st.markdown(
@@ -130,10 +129,10 @@ if "left" in spec.classes:
     with st.spinner("Running the edited pictures through the network…"):
         edited = changes(variant)
     for name, rows in edited.items():
-        st.plotly_chart(plots.grouped_bars(
+        ui.chart(plots.grouped_bars(
             {"accuracy": {k: v["accuracy"] for k, v in rows.items()},
              "“left” faces found (recall)": {k: v["left_recall"] for k, v in rows.items()}},
-            f"{name}: decisions on edited pictures"), width="stretch")
+            f"{name}: decisions on edited pictures"))
     st.caption(" · ".join(f"**{k}**: {v}" for k, v in diagnosis.EDITS.items()))
     amigo_rows, cmu_rows = edited[amigos.name], edited[cmu.name]
     swap = "CMU background"
@@ -166,8 +165,8 @@ rows = [{"method": attribution.LABELS[m],
          "random order (area)": round(c["random_area"], 3),
          "beats random": c["attributed_area"] < c["random_area"]} for m, c in checks.items()]
 st.dataframe(rows, hide_index=True, width="stretch")
-st.plotly_chart(plots.deletion_curves({attribution.LABELS[m]: c for m, c in checks.items()},
-                                      "Deletion: the decided class's score as pixels are removed"), width="stretch")
+ui.chart(plots.deletion_curves({attribution.LABELS[m]: c for m, c in checks.items()},
+                               "Deletion: the decided class's score as pixels are removed"))
 trusted = [r["method"] for r in rows if r["passes randomisation (< 0.5)"] and r["beats random"]]
 st.markdown(f"Methods that pass both checks here: **{', '.join(trusted) if trusted else 'none'}**. "
             f"The diagnosis above is best read with those.")

@@ -9,6 +9,7 @@ APP = str(settings.REPO_ROOT / "app.py")
 HAPPYMAPS = "pages/1_HappyMaps.py"
 PHOTO = "pages/2_Your_photo.py"
 WHY = "pages/3_Why_it_fails.py"
+APP_PAGE = "app.py"
 TIMEOUT = 300
 
 
@@ -28,8 +29,12 @@ def test_overview_shows_the_chosen_variants_figures_and_keeps_the_choice_across_
     assert_healthy(at)
     metrics = zoo.read_json("exp0", "metrics.json")
     values = {m.label: m.value for m in at.metric}
-    assert values["CMU test accuracy"] == f"{metrics['accuracy']['test']:.1%}"
-    assert values["Three amigos (face framed)"] == f"{metrics['accuracy']['three_amigos']['overall']:.1%}"
+    assert values["CMU test, same people"] == f"{metrics['accuracy']['test']:.1%}"
+    assert values["Three amigos"] == f"{metrics['accuracy']['three_amigos']['overall']:.1%}"
+    assert values["CMU, new people"] == f"{metrics['accuracy']['cmu_new_people']['overall']:.1%}"
+    assert values["“Left” faces found"] == f"{metrics['accuracy']['three_amigos']['left_recall']:.1%}"
+    if metrics['accuracy']['three_amigos']['left_recall'] < 0.2:  # a constant answer is called out
+        assert any("comes from answering “not left”" in w.value for w in at.warning)
     at.sidebar.selectbox(key="variant").set_value("ex1-4").run()
     assert_healthy(at)
     values = {m.label: m.value for m in at.metric}
@@ -227,7 +232,7 @@ def test_another_variants_damaged_metrics_file_is_named_and_the_overview_still_w
         at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
         assert not at.exception, at.exception
         assert [e.value for e in at.error] and all("ex1-3" in e.value and "damaged" in e.value for e in at.error)
-        assert {m.label for m in at.metric} >= {"CMU test accuracy", "Three amigos (face framed)"}  # exp0's own figures
+        assert {m.label for m in at.metric} >= {"CMU test, same people", "Three amigos"}  # exp0's own figures
         assert any("Gourier" in c.value for c in at.caption)
     finally:
         st.cache_data.clear()
@@ -247,3 +252,27 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     assert any("Gourier" in c.value for c in at.caption), "the page shows Pointing'04 photos: cite"
     at.selectbox(key="why_method").set_value("saliency").run()
     assert_healthy(at)
+
+
+def test_a_link_with_a_variant_opens_that_variant_and_a_choice_is_written_into_the_link():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["variant"] = "ex1-1"
+    at.run()
+    assert_healthy(at)
+    assert at.sidebar.selectbox(key="variant").value == "ex1-1"
+    at.sidebar.selectbox(key="variant").set_value("ex1-3").run()
+    assert at.query_params["variant"] == ["ex1-3"] or at.query_params["variant"] == "ex1-3"
+
+
+def test_your_photo_offers_the_recommended_variant_until_one_is_chosen_by_hand():
+    recommended = zoo.RECOMMENDED
+    at = fresh()
+    assert at.sidebar.selectbox(key="variant").value == zoo.shipped_variants()[0]
+    at.switch_page(PHOTO).run()
+    assert_healthy(at)
+    expected = recommended if recommended in zoo.shipped_variants() else zoo.shipped_variants()[0]
+    assert at.sidebar.selectbox(key="variant").value == expected
+    assert any("recommended" in c.value for c in at.sidebar.caption) == (expected == recommended)
+    at.sidebar.selectbox(key="variant").set_value("ex1-1").run()
+    at.switch_page(APP_PAGE).run()
+    assert at.sidebar.selectbox(key="variant").value == "ex1-1", "a choice by hand is kept everywhere"
