@@ -41,6 +41,8 @@ bench: dev
 	HAPPYMAPS_DATA=$(DATA) $(PY) -m vislib.bench happymaps --vs tf-keras-vis
 	HAPPYMAPS_DATA=$(DATA) $(PY) -m vislib.bench engine
 	HAPPYMAPS_DATA=$(DATA) $(PY) -m vislib.bench quality
+	HAPPYMAPS_DATA=$(DATA) $(PY) -m vislib.bench legibility
+	HAPPYMAPS_DATA=$(DATA) $(PY) -m vislib.bench images
 	HAPPYMAPS_DATA=$(DATA) $(PY) -m vislib.bench photo
 
 clean:

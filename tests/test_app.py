@@ -49,39 +49,93 @@ def test_overview_shows_the_chosen_variants_figures_and_keeps_the_choice_across_
 def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_change():
     at = fresh().switch_page(HAPPYMAPS).run()
     assert_healthy(at)
-    assert len(at.get("image")) == 1
+    assert at.sidebar.selectbox(key="hm_layer_exp0").value == "dense_3"  # the decision layer first
+    assert at.sidebar.selectbox(key="hm_layer_exp0").options[0].startswith("dense_3 · decision: not left / left")
+    assert len(at.get("image")) == 2  # the maps, and what the network adds to the mean face
     assert any("precomputed atlas" in c.value for c in at.caption)
+    assert any("logit" in c.value and "1 = **left**" in c.value for c in at.caption)
     at.sidebar.selectbox(key="hm_layer_exp0").set_value("conv2d_1").run()
     at.sidebar.slider(key="hm_blur_sigma").set_value(2.0).run()
     at.sidebar.slider(key="hm_steps").set_value(8).run()
     assert any("Press **Regenerate**" in i.value for i in at.info)
-    at.button[0].click().run()
+    at.button(key="hm_regenerate").click().run()
     assert_healthy(at)
     assert any("16 units × 8 steps" in c.value for c in at.caption)
-    assert len(at.get("image")) == 1
+    assert len(at.get("image")) == 2
+    at.sidebar.slider(key="hm_blur_sigma").set_value(1.0).run()  # the last result stays, marked out of date
+    assert_healthy(at)
+    assert len(at.get("image")) == 2 and any("Out of date" in c.value for c in at.caption)
 
 
-def test_a_preset_sets_the_four_regulariser_sliders():
+def test_a_preset_sets_the_four_regulariser_sliders_and_reset_restores_the_default():
     at = fresh().switch_page(HAPPYMAPS).run()
-    at.sidebar.selectbox(key="hm_preset").set_value("yosinski-2").run()
-    assert at.sidebar.slider(key="hm_decay").value == pytest.approx(0.3)
+    at.sidebar.selectbox(key="hm_preset").set_value("regularisers-2").run()
+    assert at.sidebar.select_slider(key="hm_decay").value == pytest.approx(0.3)
     assert at.sidebar.slider(key="hm_norm_pct").value == pytest.approx(20.0)
     assert at.sidebar.slider(key="hm_blur_every").value == 0
+    assert at.sidebar.selectbox(key="hm_image").value == "pixels"
+    at.sidebar.select_slider(key="hm_decay").set_value(0.0001).run()  # both ends of the paper's table
+    assert at.sidebar.select_slider(key="hm_decay").value == pytest.approx(0.0001)
+    at.button(key="hm_reset").click().run()
+    assert_healthy(at)
+    assert at.sidebar.selectbox(key="hm_preset").value == "legible"
+    assert at.sidebar.selectbox(key="hm_image").value == "faces"
+    assert any("precomputed atlas" in c.value for c in at.caption)
 
 
 def test_extreme_slider_values_and_a_side_by_side_comparison_do_not_break_the_page():
     at = fresh().switch_page(HAPPYMAPS).run()
     at.sidebar.selectbox(key="hm_layer_exp0").set_value("dense_3").run()
-    at.sidebar.slider(key="hm_decay").set_value(0.5).run()
+    at.sidebar.select_slider(key="hm_decay").set_value(0.5).run()
     at.sidebar.slider(key="hm_norm_pct").set_value(100.0).run()
     at.sidebar.slider(key="hm_contrib_pct").set_value(100.0).run()
-    at.sidebar.slider(key="hm_lr").set_value(0.5).run()
+    at.sidebar.select_slider(key="hm_learning_rate").set_value(0.5).run()
     at.sidebar.slider(key="hm_steps").set_value(8).run()
     at.sidebar.selectbox(key="hm_compare").set_value("ex1-1").run()
-    at.button[0].click().run()
+    at.button(key="hm_regenerate").click().run()
     assert_healthy(at)
-    assert len(at.get("image")) == 2
+    assert len(at.get("image")) == 4
     assert sum("units × 8 steps" in c.value for c in at.caption) == 2
+
+
+def test_happymaps_sanity_check_and_an_empty_unit_choice_are_said_in_words():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.slider(key="hm_steps").set_value(8).run()
+    at.button(key="hm_regenerate").click().run()
+    at.sidebar.toggle(key="hm_sanity").set_value(True).run()
+    assert_healthy(at)
+    assert any("random network" in m.label for m in at.metric)
+    assert any("Adebayo" in img.caption for element in at.get("image") for img in element.proto.imgs)
+    at.sidebar.toggle(key="hm_all_exp0_dense_3").set_value(False).run()
+    at.sidebar.multiselect(key="hm_units_exp0_dense_3").set_value([]).run()
+    assert_healthy(at)
+    assert any("No unit chosen" in i.value for i in at.info)
+
+
+def test_comparing_the_decision_layer_with_the_four_pose_network_shows_all_its_classes():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_compare").set_value("ex1-4").run()
+    assert_healthy(at)
+    assert any("4 classes (left, right, straight, up)" in c.value for c in at.caption)
+    assert any("ex1-4 has 4 classes" in c.value for c in at.caption)
+
+
+def test_a_damaged_atlas_is_named_with_the_command_that_rebuilds_it(tmp_path, monkeypatch):
+    import shutil
+
+    import streamlit as st
+
+    models = shutil.copytree(settings.MODELS_DIR, tmp_path / "models")
+    (models / "exp0" / "atlas.npz").write_bytes(b"not an npz at all")
+    monkeypatch.setattr(settings, "MODELS_DIR", models)
+    st.cache_resource.clear()
+    try:
+        at = fresh().switch_page(HAPPYMAPS).run()
+        assert not at.exception, at.exception
+        assert any("damaged" in w.value and "python -m vislib.atlas --variant exp0" in w.value for w in at.warning)
+        assert any("Press **Regenerate**" in i.value for i in at.info)
+    finally:
+        st.cache_resource.clear()
 
 
 def test_upload_a_good_photo_and_a_bad_file_the_good_one_is_still_classified():
@@ -167,10 +221,11 @@ def test_moving_the_crop_changes_what_the_network_sees():
 
 
 def test_comparing_with_a_variant_that_has_fewer_units_shows_what_it_has():
-    at = fresh().switch_page(HAPPYMAPS).run()  # exp0 conv2d_3: 32 units, from the atlas
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_layer_exp0").set_value("conv2d_3").run()  # exp0: 32 units, from the atlas
     at.sidebar.selectbox(key="hm_compare").set_value("ex1-1").run()  # its conv2d_3 has 16
     assert_healthy(at)
-    assert len(at.get("image")) == 2
+    assert len(at.get("image")) == 4
     assert any("has 16 units" in c.value for c in at.caption)
 
 

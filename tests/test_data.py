@@ -490,3 +490,79 @@ def test_an_archive_without_pointing04_images_is_refused(tmp_path):
         add_file(tar, "Front/README.txt", b"nothing here\n")
     with pytest.raises(ValueError, match="expected Pointing'04 images"):
         data.unpack_pointing04(archive, tmp_path / "data")
+
+
+# ---------------------------------------------------------------- leave-people-out (issue 10)
+
+
+def test_person_folds_never_put_one_person_on_both_sides():
+    people = np.array(["p%02d" % (i % 13) for i in range(200)])
+    folds = data.person_folds(people, k=4, seed=1)
+    assert len(folds) == 4
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested.tolist()) == list(range(200))  # every image tested exactly once
+    for train, test in folds:
+        assert set(people[train]).isdisjoint(people[test])
+        assert sorted([*train, *test]) == list(range(200))
+        assert list(train) == sorted(train) and list(test) == sorted(test)
+    sizes = sorted(len(set(people[test])) for _, test in folds)
+    assert sizes == [3, 3, 3, 4]  # 13 people dealt into 4 groups
+
+
+def test_person_folds_are_seeded():
+    people = np.repeat(list("abcdefghij"), 5)
+    first = [set(people[t]) for _, t in data.person_folds(people, 5, seed=0)]
+    assert first == [set(people[t]) for _, t in data.person_folds(people, 5, seed=0)]
+    assert first != [set(people[t]) for _, t in data.person_folds(people, 5, seed=1)]
+    with pytest.raises(ValueError, match="k must be between 2"):
+        data.person_folds(people, 11)
+    with pytest.raises(ValueError, match="k must be between 2"):
+        data.person_folds(people, 1)
+
+
+def test_person_folds_of_the_real_cmu_faces_hold_out_four_people_each():
+    faces = data.load_cmu()
+    folds = data.person_folds(faces.users, 5, seed=0)
+    held_out = [set(faces.users[test].tolist()) for _, test in folds]
+    assert all(len(group) == 4 for group in held_out)
+    assert set().union(*held_out) == set(CMU_USERS)
+    for (train, test), group in zip(folds, held_out):
+        assert not set(faces.users[train].tolist()) & group
+
+
+def test_person_split():
+    people = np.array(["a", "b", "a", "c", "b"])
+    train, test = data.person_split(people, ["b"])
+    assert train.tolist() == [0, 2, 3] and test.tolist() == [1, 4]
+
+
+def test_pointing04_train_people_counts_and_never_the_amigos():
+    photos = data.load_pointing04_train()
+    assert len(photos) == 828
+    people = Counter(p.person for p in photos)
+    assert sorted(people) == [f"person{n}" for n in ("02", "04", "06", "07", "09", "11", "12", "13", "15")]
+    assert set(people.values()) == {92}
+    assert not set(people) & set(data.AMIGO_PERSONS)
+    assert Counter(p.pose for p in photos) == {"left": 270, "right": 270, "straight": 162, "up": 126}
+    assert Counter(p.series for p in photos) == {1: 414, 2: 414}
+    for photo in photos[::50]:
+        assert photo.path.is_file() and data.pose_from_angles(photo.tilt, photo.pan) == photo.pose
+
+
+def test_detected_framing_is_what_an_upload_gets(amigos):
+    from vislib import imaging
+
+    inputs = data.amigo_inputs(amigos[::20], "detected")
+    assert inputs.shape == (len(amigos[::20]), 60, 64, 1)
+    for photo, x in zip(amigos[::20], inputs):
+        np.testing.assert_array_equal(x, imaging.frame(imaging.load_photo(photo.path.read_bytes())).input)
+
+
+def test_cmu_detected_inputs_frame_the_originals_as_uploads():
+    from vislib import imaging
+
+    faces = data.load_cmu(1)
+    inputs = data.cmu_detected_inputs(faces)
+    assert inputs.shape == (633, 60, 64, 1) and inputs.dtype == np.float32
+    for i in (0, 100, 400):
+        np.testing.assert_array_equal(inputs[i], imaging.frame(faces.images[i, ..., 0]).input)

@@ -556,6 +556,25 @@ def test_crop_outside_the_photo_repeats_the_edge(box):
     np.testing.assert_array_equal(imaging.crop(gray, box), expected)
 
 
+def test_a_black_photo_border_becomes_no_black_band():
+    """Pointing'04 photos have a few black lines at their edges; a crop reaching past that
+    edge must show the wall's grey there, not the black line repeated (issue 10)."""
+    gray = np.full((288, 384), 0.7, np.float32)
+    gray[100:200, 150:250] = 0.3  # a "face"
+    gray[:, :5] = 0.05  # the black border: 5 columns on the left, 1 row at the bottom
+    gray[-1] = 0.1
+    assert imaging.content_bounds(gray) == (0, 287, 5, 384)
+    out = imaging.crop(gray, (-100, 50, 200, 330))
+    assert out.shape == (280, 300)
+    assert out.min() == pytest.approx(0.3)  # no black anywhere: the wall inside the border is repeated
+    assert out[:, :105].max() == pytest.approx(0.7) and out[:, :105].min() == pytest.approx(0.7)
+    np.testing.assert_array_equal(out[50:150, 250:300], gray[100:200, 150:200])
+    # a photo without a frame keeps its dark edges: only thin, very dark lines count as frame
+    dark_scene = np.full((100, 100), 0.1, np.float32)
+    assert imaging.content_bounds(dark_scene) == (0, 100, 0, 100)
+    np.testing.assert_array_equal(imaging.crop(dark_scene, (0, 0, 100, 100)), dark_scene)
+
+
 def test_crop_refuses_empty_boxes():
     with pytest.raises(ValueError):
         imaging.crop(np.zeros((10, 10), np.float32), (5, 5, 5, 8))

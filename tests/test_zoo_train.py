@@ -56,13 +56,22 @@ def test_shipped_metrics_have_the_promised_schema(name):
     assert metrics["input_shape"] == [60, 64, 1]
     assert metrics["params"] == zoo.load(name).count_params()
     acc = metrics["accuracy"]
-    assert acc["test"] >= 0.95, "every variant should reach 95% on CMU test faces"
+    # The originals' test faces are new shots of known people; Experiment 2's are new people.
+    assert acc["test"] >= (0.95 if spec.split == "image" else 0.9), "CMU test accuracy fell"
     assert 0 <= acc["train"] <= 1
-    for key in ("three_amigos", "three_amigos_full_frame"):
+    assert metrics["training_data"] == list(spec.training_data)
+    for key in ("three_amigos", "three_amigos_full_frame", "three_amigos_detected"):
         assert 0 <= acc[key]["overall"] <= 1
+        assert 0 <= acc[key]["left_recall"] <= 1 and 0 <= acc[key]["not_left_recall"] <= 1
         assert set(acc[key]["per_person"]) == {"person01", "person03", "person08"}
         assert sum(map(sum, metrics["confusion"][key])) == 138
         assert len(metrics["predictions"][key]) == 138
+    new_people = acc["cmu_new_people"]
+    assert 0.5 <= new_people["overall"] <= 1 and 0 <= new_people["left_recall"] <= 1
+    assert new_people["folds"] == len(new_people["per_fold"]) == len(new_people["held_out"]) == 5
+    held_out = [person for group in new_people["held_out"] for person in group]
+    assert sorted(held_out) == sorted(set(held_out)) and len(held_out) == 20  # each person once
+    assert new_people["images"] == (624 if spec.framing == "cmu" else 633)
     assert sum(map(sum, metrics["confusion"]["test"])) == metrics["split"]["test"]
     assert metrics["training_seconds"] > 0
     assert "Gourier" in metrics["three_amigos_citation"]
@@ -76,6 +85,56 @@ def test_shipped_amigo_figures_are_what_the_model_predicts_through_the_intake(na
     photos = data.load_three_amigos()[::23]
     predicted = zoo.load(name).predict(data.amigo_inputs(photos, "face"), verbose=0).argmax(axis=1)
     assert predicted.tolist() == [metrics["predictions"]["three_amigos"][p.file] for p in photos]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_recorded_recalls_are_what_the_recorded_predictions_give(name):
+    metrics = zoo.read_json(name, "metrics.json")
+    photos = data.load_three_amigos()
+    left = data.task_labels(["left"], metrics["task"])[0]
+    is_left = np.array([p.pose == "left" for p in photos])
+    for key in ("three_amigos", "three_amigos_full_frame", "three_amigos_detected"):
+        said_left = np.array([metrics["predictions"][key][p.file] == left for p in photos])
+        assert metrics["accuracy"][key]["left_recall"] == pytest.approx(said_left[is_left].mean(), abs=1e-4)
+        assert metrics["accuracy"][key]["not_left_recall"] == pytest.approx((~said_left[~is_left]).mean(), abs=1e-4)
+
+
+def test_a_constant_answer_has_no_left_recall():
+    truth = data.task_labels(["left", "right", "left", "up", "straight"], "binary")
+    assert train.recalls(truth, np.zeros(5, int), "binary") == {"left_recall": 0.0, "not_left_recall": 1.0}
+    assert train.recalls(truth, np.ones(5, int), "binary") == {"left_recall": 1.0, "not_left_recall": 0.0}
+    pose = data.task_labels(["left", "right", "left", "up"], "pose")
+    assert train.recalls(pose, np.array([0, 0, 1, 3]), "pose") == {"left_recall": 0.5, "not_left_recall": 0.5}
+
+
+def test_the_originals_keep_their_recipe_and_experiment_2_states_its_own():
+    for name in zoo.ORIGINALS:
+        spec = zoo.variant(name)
+        assert (spec.training_data, spec.framing, spec.augment, spec.split, spec.seed) == (("cmu",), "cmu", None, "image", 1234)
+    assert len(zoo.ORIGINALS) == 7 and 2 <= len(zoo.EXPERIMENT_2) <= 4
+    for name in zoo.EXPERIMENT_2:
+        spec = zoo.variant(name)
+        assert spec.hypothesis and spec.framing == "detector" and spec.split == "person"
+        assert set(spec.training_data) <= {"cmu", "pointing04_train"} and "cmu" in spec.training_data
+        assert zoo.build(name).count_params() == zoo.build("exp0").count_params()  # exp0's architecture
+    assert zoo.RECOMMENDED in zoo.EXPERIMENT_2 and zoo.RECOMMENDED in zoo.shipped_variants()
+    assert "pointing04_train" in zoo.variant(zoo.RECOMMENDED).training_data
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if zoo.variant(n).series == "Experiment 2"])
+def test_experiment_2_models_ship_their_face_basis_and_never_saw_the_amigos(name):
+    from vislib import faceprior
+
+    folder = zoo.model_dir(name)
+    basis = faceprior.load(folder)
+    assert basis.mean.shape == (60, 64) and basis.size > 10
+    metrics = zoo.read_json(name, "metrics.json")
+    assert metrics["series"] == "Experiment 2" and metrics["hypothesis"]
+    split = metrics["split"]
+    assert split["by"] == "person" and len(split["test_people"]) == 4
+    if "pointing04_train" in metrics["training_data"]:
+        assert not set(split["pointing04_train"]["validation_people"]) & set(data.AMIGO_PERSONS)
+        assert metrics["accuracy"]["pointing04_validation"]["overall"] > 0.5
 
 
 def test_the_models_folder_stays_under_30_mb():
@@ -98,6 +157,27 @@ def test_a_short_training_run_writes_every_file_and_is_reproducible(tmp_path):
     assert len(stats["conv2d_2"]["max"]) == 32
 
 
+def test_an_experiment_2_variant_trains_on_a_small_subset_with_every_file(tmp_path):
+    metrics = train.train_variant("ex2-2", tmp_path, epochs=2, subset=8, folds=2, log=lambda *_: None)
+    folder = tmp_path / "ex2-2"
+    for file in ("model.keras", "history.json", "metrics.json", "unit_stats.json", "mean_image.npy",
+                 "face_basis.npz"):
+        assert (folder / file).is_file(), file
+    written = json.loads((folder / "metrics.json").read_text())
+    assert written["training_data"] == ["cmu", "pointing04_train"]
+    assert written["accuracy"] == metrics["accuracy"]
+    acc = metrics["accuracy"]
+    for key in ("three_amigos", "three_amigos_full_frame", "three_amigos_detected"):
+        assert {"overall", "left_recall", "not_left_recall", "per_person"} <= set(acc[key])
+    assert acc["cmu_new_people"]["folds"] == 2 and 0 <= acc["cmu_new_people"]["overall"] <= 1
+    assert {"train", "validation", "validation_people"} <= set(metrics["split"]["pointing04_train"])
+    assert set(metrics["samples"]) == {p.name for p in settings.SAMPLES_DIR.glob("*.jpg")}
+    history = json.loads((folder / "history.json").read_text())
+    assert len(history["train"]["loss"]) == len(history["test"]["accuracy"]) == 2
+    model = zoo.load("ex2-2", tmp_path)
+    assert [l.name for l in model.layers] == [l.name for l in zoo.build("exp0").layers]
+
+
 def test_a_corrupt_model_file_gives_a_clear_error(tmp_path):
     (tmp_path / "exp0").mkdir()
     (tmp_path / "exp0" / "model.keras").write_bytes(b"this is not a zip file")
@@ -118,3 +198,5 @@ def test_the_readme_results_table_matches_the_shipped_metrics():
     readme = (settings.REPO_ROOT / "README.md").read_text()
     assert report.results_table() in readme, "README's results table is stale: run python -m vislib.report"
     assert report.per_person_table() in readme, "README's per-person table is stale: run python -m vislib.report"
+    assert "CMU new people" in report.results_table() and "“left” recall" in report.results_table()
+    assert all(f"| {name} |" in report.results_table() for name in zoo.VARIANTS)

@@ -137,6 +137,32 @@ def split_indices(poses, seed: int = 0, test_fraction: float = 0.2) -> tuple[np.
     return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(test, dtype=np.int64))
 
 
+def person_folds(people, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Leave-people-out k-fold: (train indices, test indices) per fold, each sorted.
+
+    The distinct people are shuffled (seeded) and dealt into k groups of (nearly) equal size;
+    fold i tests on group i and trains on everyone else, so nobody is ever on both sides and
+    every image is tested exactly once.
+    """
+    people = np.asarray(people)
+    names = np.array(sorted(set(people.tolist())))
+    if not 2 <= k <= len(names):
+        raise ValueError(f"k must be between 2 and the number of people ({len(names)}), got {k}")
+    names = names[np.random.default_rng(seed).permutation(len(names))]
+    folds = []
+    for group in np.array_split(names, k):
+        test = np.isin(people, group)
+        folds.append((np.flatnonzero(~test).astype(np.int64), np.flatnonzero(test).astype(np.int64)))
+    return folds
+
+
+def person_split(people, test_people) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, test indices): the test side is exactly the images of `test_people`."""
+    people = np.asarray(people)
+    test = np.isin(people, list(test_people))
+    return np.flatnonzero(~test).astype(np.int64), np.flatnonzero(test).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class AmigoPhoto:
     """One Pointing'04 photo: who, which pose, where, and the database's own face box."""
@@ -162,10 +188,40 @@ def amigos_root() -> Path:
 
 def load_three_amigos() -> list[AmigoPhoto]:
     """Every three-amigos photo listed in labels.csv, in file order."""
-    with open(amigos_root() / "labels.csv", newline="") as f:
+    return _load_photos(amigos_root(), AmigoPhoto)
+
+
+@dataclass(frozen=True)
+class Pointing04Photo(AmigoPhoto):
+    """One photo of pointing04_train/ (nine more Pointing'04 people, both series)."""
+
+    series: int = 1
+
+    @property
+    def path(self) -> Path:
+        return pointing04_train_root() / self.file
+
+
+def pointing04_train_root() -> Path:
+    root = settings.data_dir() / "pointing04_train"
+    if not (root / "labels.csv").is_file():
+        raise DataNotFoundError("The Pointing'04 training people (pointing04_train/labels.csv)", root)
+    return root
+
+
+def load_pointing04_train() -> list[Pointing04Photo]:
+    """Every photo of pointing04_train/ (persons 02, 04, 06, 07, 09, 11, 12, 13, 15; both
+    series), in file order. For training and validation only, split by person."""
+    return _load_photos(pointing04_train_root(), Pointing04Photo)
+
+
+def _load_photos(root: Path, kind) -> list:
+    with open(root / "labels.csv", newline="") as f:
         rows = list(csv.DictReader(f))
+    extra = (lambda r: {"series": int(r["series"])}) if kind is Pointing04Photo else (lambda r: {})
     photos = [
-        AmigoPhoto(
+        kind(
+            **extra(r),
             person=r["person_id"],
             pose=r["pose"],
             file=r["file"],
@@ -178,17 +234,46 @@ def load_three_amigos() -> list[AmigoPhoto]:
     return sorted(photos, key=lambda p: p.file)
 
 
+FRAMINGS = ("face", "full", "detected")
+
+
 def amigo_inputs(photos, framing: str = "face") -> np.ndarray:
-    """Network inputs for amigo photos through the upload intake: 'face' box or 'full' frame."""
+    """Network inputs for Pointing'04 photos (three amigos or pointing04_train) through the
+    upload intake: the database's 'face' box, the 'full' frame, or the face the intake's own
+    detector finds ('detected': exactly what an upload gets; the whole photo where none)."""
     from vislib import imaging
 
-    if framing not in ("face", "full"):
-        raise ValueError(f"framing must be 'face' or 'full', got {framing!r}")
-    return np.stack([
-        imaging.frame(imaging.load_photo(photo.path.read_bytes()), photo.face_box,
-                      use_whole_photo=framing == "full").input
-        for photo in photos
-    ])
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be 'face' or 'full' or 'detected', got {framing!r}")
+    inputs = []
+    for photo in photos:
+        gray = imaging.load_photo(photo.path.read_bytes())
+        if framing == "detected":
+            inputs.append(imaging.frame(gray).input)
+        else:
+            inputs.append(imaging.frame(gray, photo.face_box, use_whole_photo=framing == "full").input)
+    return np.stack(inputs)
+
+
+def cmu_detected_inputs(faces: CmuFaces | None = None) -> np.ndarray:
+    """The CMU shots through the upload intake: each 128x120 original framed by
+    `imaging.frame` with its own face detector (the whole shot where it finds no face), as an
+    uploaded photo would be. (N, 60, 64, 1), in the order of `load_cmu(1)`."""
+    faces = load_cmu(1) if faces is None else faces
+    if faces is load_cmu(1):
+        return _cmu_detected(str(cmu_root()), faces.files)
+    return _frame_all(faces.images)
+
+
+@lru_cache(maxsize=2)
+def _cmu_detected(root: str, files: tuple[str, ...]) -> np.ndarray:
+    return _frame_all(load_cmu(1).images)
+
+
+def _frame_all(images: np.ndarray) -> np.ndarray:
+    from vislib import imaging
+
+    return np.stack([imaging.frame(image[..., 0]).input for image in images])
 
 
 # ---------------------------------------------------------------- download

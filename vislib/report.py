@@ -1,31 +1,48 @@
-"""The README's results table, from the shipped metrics.json files: `python -m vislib.report`."""
+"""The README's results tables, from the shipped metrics.json files: `python -m vislib.report`."""
 
 from __future__ import annotations
 
 from vislib import zoo
 
-HEADER = ("| variant | what changed | parameters | CMU train | CMU test | three amigos (face framed) "
-          "| three amigos (whole frame) |\n|---|---|---:|---:|---:|---:|---:|")
+COLUMNS = ("CMU train", "CMU test", "CMU new people", "three amigos (face framed)",
+           "“left” recall (face framed)", "three amigos (detected face)", "three amigos (whole frame)")
+HEADER = ("| variant | what changed | trained on | parameters | " + " | ".join(COLUMNS) + " |\n"
+          "|---|---|---|---:|" + "---:|" * len(COLUMNS))
+DATA_NAMES = {"cmu": "CMU", "pointing04_train": "Pointing'04 (9 people)"}
 
 
 def results_rows() -> list[dict]:
-    """One row per shipped variant: what changed, its size, and its accuracies."""
+    """One row per shipped variant: what changed, its size, then its accuracies (fractions;
+    None where a figure was not measured)."""
     rows = []
     for name in zoo.shipped_variants():
         m = zoo.read_json(name, "metrics.json")
         a = m["accuracy"]
+
+        def get(key, field="overall"):
+            return a.get(key, {}).get(field)
+
         rows.append({"variant": name, "what changed": m["title"], "parameters": m["params"],
                      "CMU train": a["train"], "CMU test": a["test"],
+                     "CMU new people": get("cmu_new_people"),
                      "three amigos (face framed)": a["three_amigos"]["overall"],
+                     "“left” recall (face framed)": get("three_amigos", "left_recall"),
+                     "three amigos (detected face)": get("three_amigos_detected"),
                      "three amigos (whole frame)": a["three_amigos_full_frame"]["overall"]})
     return rows
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{value:.1%}"
 
 
 def results_table() -> str:
     lines = [HEADER]
     for r in results_rows():
-        lines.append(f"| {r['variant']} | {r['what changed']} | {r['parameters']:,} | "
-                     + " | ".join(f"{v:.1%}" for v in list(r.values())[3:]) + " |")
+        trained_on = " + ".join(DATA_NAMES.get(d, d) for d in
+                                zoo.read_json(r["variant"], "metrics.json").get("training_data", ["cmu"]))
+        lines.append(f"| {r['variant']} | {r['what changed']} | {trained_on} | {r['parameters']:,} | "
+                     + " | ".join(_pct(r[c]) for c in COLUMNS) + " |")
     return "\n".join(lines)
 
 
@@ -37,7 +54,34 @@ def per_person_table() -> str:
     return "\n".join(rows)
 
 
+def samples_table() -> str:
+    """Each variant's decision on the sample photos (a third source: a NASA portrait)."""
+    names = zoo.shipped_variants()
+    files = sorted({f for n in names for f in zoo.read_json(n, "metrics.json").get("samples", {})})
+    rows = ["| variant | " + " | ".join(files) + " |", "|---|" + "---|" * len(files)]
+    for name in names:
+        samples = zoo.read_json(name, "metrics.json").get("samples", {})
+        rows.append(f"| {name} | " + " | ".join(samples.get(f, {}).get("predicted", "–") for f in files) + " |")
+    return "\n".join(rows)
+
+
+def seeds_table() -> str:
+    """The seed runs recorded in metrics.json (`seed_runs`), for the variants that have them."""
+    rows = ["| variant | seed | three amigos (face framed) | “left” recall | “not left” recall "
+            "| three amigos (detected face) | CMU held-out people |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name in zoo.shipped_variants():
+        for run in zoo.read_json(name, "metrics.json").get("seed_runs", []):
+            rows.append(f"| {name} | {run['seed']} | {_pct(run['amigos'])} | {_pct(run['left_recall'])} | "
+                        f"{_pct(run['not_left_recall'])} | {_pct(run['amigos_detected'])} | "
+                        f"{_pct(run['cmu_validation'])} |")
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
     print(results_table())
     print()
     print(per_person_table())
+    print()
+    print(samples_table())
+    print()
+    print(seeds_table())

@@ -1,6 +1,12 @@
 """Train the zoo reproducibly: `python -m vislib.train --all` or `--variant NAME`.
 
-Writes models/<variant>/: model.keras, history.json, metrics.json, unit_stats.json, mean_image.npy.
+Writes models/<variant>/: model.keras, history.json, metrics.json, unit_stats.json,
+mean_image.npy, face_basis.npz. metrics.json holds the honest numbers of issue 10 too:
+`accuracy.cmu_new_people` (leave-people-out k-fold of the variant's own recipe) and, for each
+three-amigos framing, `left_recall` and `not_left_recall` (see vislib/evaluate.py).
+
+    python -m vislib.train --all                              # what `make train` runs
+    python -m vislib.train --variant ex2-1 --seeds 1234 1 2 --no-save   # the seed table
 """
 
 from __future__ import annotations
@@ -9,16 +15,23 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from vislib import autodiff, data, settings, zoo
+from vislib import augment, autodiff, data, faceprior, settings, zoo
 
 SEED = 1234
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-3
+CMU_FOLDS = 5  # leave-people-out: 5 folds of 4 CMU people
+FOLD_SEED = 0
+# Experiment 2 holds out whole people for validation (never the three amigos): the CMU people
+# of fold 0 of `data.person_folds(users, CMU_FOLDS, FOLD_SEED)`, and these Pointing'04 people.
+P04_VALIDATION = ("person06", "person13")
 
 
 def confusion(truth, predicted, n_classes: int) -> list[list[int]]:
@@ -45,6 +58,20 @@ def unit_statistics(model: keras.Model, images: np.ndarray) -> dict:
     return stats
 
 
+def recalls(truth, predicted, task: str) -> dict:
+    """Recall of "left" (share of the faces looking left called left) and of everything else
+    (share of the other faces not called left), so a constant answer shows as 0 on one side."""
+    left = data.task_labels(["left"], task)[0]
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    is_left = truth == left
+
+    def share(mask, hit):
+        return round(float(hit[mask].mean()), 4) if mask.any() else None
+
+    return {"left_recall": share(is_left, predicted == left),
+            "not_left_recall": share(~is_left, predicted != left)}
+
+
 def evaluate_amigos(model, spec: zoo.Variant, photos, framing: str) -> tuple[dict, list, dict]:
     x = data.amigo_inputs(photos, framing)
     truth = data.task_labels([p.pose for p in photos], spec.task)
@@ -53,46 +80,234 @@ def evaluate_amigos(model, spec: zoo.Variant, photos, framing: str) -> tuple[dic
     for person in sorted({p.person for p in photos}):
         mask = np.array([p.person == person for p in photos])
         per_person[person] = round(float((predicted[mask] == truth[mask]).mean()), 4)
-    accuracy = {"overall": round(float((predicted == truth).mean()), 4), "per_person": per_person}
+    accuracy = {"overall": round(float((predicted == truth).mean()), 4), "per_person": per_person,
+                **recalls(truth, predicted, spec.task)}
     return accuracy, confusion(truth, predicted, len(spec.classes)), dict(
         zip([p.file for p in photos], predicted.tolist())
     )
 
 
-def train_variant(name: str, out_root: Path | None = None, epochs: int | None = None, seed: int = SEED,
-                  log=print) -> dict:
-    """Train one variant from the data and write its folder; returns its metrics."""
-    spec = zoo.variant(name)
-    epochs = spec.epochs if epochs is None else epochs
-    autodiff.set_seed(seed)
-    faces = data.load_cmu()
-    train_idx, test_idx = data.split_indices(faces.poses, seed=0)
-    labels = faces.labels(spec.task)
-    n_classes = len(spec.classes)
-    onehot = np.eye(n_classes, dtype=np.float32)[labels]
-    x_train, y_train = faces.images[train_idx], onehot[train_idx]
-    x_test, y_test = faces.images[test_idx], onehot[test_idx]
+# ---------------------------------------------------------------- training data
 
-    model = zoo.build(name)
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=spec.loss,
+
+@dataclass(frozen=True)
+class Examples:
+    """Network inputs with their poses, people and source ('cmu' or 'pointing04_train')."""
+
+    x: np.ndarray
+    poses: np.ndarray
+    people: np.ndarray
+    source: np.ndarray
+
+    def labels(self, task: str) -> np.ndarray:
+        return data.task_labels(self.poses, task)
+
+    def take(self, index) -> "Examples":
+        return Examples(self.x[index], self.poses[index], self.people[index], self.source[index])
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def _join(*parts: Examples) -> Examples:
+    return Examples(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("x", "poses", "people", "source")))
+
+
+def cmu_examples(framing: str) -> Examples:
+    """CMU as a variant sees it: 'cmu' = the 64x60 files (the original study), 'detector' =
+    the 128x120 originals framed by the upload intake (`data.cmu_detected_inputs`)."""
+    if framing == "cmu":
+        faces = data.load_cmu(2)
+        x = faces.images
+    elif framing == "detector":
+        faces = data.load_cmu(1)
+        x = data.cmu_detected_inputs(faces)
+    else:
+        raise ValueError(f"framing must be 'cmu' or 'detector', got {framing!r}")
+    return Examples(x, faces.poses, faces.users, np.full(len(x), "cmu"))
+
+
+@lru_cache(maxsize=2)
+def _pointing04(root: str, framing: str) -> Examples:
+    photos = data.load_pointing04_train()
+    x = data.amigo_inputs(photos, framing)
+    return Examples(x, np.array([p.pose for p in photos]), np.array([p.person for p in photos]),
+                    np.full(len(x), "pointing04_train"))
+
+
+def pointing04_examples(framing: str = "detected") -> Examples:
+    """pointing04_train/ through the upload intake: 'detected' (its own face detector, as an
+    upload) or 'face' (the database's face box)."""
+    return _pointing04(str(data.pointing04_train_root()), framing)
+
+
+def pointing04_training(spec: zoo.Variant) -> tuple[Examples, Examples]:
+    """(training, validation) Pointing'04 examples of a variant: the validation people
+    (P04_VALIDATION) framed as uploads; the others in each of the variant's framings."""
+    detected = pointing04_examples("detected")
+    p_train, p_val = data.person_split(detected.people, P04_VALIDATION)
+    train = _join(*(pointing04_examples(f).take(p_train) for f in spec.pointing04_framings))
+    return train, detected.take(p_val)
+
+
+def variant_split(spec: zoo.Variant, cmu: Examples) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped model's split of CMU: by image (the original study) or by person (Exp. 2)."""
+    if spec.split == "image":
+        return data.split_indices(cmu.poses, seed=0)
+    return data.person_folds(cmu.people, CMU_FOLDS, FOLD_SEED)[0]
+
+
+# ---------------------------------------------------------------- fitting
+
+
+def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: int, epochs: int,
+        name: str | None = None) -> tuple[keras.Model, dict, float]:
+    """Build and train one model of a variant's recipe; returns (model, history, seconds).
+
+    With `spec.augment`, every epoch sees a freshly augmented copy of the training set
+    (mirror images with mirrored poses, then the recipe), drawn from a Generator seeded by
+    `seed`, so a run is reproducible. `validation` is only reported, never used to choose.
+    """
+    autodiff.set_seed(seed)
+    n_classes = len(spec.classes)
+    labels = train.labels(spec.task)
+    model = zoo.build(name or spec.name)
+    optimizer = (keras.optimizers.AdamW(LEARNING_RATE, weight_decay=spec.weight_decay) if spec.weight_decay
+                 else keras.optimizers.Adam(LEARNING_RATE))
+    model.compile(optimizer=optimizer, loss=spec.loss,
                   metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+    val = None
+    if validation is not None and len(validation):
+        val = (validation.x, np.eye(n_classes, dtype=np.float32)[validation.labels(spec.task)])
+    weights = None
+    if spec.balance:  # weight the classes so that "left" counts as much as the rest
+        counts = np.bincount(labels, minlength=n_classes).astype(float)
+        weights = {i: float(len(labels) / (n_classes * c)) if c else 0.0 for i, c in enumerate(counts)}
     started = time.perf_counter()
-    fit = model.fit(x_train, y_train, validation_data=(x_test, y_test), epochs=epochs,
-                    batch_size=BATCH_SIZE, shuffle=True, verbose=0)
+    if not spec.augment:
+        result = model.fit(train.x, np.eye(n_classes, dtype=np.float32)[labels], validation_data=val,
+                           epochs=epochs, batch_size=BATCH_SIZE, shuffle=True, verbose=0, class_weight=weights)
+        hist = result.history
+    else:
+        transform = augment.recipe(spec.augment)
+        rng = np.random.default_rng(seed)
+        hist, average, averaged = {}, None, 0
+        for epoch in range(1, epochs + 1):
+            x, poses = augment.flip(train.x, train.poses, rng)
+            x = transform(x, rng)
+            y = np.eye(n_classes, dtype=np.float32)[data.task_labels(poses, spec.task)]
+            result = model.fit(x, y, validation_data=val, epochs=1, batch_size=BATCH_SIZE, shuffle=True,
+                               verbose=0, class_weight=weights)
+            for key, values in result.history.items():
+                hist.setdefault(key, []).extend(values)
+            if spec.average_from and epoch >= spec.average_from:  # stochastic weight averaging
+                current = model.get_weights()
+                averaged += 1
+                average = current if average is None else [a + (w - a) / averaged for a, w in zip(average, current)]
+        if average is not None:
+            model.set_weights(average)
     seconds = time.perf_counter() - started
     history = {
         "epoch": list(range(1, epochs + 1)),
-        "train": {"loss": fit.history["loss"], "accuracy": fit.history["accuracy"]},
-        "test": {"loss": fit.history["val_loss"], "accuracy": fit.history["val_accuracy"]},
+        "train": {"loss": hist["loss"], "accuracy": hist["accuracy"]},
+        "test": {"loss": hist.get("val_loss", []), "accuracy": hist.get("val_accuracy", [])},
     }
+    return model, history, seconds
 
-    def predict(x):
-        return model.predict(x, batch_size=128, verbose=0).argmax(axis=1)
 
-    p_train, p_test = predict(x_train), predict(x_test)
+def predict(model, x) -> np.ndarray:
+    return model.predict(x, batch_size=128, verbose=0).argmax(axis=1)
+
+
+def training_sets(spec: zoo.Variant, subset: int | None = None) -> tuple[Examples, Examples, dict]:
+    """(train, validation, description) of the shipped model of a variant.
+
+    subset: keep only every n-th example (a quick run for the tests; not for shipping).
+    """
+    cmu = cmu_examples(spec.framing)
+    train_idx, test_idx = variant_split(spec, cmu)
+    train, test = cmu.take(train_idx), cmu.take(test_idx)
+    split = {"by": spec.split, "seed": 0 if spec.split == "image" else FOLD_SEED,
+             "train": len(train_idx), "test": len(test_idx)}
+    if spec.split == "person":
+        split["test_people"] = sorted(set(test.people.tolist()))
+    if "pointing04_train" in spec.training_data:
+        p_train, p_val = pointing04_training(spec)
+        train, test = _join(train, p_train), _join(test, p_val)
+        split["pointing04_train"] = {"train": len(p_train), "validation": len(p_val),
+                                     "validation_people": list(P04_VALIDATION),
+                                     "framings": list(spec.pointing04_framings)}
+    if subset:
+        train, test = train.take(slice(None, None, subset)), test.take(slice(None, None, subset))
+    return train, test, split
+
+
+def cmu_new_people(spec: zoo.Variant, seed: int, epochs: int, k: int = CMU_FOLDS, log=print,
+                   subset: int | None = None) -> dict:
+    """Accuracy on CMU people the model never saw: a leave-people-out k-fold of the variant's
+    own recipe (same epochs, seed, framing, augmentation, other training data), every CMU
+    image tested once by the fold that left its person out."""
+    cmu = cmu_examples(spec.framing)
+    extra = None
+    if "pointing04_train" in spec.training_data:
+        extra = pointing04_training(spec)[0]
+    labels = cmu.labels(spec.task)
+    predicted = np.full(len(cmu), -1)
+    per_fold, held_out = [], []
+    started = time.perf_counter()
+    for i, (train_idx, test_idx) in enumerate(data.person_folds(cmu.people, k, FOLD_SEED)):
+        if subset:
+            train_idx, test_idx = train_idx[::subset], test_idx[::subset]
+        train = cmu.take(train_idx)
+        if extra is not None:
+            train = _join(train, extra if not subset else extra.take(slice(None, None, subset)))
+        model, _, _ = fit(spec, train, None, seed, epochs)
+        predicted[test_idx] = predict(model, cmu.x[test_idx])
+        per_fold.append(round(float((predicted[test_idx] == labels[test_idx]).mean()), 4))
+        held_out.append(sorted(set(cmu.people[test_idx].tolist())))
+        keras.backend.clear_session()
+    tested = predicted >= 0
+    result = {"overall": round(float((predicted[tested] == labels[tested]).mean()), 4),
+              **recalls(labels[tested], predicted[tested], spec.task),
+              "folds": k, "fold_seed": FOLD_SEED, "per_fold": per_fold, "held_out": held_out,
+              "images": int(tested.sum()), "framing": spec.framing,
+              "seconds": round(time.perf_counter() - started, 1),
+              "command": "python -m vislib.evaluate --variant " + spec.name}
+    log(f"  {spec.name}: CMU new people ({k}-fold by person) {result['overall']:.3f}, "
+        f"left recall {result['left_recall']:.3f}, {result['seconds']:.0f} s")
+    return result
+
+
+# ---------------------------------------------------------------- one variant
+
+
+def train_variant(name: str, out_root: Path | None = None, epochs: int | None = None, seed: int | None = None,
+                  log=print, folds: int | None = CMU_FOLDS, subset: int | None = None, save: bool = True) -> dict:
+    """Train one variant from the data and write its folder; returns its metrics.
+
+    folds: the k of the leave-people-out CMU evaluation (None skips it: quick runs only).
+    subset: train on every n-th example only (the tests' quick run). save=False writes nothing.
+    """
+    from vislib import evaluate
+
+    spec = zoo.variant(name)
+    epochs = spec.epochs if epochs is None else epochs
+    seed = spec.seed if seed is None else seed
+    train, test, split = training_sets(spec, subset)
+    model, history, seconds = fit(spec, train, test, seed, epochs, name)
+    labels_train, labels_test = train.labels(spec.task), test.labels(spec.task)
+    is_cmu_train, is_cmu_test = train.source == "cmu", test.source == "cmu"
+    p_train, p_test = predict(model, train.x), predict(model, test.x)
+    n_classes = len(spec.classes)
+
+    def acc(p, t, mask):
+        return round(float((p[mask] == t[mask]).mean()), 4)
+
     metrics = {
         "variant": name,
         "title": spec.title,
+        "series": spec.series,
+        "hypothesis": spec.hypothesis,
         "task": spec.task,
         "classes": list(spec.classes),
         "params": int(model.count_params()),
@@ -101,14 +316,17 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
         "loss": spec.loss,
         "epochs": epochs,
         "seed": seed,
-        "split": {"seed": 0, "train": len(train_idx), "test": len(test_idx)},
+        "training_data": list(spec.training_data),
+        "framing": spec.framing,
+        "augment": spec.augment,
+        "split": split,
         "accuracy": {
-            "train": round(float((p_train == labels[train_idx]).mean()), 4),
-            "test": round(float((p_test == labels[test_idx]).mean()), 4),
+            "train": acc(p_train, labels_train, is_cmu_train),
+            "test": acc(p_test, labels_test, is_cmu_test),
         },
         "confusion": {
-            "train": confusion(labels[train_idx], p_train, n_classes),
-            "test": confusion(labels[test_idx], p_test, n_classes),
+            "train": confusion(labels_train[is_cmu_train], p_train[is_cmu_train], n_classes),
+            "test": confusion(labels_test[is_cmu_test], p_test[is_cmu_test], n_classes),
         },
         "predictions": {},
         "training_seconds": round(seconds, 2),
@@ -116,40 +334,75 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
         "backend": autodiff.backend(),
         "three_amigos_citation": settings.POINTING04_CITATION,
     }
-    photos = data.load_three_amigos()
-    for key, framing in (("three_amigos", "face"), ("three_amigos_full_frame", "full")):
-        accuracy, matrix, predictions = evaluate_amigos(model, spec, photos, framing)
-        metrics["accuracy"][key] = accuracy
-        metrics["confusion"][key] = matrix
-        metrics["predictions"][key] = predictions
-
-    folder = zoo.model_dir(name, out_root)
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save(folder / "model.keras")
-    (folder / "history.json").write_text(json.dumps(history, indent=1))
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    (folder / "unit_stats.json").write_text(json.dumps(unit_statistics(model, faces.images[train_idx])))
-    np.save(folder / "mean_image.npy", x_train.mean(axis=0)[..., 0].astype(np.float32))
+    if "pointing04_train" in spec.training_data:
+        p04_val = test.source == "pointing04_train"
+        metrics["accuracy"]["pointing04_validation"] = {
+            "overall": acc(p_test, labels_test, p04_val), **recalls(labels_test[p04_val], p_test[p04_val], spec.task)}
+    evaluate.amigo_metrics(model, spec, metrics)
+    if folds:
+        metrics["accuracy"]["cmu_new_people"] = cmu_new_people(spec, seed, epochs, folds, log, subset)
     a = metrics["accuracy"]
-    log(f"{name}: {metrics['params']} params, train {a['train']:.3f}, test {a['test']:.3f}, "
-        f"three amigos {a['three_amigos']['overall']:.3f} (full frame "
+    log(f"{name}: {metrics['params']} params, CMU train {a['train']:.3f}, test {a['test']:.3f}, "
+        f"three amigos {a['three_amigos']['overall']:.3f} (left recall {a['three_amigos']['left_recall']:.3f}; "
+        f"detected {a['three_amigos_detected']['overall']:.3f}, full frame "
         f"{a['three_amigos_full_frame']['overall']:.3f}), {seconds:.1f} s")
+    if save:
+        folder = zoo.model_dir(name, out_root)
+        folder.mkdir(parents=True, exist_ok=True)
+        model.save(folder / "model.keras")
+        (folder / "history.json").write_text(json.dumps(history, indent=1))
+        (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        (folder / "unit_stats.json").write_text(json.dumps(unit_statistics(model, train.x)))
+        np.save(folder / "mean_image.npy", train.x.mean(axis=0)[..., 0].astype(np.float32))
+        faceprior.save(folder, faceprior.fit(train.x))
+    keras.backend.clear_session()
     return metrics
 
 
+def seed_table(name: str, seeds, log=print) -> list[dict]:
+    """Train a variant once per seed (nothing saved) and give each run's three-amigos figures."""
+    rows = []
+    for seed in seeds:
+        m = train_variant(name, seed=seed, folds=None, save=False, log=lambda *_: None)
+        a = m["accuracy"]
+        row = {"seed": seed, "cmu_validation": a["test"], "amigos": a["three_amigos"]["overall"],
+               "left_recall": a["three_amigos"]["left_recall"],
+               "not_left_recall": a["three_amigos"]["not_left_recall"],
+               "amigos_detected": a["three_amigos_detected"]["overall"],
+               "left_recall_detected": a["three_amigos_detected"]["left_recall"],
+               "samples": {k: v["predicted"] for k, v in m.get("samples", {}).items()}}
+        rows.append(row)
+        log(f"{name} seed {seed}: three amigos {row['amigos']:.1%}, left recall {row['left_recall']:.1%}, "
+            f"not-left recall {row['not_left_recall']:.1%} (detected framing {row['amigos_detected']:.1%} / "
+            f"{row['left_recall_detected']:.1%}); CMU held-out people {row['cmu_validation']:.1%}; "
+            f"samples {row['samples']}")
+    worst = min(r["amigos"] for r in rows)
+    log(f"{name}: worst of {len(rows)} seeds {worst:.1%}, mean {np.mean([r['amigos'] for r in rows]):.1%}")
+    return rows
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vislib.train", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m vislib.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="train every variant")
     which.add_argument("--variant", choices=list(zoo.VARIANTS), action="append")
     parser.add_argument("--out", type=Path, default=None, help="models folder (default: models/)")
     parser.add_argument("--epochs", type=int, default=None, help="override each variant's epochs")
+    parser.add_argument("--folds", type=int, default=CMU_FOLDS,
+                        help=f"k of the leave-people-out CMU evaluation (default {CMU_FOLDS}; 0 skips it)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="train once per seed and print each run's three-amigos figures")
+    parser.add_argument("--no-save", action="store_true", help="write nothing (with --seeds: always)")
     args = parser.parse_args(argv)
     names = list(zoo.VARIANTS) if args.all else args.variant
     try:
         started = time.perf_counter()
         for name in names:
-            train_variant(name, args.out, args.epochs)
+            if args.seeds:
+                seed_table(name, args.seeds)
+            else:
+                train_variant(name, args.out, args.epochs, folds=args.folds or None, save=not args.no_save)
         print(f"trained {len(names)} variant(s) in {time.perf_counter() - started:.0f} s")
     except data.DataNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)

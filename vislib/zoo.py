@@ -29,6 +29,20 @@ class Variant:
     loss: str = "categorical_crossentropy"
     epochs: int = 25
     notes: str = ""
+    # Issue 10. The originals keep these defaults; an Experiment 2 variant states each one.
+    series: str = "Original study"
+    hypothesis: str = ""  # what the variant tests, in one sentence
+    training_data: tuple[str, ...] = ("cmu",)  # "cmu", "pointing04_train"
+    framing: str = "cmu"  # "cmu": CMU's own 64x60 files; "detector": imaging.frame on the originals
+    augment: str | None = None  # a vislib.augment recipe name (mirror images always come with it)
+    split: str = "image"  # the shipped model's CMU split: "image" (as the study) or "person"
+    balance: bool = False  # weight classes so "left" counts as much as the rest
+    average_from: int | None = None  # average the weights of every epoch from this one on (SWA)
+    weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay
+    # how pointing04_train photos are framed for training: "detected" (as an upload) and/or
+    # "face" (around the database's face box); validation always uses "detected"
+    pointing04_framings: tuple[str, ...] = ("detected",)
+    seed: int = 1234
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -50,8 +64,26 @@ VARIANTS: dict[str, Variant] = {
         Variant("ex1-5", "No hidden dense layer", dense_units=()),
         Variant("ex1-6", "Linear decision layer, mean squared error",
                 decision_activation="linear", loss="mean_squared_error"),
+        Variant("ex2-1", "CMU only, framed as uploads, augmented", series="Experiment 2",
+                hypothesis="Trained on the crops the upload path makes (its own face detector on the "
+                           "128x120 CMU originals), with mirror images and strong photometric and "
+                           "geometric augmentation, a CMU-only network learns head pose that transfers "
+                           "to another studio.",
+                framing="detector", augment="strong", split="person", epochs=40),
+        Variant("ex2-2", "CMU + Pointing'04 training people, framed as uploads, augmented",
+                series="Experiment 2",
+                hypothesis="Adding a second studio (nine more Pointing'04 people) to ex2-1's recipe "
+                           "makes the network right on the three amigos and keeps it right on new CMU "
+                           "people and on photos from elsewhere.",
+                training_data=("cmu", "pointing04_train"), framing="detector", augment="strong",
+                split="person", epochs=40),
     )
 }
+
+# The variant the "Your photo" page offers by default: the best two-studio variant.
+RECOMMENDED = "ex2-2"
+ORIGINALS = tuple(n for n, v in VARIANTS.items() if v.series == "Original study")
+EXPERIMENT_2 = tuple(n for n, v in VARIANTS.items() if v.series == "Experiment 2")
 
 
 def variant(name: str) -> Variant:

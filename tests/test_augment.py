@@ -1,0 +1,91 @@
+"""vislib.augment: every transform keeps the batch's shape and range, is seeded, and only the
+mirror image changes labels: a mirrored left face is labelled right, a mirrored right face left."""
+
+import numpy as np
+import pytest
+
+from vislib import augment, data
+
+
+def faces(n=8, seed=0):
+    """A batch with a bright blob on the left half: easy to see where a mirror puts it."""
+    x = np.zeros((n, 60, 64, 1), np.float32)
+    x[:, 20:40, 5:20] = 1.0
+    x += np.random.default_rng(seed).random(x.shape).astype(np.float32) * 0.1
+    return np.clip(x, 0, 1)
+
+
+POSES = np.array(["left", "right", "straight", "up"] * 2)
+
+
+def test_mirror_pose_swaps_left_and_right_only():
+    assert [augment.mirror_pose(p) for p in data.POSES] == ["right", "left", "straight", "up"]
+
+
+def test_mirrored_left_faces_are_labelled_right_and_right_faces_left():
+    x = faces()
+    flipped, poses = augment.mirrored(x, POSES)
+    np.testing.assert_array_equal(flipped, x[:, :, ::-1])
+    assert poses.tolist() == ["right", "left", "straight", "up"] * 2
+    # binary task: a flipped "left" is "not left"; a flipped "right" is "left"
+    assert data.task_labels(POSES, "binary").tolist() == [1, 0, 0, 0] * 2
+    assert data.task_labels(poses, "binary").tolist() == [0, 1, 0, 0] * 2
+    # four poses: left <-> right, straight and up stay
+    assert np.array(data.POSES)[data.task_labels(poses, "pose")].tolist() == poses.tolist()
+
+
+def test_random_flip_moves_the_label_with_the_picture():
+    x = faces(400)
+    poses = np.array(["left", "right", "straight", "up"] * 100)
+    out, new = augment.flip(x, poses, np.random.default_rng(3))
+    was_flipped = out[:, 30, 10:15, 0].mean(axis=1) < 0.5  # the blob left the left half
+    assert 100 < was_flipped.sum() < 300  # about half
+    np.testing.assert_array_equal(out[was_flipped], x[was_flipped][:, :, ::-1])
+    np.testing.assert_array_equal(out[~was_flipped], x[~was_flipped])
+    expected = np.where(was_flipped, [augment.mirror_pose(p) for p in poses], poses)
+    assert new.tolist() == expected.tolist()
+    assert poses.tolist() == ["left", "right", "straight", "up"] * 100  # inputs untouched
+
+
+TRANSFORMS = {
+    "shift_scale": augment.shift_scale(0.1, 0.1),
+    "gamma": augment.gamma(0.5),
+    "contrast": augment.contrast(0.4),
+    "brightness": augment.brightness(0.2),
+    "noise": augment.noise(0.05),
+    "blur": augment.blur(1.0),
+    "erase": augment.erase(1.0),
+    "strong": augment.recipe("strong"),
+}
+
+
+@pytest.mark.parametrize("name", list(TRANSFORMS))
+def test_transforms_keep_shape_and_range_change_pixels_and_are_seeded(name):
+    x = faces()
+    before = x.copy()
+    out = TRANSFORMS[name](x, np.random.default_rng(5))
+    assert out.shape == x.shape and out.dtype == np.float32
+    assert 0 <= out.min() and out.max() <= 1
+    assert not np.allclose(out, x)
+    np.testing.assert_array_equal(x, before)  # the input is never changed in place
+    np.testing.assert_array_equal(out, TRANSFORMS[name](x, np.random.default_rng(5)))
+    assert not np.array_equal(out, TRANSFORMS[name](x, np.random.default_rng(6)))
+
+
+def test_no_transform_but_flip_moves_a_face_across_the_middle():
+    """Geometry stays small: after shift and scale the blob is still on the left half, so the
+    label 'left'/'right' stays right without swapping."""
+    x = faces(50)
+    out = augment.shift_scale(0.1, 0.1)(x, np.random.default_rng(0))
+    assert (out[:, :, :32].mean(axis=(1, 2, 3)) > out[:, :, 32:].mean(axis=(1, 2, 3))).all()
+
+
+def test_unknown_recipe_is_refused():
+    with pytest.raises(ValueError, match="strong"):
+        augment.recipe("wild")
+
+
+def test_standardise():
+    x = faces() * 0.3
+    out = augment.standardise(x)
+    assert np.allclose(out.mean(axis=(1, 2, 3)), 0.5, atol=0.03)
