@@ -3,11 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-import ui
-from vislib import plots, zoo
+import shell
 
-ui.setup_page("Overview")
-st.title("HappyMaps")
+shell.open_page("Overview", "HappyMaps")
+with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
+    import ui
+    from vislib import plots, zoo
+
 st.markdown(
     "Small convolutional networks were trained on the CMU Face Images to answer **“is this face "
     "looking left?”**. The original seven score about 100% on CMU test faces, yet fail on photos of "

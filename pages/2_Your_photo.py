@@ -6,11 +6,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-import ui
-from vislib import activations, attribution, data, imaging, plots, settings, zoo
+import shell
 
-ui.setup_page("Your photo")
-st.title("Your photo")
+shell.open_page("Your photo")
+with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
+    import ui
+    from vislib import activations, attribution, data, imaging, plots, settings, zoo
+
 st.markdown("Upload face photos, or pick a sample, to see what the network sees, what it decides, "
             "and which pixels drove the decision. Photos stay in memory: nothing is saved.")
 variant = ui.variant_picker(default=getattr(zoo, "RECOMMENDED", None))
@@ -21,7 +23,8 @@ KEEP = "session"
 DECISION = "its decision"
 
 
-@st.cache_resource(show_spinner=False, max_entries=16, ttl=1800)
+# Decoded photos are shared by all sessions: a few at a time, for a few minutes (each can be ~10 MB).
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=300)
 def decode(digest: str, _payload: bytes):
     """Decoded once per file content (the digest is the key; the bytes are not hashed again)."""
     return imaging.load_photo(_payload)
@@ -94,7 +97,15 @@ with camera_tab:
                                help="A snapshot from your camera goes through the same steps as an upload.")
 with sample_tab:
     options = samples()
+    linked = st.query_params.get("sample")
+    if linked in options and not st.session_state.get("photo_link_read"):
+        st.session_state["photo_sample"] = linked  # a pasted link reopens the same sample
+    st.session_state["photo_link_read"] = True
     sample = st.selectbox("Sample", ["(none)", *options], key="photo_sample", persist_state=KEEP)
+    if sample != "(none)":
+        st.query_params["sample"] = sample
+    else:
+        st.query_params.pop("sample", None)
 
 photos = [(name, payload, None, None) for name, payload in st.session_state.get(KEPT, [])]
 if snapshot is not None:
@@ -219,7 +230,8 @@ for layer_name, act in responses.items():
     with st.expander(f"{layer_name} · {act.shape[-1]} units", expanded=layer_name == "conv2d_1"):
         if act.ndim == 3:
             maps = plots.normalise_maps(np.moveaxis(act, -1, 0))
-            st.image(plots.montage(maps, list(range(act.shape[-1])), marked=dead, scale=1 if act.shape[0] > 30 else 2))
+            scale = max(1, 64 // act.shape[0])  # small maps (max_pooling2d_3: 7x8) shown at 56 px and more
+            st.image(plots.montage(maps, list(range(act.shape[-1])), marked=dead, scale=scale))
         else:
             ui.chart(plots.unit_strip(act, dead))
 st.caption("Red: units that never respond to any CMU training face (dead units).")

@@ -3,11 +3,13 @@
 import numpy as np
 import streamlit as st
 
-import ui
-from vislib import attribution, data, diagnosis, plots, settings, zoo
+import shell
 
-ui.setup_page("Why it fails")
-st.title("Why does it fail on new people?")
+shell.open_page("Why it fails", "Why does it fail on new people?")
+with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
+    import ui
+    from vislib import attribution, data, diagnosis, plots, settings, zoo
+
 st.markdown(
     "The networks score about 100% on CMU test faces, yet say *not left* to nearly every photo from another "
     "studio. Below, the chosen network is put to four tests: what it is shown, where it looks, what changes "

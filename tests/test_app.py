@@ -331,3 +331,14 @@ def test_your_photo_offers_the_recommended_variant_until_one_is_chosen_by_hand()
     at.sidebar.selectbox(key="variant").set_value("ex1-1").run()
     at.switch_page(APP_PAGE).run()
     assert at.sidebar.selectbox(key="variant").value == "ex1-1", "a choice by hand is kept everywhere"
+
+
+def test_a_link_with_a_sample_reopens_that_sample_and_picking_one_writes_it():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["sample"] = "Sample: astronaut_closeup"
+    at.run().switch_page(PHOTO).run()
+    assert_healthy(at)
+    assert at.selectbox(key="photo_sample").value == "Sample: astronaut_closeup"
+    assert [m.label for m in at.metric] == ["Decision"]
+    at.selectbox(key="photo_sample").set_value("Sample: astronaut").run()
+    assert at.query_params["sample"] in ("Sample: astronaut", ["Sample: astronaut"])
