@@ -114,7 +114,8 @@ with st.sidebar:
     others = [v for v in zoo.shipped_variants() if v != variant]
     compare = st.selectbox("Compare with", ["(none)", *others], key="hm_compare", persist_state=KEEP,
                            help="The original team's test: same HappyMaps, same network?")
-    st.button("Reset settings", on_click=reset, icon=":material/restart_alt:")
+    st.button("Reset settings", on_click=reset, icon=":material/restart_alt:", key="hm_reset",
+              help="Back to the default settings (the legible preset).")
 
 chosen = happymaps.Settings(
     seed=int(st.session_state["hm_seed"]), pre_activation=READINGS[st.session_state["hm_reading"]],
@@ -125,7 +126,7 @@ if layer == decision:
     reading = "their logit (the score before softmax)" if engine.reads_logit(layer, chosen) else "their output"
     st.caption(f"Decision units are optimised on {reading}. Units: "
                + ", ".join(f"{i} = **{c}**" for i, c in enumerate(spec.classes)) + ".")
-regenerate = st.button("Regenerate", type="primary", icon=":material/refresh:")
+regenerate = st.button("Regenerate", type="primary", icon=":material/refresh:", key="hm_regenerate")
 if not units:
     st.info("No unit chosen: pick one or more units in the sidebar (or turn on **All units**).")
     st.stop()
@@ -152,7 +153,7 @@ def tiles(images, name, layer_name, shown, mean_face):
 
 
 panels = [variant] + ([compare] if compare != "(none)" else [])
-cols = 4 if len(panels) > 1 else None
+compare_cols = 4 if len(panels) > 1 else None
 scale = 3
 for column, name in zip(st.columns(len(panels)), panels):
     with column:
@@ -177,6 +178,7 @@ for column, name in zip(st.columns(len(panels)), panels):
         if not shown:
             continue
         key = (name, here_layer, tuple(shown), chosen)
+        cols = min(len(shown), compare_cols) if compare_cols else None
         labels = here.unit_labels(here_layer, shown)
         canvas, status = st.empty(), st.empty()
         try:
@@ -195,7 +197,7 @@ for column, name in zip(st.columns(len(panels)), panels):
         except ValueError as error:
             st.error(str(error))
             continue
-        result, note = results.get(key), ""
+        result, note, stale = results.get(key), "", False
         if result is not None:
             last[(name, here_layer)] = key
             done = " (including compiling the loop once; slider changes reuse it)" if result.compiled else ""
@@ -209,7 +211,7 @@ for column, name in zip(st.columns(len(panels)), panels):
                 note = "From the precomputed atlas (this picture type's default settings)."
             elif (name, here_layer) in last and last[(name, here_layer)] in results:
                 old = results[last[(name, here_layer)]]
-                images, shown, labels = old.images, old.units, here.unit_labels(here_layer, old.units)
+                images, shown, labels, stale = old.images, old.units, here.unit_labels(here_layer, old.units), True
                 note = ("**Out of date**: computed with earlier settings or units. Press **Regenerate** to "
                         "compute these settings.")
             else:
@@ -223,7 +225,7 @@ for column, name in zip(st.columns(len(panels)), panels):
             st.image(plots.montage(coloured, labels, cols=cols, scale=scale, words=words),
                      caption=f"What the network adds: the map minus the mean training face. Red: brighter than the "
                              f"mean face, blue: darker, white: the same (full colour at ±{limit:.2f}).")
-        if sanity:
+        if sanity and not stale:
             check_key = ("randomized",) + key[1:] if name == variant else ("randomized", name) + key[1:]
             if check_key not in results:
                 with st.spinner("Running the same settings on the randomised network…"):
@@ -241,7 +243,7 @@ for column, name in zip(st.columns(len(panels)), panels):
                       help="Correlation between what each map adds to the mean face here and on the random "
                            "network. Near 0: the picture comes from what the network learned. Near 1: from the "
                            "method alone, whatever the network.")
-        if top and name == variant:
+        if top and name == variant and not stale:
             try:
                 reads_logit = here.reads_logit(here_layer, chosen)
                 order, values = ui.top_faces(name, here_layer, reads_logit)

@@ -38,6 +38,31 @@ def test_quality_prints_the_share_of_units_reaching_the_data_maximum(capsys):
     assert re.fullmatch(r"units reaching 1\.0: \d+\.\d%", last_line(capsys))
 
 
+def test_legibility_prints_each_variant_and_the_worst_and_highest_figures(capsys):
+    bench.main(["legibility", "--variant", "exp0", "--variant", "ex1-1", "--set", "steps=4"])
+    out = capsys.readouterr().out
+    for variant in ("exp0", "ex1-1"):
+        assert re.search(rf"^{variant}: trained -?\d\.\d\d, randomised -?\d\.\d\d, saturated \d+\.\d%", out, re.M)
+    assert re.fullmatch(r"legibility: trained -?\d\.\d\d, randomised -?\d\.\d\d, saturated \d+\.\d%",
+                        out.strip().splitlines()[-1])
+
+
+def test_images_times_each_image_parameterisation(capsys):
+    bench.main(["images", "--layer", "conv2d_1", "--steps", "4", "--repeats", "1"])
+    out = capsys.readouterr().out
+    for image in ("faces", "pixels", "fourier"):
+        assert re.search(rf"^{image} \(\S+\): exp0 conv2d_1, 4 steps: \d+\.\d\d s", out, re.M)
+    assert re.fullmatch(r"slowest image parameterisation s: \d+\.\d\d", out.strip().splitlines()[-1])
+
+
+def test_settings_overrides_are_typed_like_the_settings_and_unknown_names_refused():
+    import pytest
+
+    assert bench._overrides(["decay=0.1", "steps=4", "image=pixels"]) == {"decay": 0.1, "steps": 4, "image": "pixels"}
+    with pytest.raises(SystemExit, match="NAME=VALUE"):
+        bench._overrides(["banana=1"])
+
+
 def test_photo_prints_milliseconds(capsys):
     bench.main(["photo", "--repeats", "2"])
     assert re.fullmatch(r"ms: \d+", last_line(capsys))

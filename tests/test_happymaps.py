@@ -59,10 +59,11 @@ moved = happymaps.Settings(image="pixels", steps=case["steps"] + 3, learning_rat
                            norm_pct=30.0, contrib_pct=40.0, jitter=3, tv_weight=0.5, seed=11, start="mean")
 again = engine.layer(case["layer"], case["units"], moved, every=4)
 retraces = (step_fn._cache_size() if hasattr(step_fn, "_cache_size") else 0) - traces
+recompiles = engine.compilations - compilations
 others = [engine.layer(c["layer"], c["units"], happymaps.Settings.from_preset(c["preset"], steps=c["steps"], seed=c["seed"]),
                        every=c["steps"]) for c in {image_cases!r}]
 np.savez(sys.argv[1], images=result.images, values=result.values, moved_finite=np.isfinite(again.images).all(),
-         recompiles=engine.compilations - compilations, retraces=retraces,
+         recompiles=recompiles, retraces=retraces,
          **{{f"images_{{i}}": r.images for i, r in enumerate(others)}}, **{{f"values_{{i}}": r.values for i, r in enumerate(others)}})
 """
 

@@ -270,15 +270,17 @@ def image_speed(variant: str, layer: str, steps: int, repeats: int = 3) -> dict:
 
 def _overrides(pairs) -> dict:
     """['decay=0.1', 'image=pixels'] -> {'decay': 0.1, 'image': 'pixels'}, typed like Settings."""
-    types = {f.name: f.type for f in fields(happymaps.Settings)}
+    types = {f.name: str(f.type) for f in fields(happymaps.Settings)}
     out = {}
     for pair in pairs or []:
         name, _, value = pair.partition("=")
         if name not in types:
             raise SystemExit(f"--set expects NAME=VALUE with NAME one of {list(types)}, got {pair!r}")
         kind = types[name]
-        out[name] = (value if "str" in str(kind) and "bool" not in str(kind) else
-                     int(value) if "int" in str(kind) else float(value))
+        if kind.startswith("bool"):
+            out[name] = {"true": True, "false": False, "none": None}[value.lower()]
+        else:
+            out[name] = {"str": str, "int": int, "float": float}[kind](value)
     return out
 
 
