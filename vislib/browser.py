@@ -26,7 +26,6 @@ from pathlib import Path
 from vislib import settings
 
 ARTIFACTS = settings.REPO_ROOT / "artifacts"
-RUNNING = '[data-testid="stStatusWidget"]'
 PROBLEMS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
@@ -39,6 +38,14 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serve(port: int | None = None, log: Path | None = None, env: dict | None = None, timeout: float = 120):
     """`streamlit run app.py` on a free local port; yields (url, log path); stops it afterwards."""
+    with serve_process(port, log, env, timeout) as (url, log, _):
+        yield url, log
+
+
+@contextlib.contextmanager
+def serve_process(port: int | None = None, log: Path | None = None, env: dict | None = None,
+                  timeout: float = 120):
+    """As `serve`, and yields the server's process too: (url, log path, subprocess.Popen)."""
     port = port or free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = log or ARTIFACTS / f"streamlit-{port}.log"
@@ -51,13 +58,21 @@ def serve(port: int | None = None, log: Path | None = None, env: dict | None = N
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process, log, timeout)
-        yield url, log
+        yield url, log, process
     finally:
         process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def wait_healthy(url: str, process, log: Path, timeout: float) -> None:
@@ -84,7 +99,10 @@ def chromium(width: int = 1400, height: int = 1000):
                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
                 "--disable-sync", f"--window-size={width},{height}",
                 # a fake camera (a test pattern) that needs no permission click, for st.camera_input
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"):
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                # background tabs keep running: the load benchmark drives many tabs of one browser
+                "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                "--disable-backgrounding-occluded-windows"):
         options.add_argument(arg)
     return webdriver.Chrome(service=Service(driver_path) if driver_path else None, options=options)
 
@@ -131,16 +149,21 @@ class Page:
             time.sleep(0.1)
         self.wait_idle(timeout)
 
+    def busy(self) -> bool:
+        """Whether the app is running a script, as its root element says (data-test-script-state)."""
+        app = self.find('[data-testid="stApp"]')
+        return not app or app[0].get_attribute("data-test-script-state") in ("running", "initial", None) \
+            or bool(self.find('[data-testid="stSkeleton"]'))
+
     def wait_idle(self, timeout: float = 180, quiet: float = 0.3) -> float:
-        """Wait until the script has stopped running for `quiet` seconds; returns seconds waited."""
+        """Wait until the script has stopped running for `quiet` seconds; returns the seconds until
+        it stopped (the quiet spell not counted)."""
         started = time.time()
         time.sleep(0.1)  # give a rerun the chance to start
         calm_since = None
         while True:
-            busy = any("Running" in e.text or "Stop" in e.text for e in self.find(RUNNING)) \
-                or bool(self.find('[data-testid="stSkeleton"]'))
             now = time.time()
-            if busy:
+            if self.busy():
                 calm_since = None
             elif calm_since is None:
                 calm_since = now
@@ -210,7 +233,7 @@ class Page:
 
     def click_link(self, text: str, timeout: float = 180) -> None:
         for link in self.find('[data-testid="stSidebar"] a'):
-            if link.text.strip() == text:
+            if link.text.strip().splitlines()[-1:] == [text]:  # the icon's name comes first
                 link.click()
                 time.sleep(0.2)
                 self.wait_for("h1", timeout)
