@@ -48,6 +48,12 @@ def apply_preset(name: str | None = None):
                 st.session_state[f"hm_{key}"] = value
 
 
+def apply_image_default():
+    """A new picture type starts from its own default settings (which the atlas holds)."""
+    st.session_state["hm_preset"] = happymaps.DEFAULT_FOR_IMAGE[st.session_state["hm_image"]]
+    apply_preset()
+
+
 def reset():
     st.session_state["hm_preset"] = happymaps.DEFAULT_PRESET
     apply_preset(happymaps.DEFAULT_PRESET)
@@ -82,7 +88,7 @@ with st.sidebar:
                  help="'Legible' (the default) optimises in the space of faces. The 'Table 1' presets use the "
                       "regulariser values of Yosinski et al. 2015 on pixels, with our step size and 128 steps: "
                       "not the paper's own runs (500-1000 steps at its learning rates).")
-    st.selectbox("Picture made of", happymaps.IMAGES, key="hm_image", persist_state=KEEP,
+    st.selectbox("Picture made of", happymaps.IMAGES, key="hm_image", persist_state=KEEP, on_change=apply_image_default,
                  format_func={"faces": "faces (mean face + eigenfaces)", "pixels": "free pixels (the paper's)",
                               "fourier": "a smooth spectrum (lucid's)"}.get)
     st.select_slider("L2 decay θ (log scale)", stops["decay"], key="hm_decay", persist_state=KEEP,
@@ -138,6 +144,11 @@ if problem:
     st.warning(problem)
 
 
+def picture(where, image, caption=None):
+    """A montage at its own size (Streamlit would otherwise scale some up and not others)."""
+    where.image(image, caption=caption, width=int(image.shape[1]))
+
+
 def keep(key, result):
     results[key] = result
     while len(results) > MAX_KEPT_RESULTS:  # keep the session's memory bounded
@@ -188,7 +199,7 @@ for column, name in zip(st.columns(len(panels)), panels):
                 def show(progress, bar=bar, canvas=canvas, shown=shown, labels=labels, name=name, layer_name=here_layer):
                     bar.progress(progress.step / progress.steps, text=f"Step {progress.step} of {progress.steps}")
                     pictures, words = tiles(progress.images, name, layer_name, shown, here.mean_image)
-                    canvas.image(plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
+                    picture(canvas, plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
 
                 try:
                     keep(key, here.layer(here_layer, shown, chosen, on_progress=show, every=16))
@@ -218,15 +229,15 @@ for column, name in zip(st.columns(len(panels)), panels):
                 status.info("Press **Regenerate** to compute HappyMaps with these settings.")
                 continue
         pictures, words = tiles(images, name, here_layer, shown, here.mean_image)
-        canvas.image(plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
+        picture(canvas, plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
         status.caption(note)
         if adds:
             coloured, limit = plots.diverging(images - here.mean_image)
-            st.image(plots.montage(coloured, labels, cols=cols, scale=scale, words=words),
-                     caption=f"What the network adds: the map minus the mean training face. Red: brighter than the "
+            picture(st, plots.montage(coloured, labels, cols=cols, scale=scale, words=words),
+                    caption=f"What the network adds: the map minus the mean training face. Red: brighter than the "
                              f"mean face, blue: darker, white: the same (full colour at ±{limit:.2f}).")
         if sanity and not stale:
-            check_key = ("randomized",) + key[1:] if name == variant else ("randomized", name) + key[1:]
+            check_key = ("randomized",) + key
             if check_key not in results:
                 with st.spinner("Running the same settings on the randomised network…"):
                     try:
@@ -236,9 +247,9 @@ for column, name in zip(st.columns(len(panels)), panels):
                         continue
             check = results[check_key]
             similar = happymaps.correlation(images - here.mean_image, check.images - here.mean_image)
-            st.image(plots.montage(plots.stretch(check.images) if stretch else check.images,
-                                   [f"{l} · r={r:.2f}" for l, r in zip(labels, similar)], cols=cols, scale=scale),
-                     caption="The same settings on a copy of the network with random weights (Adebayo et al. 2018).")
+            picture(st, plots.montage(plots.stretch(check.images) if stretch else check.images,
+                                      [f"{l} · r={r:.2f}" for l, r in zip(labels, similar)], cols=cols, scale=scale),
+                    caption="The same settings on a copy of the network with random weights (Adebayo et al. 2018).")
             st.metric("Resemblance to the random network's maps (median r)", f"{np.median(similar):.2f}",
                       help="Correlation between what each map adds to the mean face here and on the random "
                            "network. Near 0: the picture comes from what the network learned. Near 1: from the "
@@ -256,9 +267,9 @@ for column, name in zip(st.columns(len(panels)), panels):
                     rows.append(pictures[i][None])
                     rows.append(faces[order[unit], ..., 0])
                     row_labels += [labels[i]] + [f"{v:.2f}" for v in values[unit]]
-                st.image(plots.montage(np.concatenate(rows), row_labels, cols=10, scale=2,
-                                       words={10 * i: w for i, w in words.items()}),
-                         caption=f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
+                picture(st, plots.montage(np.concatenate(rows), row_labels, cols=10, scale=2,
+                                          words={10 * i: w for i, w in words.items()}),
+                        caption=f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
                                  f"(with its response to each). {settings.CMU_CITATION}")
 st.caption(
     ("Each tile's contrast is stretched on its own (1st to 99th percentile), so compare shapes, not brightness. "

@@ -1,6 +1,10 @@
 """The atlas: every unit's HappyMap of every layer, precomputed with the default settings of
 each image parameterisation (happymaps.DEFAULT_FOR_IMAGE).
 
+Pictures are stored as 8-bit gray, except those made in face space: their coefficients on the
+variant's face basis (a few numbers a unit instead of 3840 pixels), turned back into pictures
+on loading.
+
 `python -m vislib.atlas` writes models/<variant>/atlas.npz for each shipped variant, so the
 HappyMaps page paints at once; regeneration happens only when the user asks.
 """
@@ -17,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vislib import happymaps, zoo
+from vislib import faceprior, happymaps, zoo
 
 ATLAS_FILE = "atlas.npz"
 
@@ -71,7 +75,10 @@ def build(variant: str, root: Path | None = None, log=print, steps: int | None =
         for layer in zoo.unit_layers(engine.model):
             started = time.perf_counter()
             result = engine.layer(layer, settings=settings, every=settings.steps)
-            arrays[f"{image}/{layer}/images"] = np.round(result.images * 255).astype(np.uint8)
+            if image == "faces":
+                arrays[f"{image}/{layer}/coefficients"] = engine.image(image).parameters(result.images)
+            else:
+                arrays[f"{image}/{layer}/images"] = np.round(result.images * 255).astype(np.uint8)
             arrays[f"{image}/{layer}/values"] = result.values.astype(np.float32)
             log(f"{variant} {image} {layer}: {len(result.units)} units in {time.perf_counter() - started:.1f} s")
     arrays["settings"] = np.array(json.dumps(chosen))
@@ -96,7 +103,9 @@ def load(variant: str, root: Path | None = None) -> Atlas | None:
             digest = str(f["model_sha1"])
             settings = {image: happymaps.Settings(**values) for image, values in json.loads(str(f["settings"])).items()}
             keys = {tuple(k.split("/")[:2]) for k in f.files if k.count("/") == 2}
-            images = {k: f[f"{k[0]}/{k[1]}/images"].astype(np.float32) / 255.0 for k in keys}
+            images = {k: f[f"{k[0]}/{k[1]}/images"].astype(np.float32) / 255.0 for k in keys
+                      if f"{k[0]}/{k[1]}/images" in f.files}
+            coefficients = {k: f[f"{k[0]}/{k[1]}/coefficients"] for k in keys if k not in images}
             values = {k: f[f"{k[0]}/{k[1]}/values"] for k in keys}
     except Exception as error:  # numpy raises OSError, ValueError, KeyError, EOFError, BadZipFile...
         raise AtlasError(f"The atlas {path} is damaged ({type(error).__name__}); expected an .npz written by "
@@ -104,7 +113,22 @@ def load(variant: str, root: Path | None = None) -> Atlas | None:
     if digest != model_digest(variant, root):
         raise AtlasError(f"The atlas {path} was computed from another model file than {variant}'s model.keras "
                          f"(retrained since). Rebuild it with `{rebuild_command(variant)}`.")
+    if coefficients:
+        try:
+            basis = faceprior.load(zoo.model_dir(variant, root))
+        except faceprior.FaceBasisError as error:
+            raise AtlasError(f"The atlas {path} holds face-space maps, but {error}") from None
+        for (image, layer), coefs in coefficients.items():
+            images[image, layer] = _face_pictures(basis, np.asarray(coefs, np.float32))
     return Atlas(settings, images, values)
+
+
+def _face_pictures(basis: faceprior.FaceBasis, whitened: np.ndarray) -> np.ndarray:
+    """Whitened coefficients (N, k) on a face basis -> pictures (N, H, W) in [0, 1]."""
+    k = whitened.shape[1]
+    if k > basis.size:
+        raise AtlasError(f"expected at most {basis.size} coefficients a map, got {k}")
+    return np.clip(basis.image(whitened * basis.scales[:k] @ np.eye(k, basis.size)), 0.0, 1.0).astype(np.float32)
 
 
 def main(argv=None) -> int:
