@@ -180,8 +180,9 @@ with c3:
 
 st.subheader("Where does the network look?")
 a1, a2, a3, a4 = st.columns(4)
-method = a1.selectbox("Method", list(attribution.METHODS), index=2, key="attr_method", persist_state=KEEP,
-                      format_func=lambda m: attribution.LABELS[m])
+method = a1.selectbox("Method", list(attribution.METHODS), index=list(attribution.METHODS).index("occlusion"),
+                      key="attr_method", persist_state=KEEP, format_func=lambda m: attribution.LABELS[m],
+                      help="Occlusion first: it needs no gradient and passes both checks of the Why it fails page.")
 # Option labels never depend on the photo: the browser sends back the label it shows, and a label
 # that changed with the decision ("its decision (not left)") would no longer match any option.
 target_choice = a2.selectbox("For the class", [DECISION, *classes], key=f"attr_class_{variant}",

@@ -342,3 +342,17 @@ def test_a_link_with_a_sample_reopens_that_sample_and_picking_one_writes_it():
     assert [m.label for m in at.metric] == ["Decision"]
     at.selectbox(key="photo_sample").set_value("Sample: astronaut").run()
     assert at.query_params["sample"] in ("Sample: astronaut", ["Sample: astronaut"])
+
+
+def test_an_empty_grad_cam_is_explained_and_occlusion_shown_instead():
+    at = fresh().switch_page(PHOTO).run()
+    at.selectbox(key="photo_sample").set_value("CMU test face: an2i/an2i_left_neutral_sunglasses_2.pgm").run()
+    at.selectbox(key="attr_method").set_value("gradcam").run()
+    assert_healthy(at)
+    assert at.metric[0].value == "left"
+    notes = [i.value for i in at.info if "shows nothing" in i.value]
+    assert notes and "Occlusion" in notes[0]
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert any(c.startswith("Occlusion for “left”") for c in captions), captions
+    at.selectbox(key="attr_method").set_value("saliency").run()  # a method with a map: no note
+    assert not [i.value for i in at.info if "shows nothing" in i.value]
