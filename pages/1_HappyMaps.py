@@ -95,12 +95,14 @@ with st.sidebar:
                      format_func=lambda v: f"{v:g}",
                      help="Each step, pull the picture back toward its origin (gray, or the mean face) by this "
                           "fraction. In face space it is the prior that keeps the picture a plausible face.")
-    low, high = limits.LIMITS["blur_sigma"]
-    st.slider("Blur width σ (pixels)", float(low), float(high), step=0.1, key="hm_blur_sigma", persist_state=KEEP)
-    st.slider("Blur every N steps", 0, 32, key="hm_blur_every", help="0: never blur.", persist_state=KEEP)
-    st.slider("Clip pixels of small norm (percentile)", 0.0, 100.0, step=1.0, key="hm_norm_pct", persist_state=KEEP)
-    st.slider("Clip pixels of small contribution (percentile)", 0.0, 100.0, step=1.0, key="hm_contrib_pct",
-              persist_state=KEEP)
+    for name, label, step, note in (
+            ("blur_sigma", "Blur width σ (pixels)", 0.1, None),
+            ("blur_every", "Blur every N steps", 1, "0: never blur."),
+            ("norm_pct", "Clip pixels of small norm (percentile)", 1.0, "Set the faintest pixels to the origin."),
+            ("contrib_pct", "Clip pixels of small contribution (percentile)", 1.0,
+             "Set to the origin the pixels that add least to the unit's response.")):
+        low, high = limits.LIMITS[name]  # the engine's accepted range: one source of truth
+        st.slider(label, type(step)(low), type(step)(high), step=step, key=f"hm_{name}", help=note, persist_state=KEEP)
     with st.expander("More"):
         st.slider("Steps", 8, limits.LIMITS["steps"][1], step=8, key="hm_steps", persist_state=KEEP)
         st.select_slider("Learning rate (mean pixel change a step)", stops["learning_rate"], key="hm_learning_rate",

@@ -803,3 +803,32 @@ def test_precondition_and_restrict_are_delta_of_pullback_and_of_project(images, 
     np.testing.assert_allclose(numpy(image.precondition(grad)), slow, atol=1e-3 * np.abs(slow).max())
     np.testing.assert_allclose(numpy(image.restrict(grad)), numpy(image.delta(image.project(grad))),
                                atol=1e-3 * float(np.abs(numpy(grad)).max()))
+
+
+# ---- 15. what a person sees: montage, stretch, diverging colours
+
+
+def test_montage_says_dead_units_in_words_and_grows_its_labels_with_the_tiles():
+    from vislib import plots
+
+    images = np.full((3, 60, 64), 0.5, np.float32)
+    small = plots.montage(images, ["0", "1", "2"], cols=3, scale=1)
+    big = plots.montage(images, ["0", "1", "2"], cols=3, scale=3, words={1: "never fires"})
+    assert big.shape[0] > 3 * 60 and big.shape[1] == 3 * (3 * 64 + 2) + 2
+    assert small.shape[0] - 60 < big.shape[0] - 180  # a taller label row for bigger tiles
+    tile = big[-3 * 60 - 2:-2, 3 * 64 + 4:2 * (3 * 64) + 4]
+    assert len(np.unique(tile.reshape(-1, 3), axis=0)) > 2  # text, not a flat gray tile
+
+
+def test_stretch_spans_each_tile_and_diverging_is_white_at_zero_red_above_blue_below():
+    from vislib import plots
+
+    images = np.stack([np.linspace(0.4, 0.6, 60 * 64).reshape(60, 64), np.full((60, 64), 0.3)]).astype(np.float32)
+    stretched = plots.stretch(images)
+    assert stretched[0].min() == pytest.approx(0.0) and stretched[0].max() == pytest.approx(1.0)
+    np.testing.assert_array_equal(stretched[1], images[1])  # a flat tile stays as it is
+    rgb, limit = plots.diverging(np.array([[[-0.5, 0.0, 0.25, 0.5]]], np.float32))
+    assert limit == pytest.approx(0.5)
+    np.testing.assert_allclose(rgb[0, 0, 1], [1, 1, 1])
+    assert rgb[0, 0, 3, 0] > rgb[0, 0, 3, 2] and rgb[0, 0, 0, 2] > rgb[0, 0, 0, 0]
+    assert 0.5 < rgb[0, 0, 2, 1] < 1.0  # half way to red
