@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from vislib import atlas, autodiff, exemplars, happymaps, limits, objectives, parameterizations, regularizers, settings, surgery
+from vislib import atlas, autodiff, exemplars, happymaps, limits, objectives, regularizers, settings, surgery
 from vislib.happymaps import Engine, FeatureExtractor, Settings
 
 VARIANT = "exp0"

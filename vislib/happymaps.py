@@ -15,7 +15,7 @@ one-unit heads), `features` (activations), `parameterizations` (what is optimise
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Sequence
 
