@@ -1,0 +1,150 @@
+"""vislib.compare: linear CKA has the invariances it should, the unit matching finds a known
+pairing, and the comparison of shipped variants says what the models are."""
+
+import re
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+import pytest
+
+from vislib import compare, settings, surgery, zoo
+
+
+def random_data(n=80, features=30, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, features))
+
+
+def random_orthogonal(size, seed=1):
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(size, size)))
+    return q * np.sign(np.diag(r))
+
+
+def test_cka_of_a_representation_with_itself_is_one():
+    x = random_data()
+    assert compare.linear_cka(x, x) == pytest.approx(1.0)
+    # also for (N, H, W, C) activations, flattened per example
+    acts = np.random.default_rng(2).uniform(size=(20, 6, 5, 3))
+    assert compare.linear_cka(acts, acts) == pytest.approx(1.0)
+
+
+def test_cka_is_invariant_to_orthogonal_transforms():
+    x, y = random_data(seed=0), random_data(seed=3) + 0.5 * random_data(seed=0)
+    q = random_orthogonal(x.shape[1])
+    assert not np.allclose(x @ q, x)
+    assert compare.linear_cka(x, x @ q) == pytest.approx(1.0)
+    assert compare.linear_cka(x @ q, y) == pytest.approx(compare.linear_cka(x, y))
+    assert compare.linear_cka(x, y @ random_orthogonal(y.shape[1], seed=5)) == pytest.approx(compare.linear_cka(x, y))
+
+
+def test_cka_is_invariant_to_isotropic_scaling_but_not_to_stretching_one_feature():
+    x, y = random_data(seed=0), random_data(seed=3) + 0.5 * random_data(seed=0)
+    base = compare.linear_cka(x, y)
+    assert compare.linear_cka(3.7 * x, y) == pytest.approx(base)
+    assert compare.linear_cka(x, 0.01 * y) == pytest.approx(base)
+    stretched = x.copy()
+    stretched[:, 0] *= 100.0  # an anisotropic scaling: CKA is not invariant to it, so the test can fail
+    assert abs(compare.linear_cka(stretched, y) - base) > 0.05
+
+
+def test_cka_of_independent_random_data_is_low_and_of_related_data_high():
+    x, y = random_data(n=400, features=10, seed=0), random_data(n=400, features=10, seed=9)
+    assert compare.linear_cka(x, y) < 0.15
+    assert compare.linear_cka(x, x @ random_data(n=10, features=10, seed=4)) > 0.5  # a linear map of x
+
+
+def test_cka_needs_the_same_inputs():
+    with pytest.raises(ValueError, match="same inputs"):
+        compare.linear_cka(random_data(n=10), random_data(n=11))
+
+
+def test_the_matching_recovers_a_known_permutation_of_units():
+    rng = np.random.default_rng(0)
+    maps = rng.uniform(size=(12, *settings.INPUT_SHAPE[:2])).astype(np.float32)
+    permutation = rng.permutation(12)
+    noisy = maps[permutation] + rng.normal(0, 0.05, maps.shape).astype(np.float32)
+    atlas_a = SimpleNamespace(images={"conv2d_1": maps})
+    atlas_b = SimpleNamespace(images={"conv2d_1": noisy})
+    match = compare.happymap_similarity(atlas_a, atlas_b, "conv2d_1")
+    # B's unit j is A's unit permutation[j]
+    assert sorted((a, b) for a, b, _ in match.pairs) == sorted((int(permutation[j]), j) for j in range(12))
+    assert match.mean > 0.9 > 0.2 > abs(match.baseline)
+    # a layer with fewer units in B: one pair per unit of B
+    fewer = compare.happymap_similarity(atlas_a, SimpleNamespace(images={"conv2d_1": noisy[:5]}), "conv2d_1")
+    assert len(fewer.pairs) == 5 and (fewer.units_a, fewer.units_b) == (12, 5)
+    assert {a for a, _, _ in fewer.pairs} == {int(p) for p in permutation[:5]}
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return compare.reference_inputs()
+
+
+def test_the_reference_inputs_are_every_cmu_test_face_and_the_amigos(inputs):
+    assert inputs[compare.CMU].shape == (124, *settings.INPUT_SHAPE)
+    assert inputs[compare.AMIGOS].shape == (46, *settings.INPUT_SHAPE)
+
+
+def test_a_model_agrees_with_itself_and_its_layers_match_their_own(inputs):
+    model = zoo.load("exp0")
+    for x in inputs.values():
+        assert compare.decision_agreement(model, model, x)["agreement"] == 1.0
+        layers_a, layers_b, matrix = compare.cka_matrix(model, model, x)
+        assert layers_a == layers_b == ["input", *compare.compared_layers(model)]
+        np.testing.assert_allclose(np.diag(matrix), 1.0, atol=1e-6)
+        assert matrix.min() < 0.5  # the decision layer is far from the pixels
+
+
+def test_a_model_that_always_says_left_disagrees_on_the_faces_that_are_not():
+    x = compare.cmu_test_inputs()
+    model = zoo.load("exp0")
+    inputs = keras.Input(settings.INPUT_SHAPE)
+    constant = keras.layers.Dense(2, activation="softmax", name="dense_1")
+    always_left = keras.Model(inputs, constant(keras.layers.Flatten()(inputs)))
+    constant.set_weights([np.zeros((3840, 2), np.float32), np.array([0.0, 5.0], np.float32)])
+    said = compare.said_left(model, x)
+    result = compare.decision_agreement(model, always_left, x)
+    assert result["left_b"] == 1.0
+    assert result["agreement"] == pytest.approx(said.mean())
+
+
+def test_the_four_pose_variant_is_compared_as_left_or_not_left(inputs):
+    four = zoo.load("ex1-4")
+    x = inputs[compare.CMU]
+    scores = four.predict_on_batch(x)
+    assert scores.shape[1] == 4
+    np.testing.assert_array_equal(compare.said_left(four, x), scores.argmax(axis=1) == zoo.variant("ex1-4").classes.index("left"))
+
+
+def test_ex1_1_dense_layers_match_exp0_better_than_a_random_weight_copy_does(inputs):
+    exp0, ex11 = zoo.load("exp0"), zoo.load("ex1-1")
+    random = surgery.randomized_copy(ex11, seed=0)
+    x = inputs[compare.CMU]
+    layers_a, layers_b, trained = compare.cka_matrix(exp0, ex11, x)
+    _, _, shuffled = compare.cka_matrix(exp0, random, x)
+    for layer in ("dense_1", "dense_2", "dense_3"):
+        i, j = layers_a.index(layer), layers_b.index(layer)
+        assert trained[i, j] > shuffled[i, j] + 0.3, layer
+
+
+def test_the_comparison_of_two_shipped_variants(inputs):
+    result = compare.compare("exp0", "ex1-1")
+    assert set(result.cka) == {compare.CMU, compare.AMIGOS}
+    assert result.cka[compare.CMU].shape == (len(result.layers_a), len(result.layers_b))
+    assert 0.0 <= result.cka[compare.CMU].min() and result.cka[compare.CMU].max() <= 1.0 + 1e-9
+    assert set(result.happymaps) == set(zoo.unit_layers(zoo.load("exp0")))
+    conv = result.happymaps["conv2d_1"]
+    assert (conv.units_a, conv.units_b, len(conv.pairs)) == (16, 8, 8)  # ex1-1 has half the filters
+    for match in result.happymaps.values():
+        assert match.mean >= match.baseline  # the best matching is never worse than random pairing
+    assert result.same_layer_cka()["dense_3"] > result.cka_random[compare.CMU]["dense_3"]
+
+
+def test_python_m_vislib_compare_prints_its_figures_and_time(capsys):
+    assert compare.main(["exp0", "ex1-1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"compare: \d+\.\d\d s.*", lines[-1])
+    text = "\n".join(lines)
+    assert "Linear CKA on 124 CMU test faces" in text and "Linear CKA on 46 three amigos" in text
+    assert re.search(r"CMU test faces: \d+\.\d% of 124", text)
+    assert re.search(r"conv2d_1: \d\.\d\d \(baseline -?\d\.\d\d; 8 pairs of 16 x 8 units\)", text)
