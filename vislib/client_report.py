@@ -214,7 +214,7 @@ def _photo(variant: str, model, photo_bytes: bytes, credit: str) -> str:
 
     e = photo_explanation(model, zoo.variant(variant).classes, photo_bytes)
     score = (f"{e['scores'].max():.0%} sure" if e["probabilities"] else f"output {e['scores'].max():.2f}")
-    figure = plots.explanation_png(e["input"], e["heatmap"], 0.5, f"{variant}: “{e['label']}” ({score})", scale=4)
+    figure = plots.explanation_png(e["input"], e["heatmap"], 0.5, f"{variant}: “{e['label']}” ({score})", scale=3)
     return ("<section><h2>One photo, explained</h2><div class='row'>"
             + _img(figure, "the photo as the network sees it, and the occlusion map",
                    "Left: the 64x60 picture the network sees (framed from the photo: "

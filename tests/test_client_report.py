@@ -1,0 +1,95 @@
+"""vislib.client_report: the page is self-contained, says which variant it is, shows the figures
+of metrics.json, cites Pointing'04, and its pictures are real PNGs."""
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vislib import client_report, settings, zoo
+
+
+@pytest.fixture(scope="module")
+def page():
+    return client_report.export("ex1-1")
+
+
+def embedded_pngs(page: str) -> list[Image.Image]:
+    images = []
+    for payload in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page):
+        image = Image.open(io.BytesIO(base64.b64decode(payload)))
+        image.load()
+        images.append(image)
+    return images
+
+
+def test_the_page_is_self_contained(page):
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    assert "<link" not in page.lower() and "<script" not in page.lower() and "@import" not in page
+    sources = re.findall(r"""src\s*=\s*["']([^"']*)""", page)
+    assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "@media print" in page
+
+
+def test_the_page_names_its_variant_and_the_baseline(page):
+    spec = zoo.variant("ex1-1")
+    assert "ex1-1" in page and spec.title in page
+    assert "Compared with the baseline (exp0)" in page
+
+
+def test_the_accuracy_figures_are_those_of_metrics_json(page):
+    accuracy = zoo.read_json("ex1-1", "metrics.json")["accuracy"]
+    expected = [accuracy["train"], accuracy["test"], accuracy["three_amigos"]["overall"],
+                accuracy["three_amigos"]["left_recall"], accuracy["three_amigos_full_frame"]["overall"]]
+    if "cmu_new_people" in accuracy:
+        expected.append(accuracy["cmu_new_people"]["overall"])
+    cells = re.findall(r"<th>([^<]+)</th><td class='n'>([^<]+)</td>", page)
+    shown = {label: value for label, value in cells}
+    for value in expected:
+        assert f"{value:.1%}" in shown.values(), value
+    assert shown["CMU test, same people"] == f"{accuracy['test']:.1%}"
+    assert shown["Three amigos (face framed)"] == f"{accuracy['three_amigos']['overall']:.1%}"
+
+
+def test_a_missing_figure_reads_not_measured():
+    rows = dict((label, value) for label, value, _ in client_report.accuracy_rows(
+        {"accuracy": {"train": 1.0, "test": 0.9, "three_amigos": {"overall": 0.5}}}))
+    assert rows["CMU, new people"] is None and rows["“Left” found among the three amigos"] is None
+    assert rows["Three amigos (face framed)"] == 0.5 and rows["CMU test, same people"] == 0.9
+
+
+def test_the_page_cites_pointing04(page):
+    assert settings.POINTING04_CITATION in page
+
+
+def test_the_embedded_pictures_decode_and_none_is_a_data_set_photo(page):
+    images = embedded_pngs(page)
+    # decision HappyMaps, the honesty check, the photo's explanation
+    assert len(images) == 3
+    assert all(i.format == "PNG" and i.width > 60 and i.height > 50 for i in images)
+    # the explanation shows the sample photo's network input: the same pixels as framing it here
+    from vislib import imaging
+
+    framed = imaging.frame(imaging.load_photo(client_report.DEFAULT_PHOTO.read_bytes())).input[..., 0]
+    explanation = np.asarray(images[-1].convert("L"), np.float32) / 255
+    scale = 3
+    shown = explanation[30:30 + 60 * scale:scale, 10:10 + 64 * scale:scale]
+    assert np.abs(shown - framed).max() < 2 / 255
+
+
+def test_the_baseline_report_says_it_is_the_baseline():
+    page = client_report.export("exp0", honesty=False)
+    assert "This is the baseline itself." in page
+    assert len(embedded_pngs(page)) == 2  # no honesty check asked for
+
+
+def test_the_command_line_writes_the_page_and_its_time(tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert client_report.main(["ex1-4", "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "ex1-4" in page and "four poses counted as" in page
+    assert re.fullmatch(r"report: \d+\.\d\d s", capsys.readouterr().out.strip().splitlines()[-1])
