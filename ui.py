@@ -110,6 +110,7 @@ def variant_picker(default: str | None = None) -> str:
         st.page_link("pages/1_HappyMaps.py", label="HappyMaps", icon=":material/grid_view:")
         st.page_link("pages/2_Your_photo.py", label="Your photo", icon=":material/face:")
         st.page_link("pages/3_Why_it_fails.py", label="Why it fails", icon=":material/troubleshoot:")
+        st.page_link("pages/4_Compare.py", label="Compare", icon=":material/compare:")
         st.divider()
     # Re-assigning a widget's key keeps its value when the user moves to another page.
     st.session_state[VARIANT_KEY] = st.session_state[VARIANT_KEY]

@@ -262,11 +262,16 @@ def _model(name: str):
     return zoo.load(name)
 
 
-@lru_cache(maxsize=None)
-def _randomised(name: str):
+_RANDOMISED: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def randomised(model: keras.Model) -> keras.Model:
+    """The model's copy with random weights (surgery.randomized_copy, seed 0), made once per model."""
     from vislib import surgery
 
-    return surgery.randomized_copy(_model(name), seed=0)
+    if model not in _RANDOMISED:
+        _RANDOMISED[model] = surgery.randomized_copy(model, seed=0)
+    return _RANDOMISED[model]
 
 
 @lru_cache(maxsize=None)
@@ -282,7 +287,7 @@ def compare(a: str, b: str, models=None) -> Comparison:
     started = time.perf_counter()
     load = models or _model
     model_a, model_b = load(a), load(b)
-    random_b = _randomised(b)
+    random_b = randomised(model_b)
     classes_a, classes_b = zoo.variant(a).classes, zoo.variant(b).classes
     cka, cka_random, agreement, counts = {}, {}, {}, {}
     layers_a = layers_b = []

@@ -1,0 +1,112 @@
+"""Did network B learn what network A learned? The comparison as numbers (vislib.compare)."""
+
+import streamlit as st
+
+import shell
+
+shell.open_page("Compare", "Compare two networks")
+with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
+    import ui
+    from vislib import client_report, compare, data, plots, settings, zoo
+
+st.markdown(
+    "The original team found that two networks with the same HappyMaps had learned the same thing, "
+    "without testing both at length. This page puts that judgement into numbers: how alike the two "
+    "networks' layers respond to the same faces, how often they give the same answer, and how alike "
+    "their units' HappyMaps are once each unit is paired with its closest twin.")
+
+variant = ui.variant_picker()
+shipped = zoo.shipped_variants()
+others = [n for n in shipped if n != variant]
+if not others:
+    st.info("Only one trained network is here: there is nothing to compare it with.")
+    st.stop()
+default = "exp0" if "exp0" in others else "ex1-1" if "ex1-1" in others else others[0]
+other = st.selectbox("Compare it with", others, index=others.index(default), key="compare_with",
+                     format_func=lambda n: f"{n} · {zoo.VARIANTS[n].title}",
+                     help="Network A is the one chosen in the sidebar; pick network B here.")
+ui.load_or_stop(ui.model, variant)
+ui.load_or_stop(ui.model, other)
+
+
+@st.cache_data(show_spinner=False)
+def comparison(a: str, b: str) -> compare.Comparison:
+    return compare.compare(a, b, models=ui.model)
+
+
+@st.cache_data(show_spinner=False)
+def report_html(name: str) -> str:
+    return client_report.export(name, model=ui.model(name))
+
+
+try:
+    with st.spinner(f"Comparing {variant} with {other} on the CMU test faces and the three amigos…"):
+        result = comparison(variant, other)
+except data.DataNotFoundError as error:
+    st.info(f"This page compares the networks on the data sets, which are not here. {error}")
+    st.stop()
+
+# ---------------------------------------------------------------- decisions
+st.header("Do they give the same answers?")
+pose = "pose" in (zoo.variant(variant).task, zoo.variant(other).task)
+columns = st.columns(len(result.agreement))
+for column, (name, r) in zip(columns, result.agreement.items()):
+    column.metric(f"Same answer, {name}", f"{r['agreement']:.0%}",
+                  help=f"Of {r['n']} pictures, the share both networks answer the same, “left” or “not left”. "
+                       f"{variant} says “left” to {r['left_a']:.0%} of them, {other} to {r['left_b']:.0%}.")
+st.caption("Answers compared as “left” or “not left”"
+           + (": the four-pose network's “left” is “left”, its other three poses are “not left”." if pose else ".")
+           + " Two networks that both always answer “not left” agree 100% on the three amigos and are both wrong "
+             "on every left-looking photo: agreement is not accuracy.")
+
+# ---------------------------------------------------------------- CKA
+st.header("Do their layers hold the same information?")
+inputs = st.radio("Pictures", list(result.cka), horizontal=True, key="compare_inputs",
+                  format_func=lambda n: f"{result.inputs[n]} {n}")
+ui.chart(plots.cka_heatmap(result.layers_a, result.layers_b, result.cka[inputs],
+                           f"Representation similarity (linear CKA) on the {inputs}", variant, other))
+same = result.same_layer_cka(inputs)
+st.markdown(
+    f"Each cell compares one layer of **{variant}** (rows) with one layer of **{other}** (columns): how alike "
+    "their responses to the same pictures are (linear CKA, Kornblith et al. 2019). **1.0**: the two layers hold "
+    "the same information, perhaps arranged differently (rotated or scaled). **0.2**: they have little in common. "
+    "The first row and column are the pictures themselves.")
+if same:
+    random = result.cka_random[inputs]
+    st.dataframe({"layer": list(same), f"{variant} vs {other}": [round(v, 2) for v in same.values()],
+                  f"{variant} vs {other} with random weights": [round(random[n], 2) for n in same]},
+                 hide_index=True)
+    st.caption(
+        f"The same layer of both networks, against a copy of {other} with random weights. On these faces the conv "
+        "and pooling layers of any network, even an untrained one, stay close to the picture itself, so their CKA is "
+        "high whatever was learned; only a value clearly above the random copy's shows something learned in common. "
+        "The dense layers and the decision tell networks apart.")
+
+# ---------------------------------------------------------------- HappyMaps
+st.header("Do their units draw the same HappyMaps?")
+if result.happymaps:
+    layers = list(result.happymaps)
+    ui.chart(plots.matched_similarity_bars(layers, [m.mean for m in result.happymaps.values()],
+                                           [m.baseline for m in result.happymaps.values()],
+                                           "HappyMap similarity of paired units"))
+    st.markdown(
+        f"For each layer both networks have, every unit of {variant} is paired with one unit of {other}, so that "
+        "the pairs' pictures are as alike as possible (what each adds to the average face, correlated: 1 the same "
+        "picture, 0 unrelated). Grey: the same for units paired at random. Where every unit of a layer draws "
+        "nearly the same picture, random pairs score high too, and a high match means little.")
+    st.caption(" · ".join(f"{layer}: {len(m.pairs)} pairs of {m.units_a} × {m.units_b} units"
+                          for layer, m in result.happymaps.items()))
+else:
+    st.info(f"HappyMap similarity is not available: {result.happymaps_problem}")
+
+# ---------------------------------------------------------------- the client report
+st.header("The client report")
+st.markdown(f"One page about **{variant}** to share: what it is, its accuracy, its decision HappyMaps with their "
+            f"honesty check, the comparison with the baseline, and a sample photo explained. It embeds no CMU or "
+            f"Pointing'04 picture. Open it in a browser and print it, or save it as PDF.")
+st.download_button(f"Download the report on {variant} (HTML)", data=lambda: report_html(variant),
+                   file_name=f"happymaps_report_{variant}.html", mime="text/html", icon=":material/download:",
+                   on_click="ignore")
+st.caption(f"Or: `python -m vislib.client_report {variant}`.")
+ui.cite_pointing04()
+st.caption(f"CMU faces: {settings.CMU_CITATION}")

@@ -1,0 +1,42 @@
+"""The Compare page: opens from the app, compares the sidebar's network with another, and offers
+the client report."""
+
+from streamlit.testing.v1 import AppTest
+
+from vislib import settings
+
+
+def open_compare_page():
+    at = AppTest.from_file(str(settings.REPO_ROOT / "app.py"), default_timeout=300).run()
+    assert not at.exception
+    return at.switch_page("pages/4_Compare.py").run()
+
+
+def test_the_compare_page_shows_the_comparison_without_error():
+    at = open_compare_page()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "Compare two networks"
+    assert [h.value for h in at.header][:3] == ["Do they give the same answers?", "Do their layers hold the same information?",
+                                               "Do their units draw the same HappyMaps?"]
+    labels = [m.label for m in at.metric]
+    assert "Same answer, CMU test faces" in labels and "Same answer, three amigos" in labels
+    a = at.sidebar.selectbox[0].value
+    b = at.selectbox(key="compare_with").value
+    assert b != a and b in ("exp0", "ex1-1")
+    # the page's agreement figure is vislib.compare's
+    from vislib import compare
+
+    result = compare.compare(a, b)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Same answer, CMU test faces"] == f"{result.agreement[compare.CMU]['agreement']:.0%}"
+    assert any(e.proto.label.startswith("Download the report on") for e in at.get("download_button"))
+
+
+def test_choosing_another_network_b_and_the_amigos_reruns_cleanly():
+    at = open_compare_page()
+    at.selectbox(key="compare_with").set_value("ex1-4").run()
+    assert not at.exception and not at.error
+    at.radio(key="compare_inputs").set_value("three amigos").run()
+    assert not at.exception and not at.error
+    assert any("four-pose network" in c.value for c in at.caption)
