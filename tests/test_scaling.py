@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +192,58 @@ def test_the_image_gets_what_the_app_reads_and_only_the_runtime_requirements():
         assert (ROOT / needed).exists()
     assert "requirements-dev.txt" not in dockerfile
     assert "/_stcore/health" in dockerfile  # the HEALTHCHECK compose waits for
+
+
+# what requirements-dev.txt adds to requirements.txt (the image's install), by import name
+DEV_ONLY = {"tf-keras-vis": "tf_keras_vis", "scikit-image": "skimage", "jax": "jax", "torch": "torch",
+            "pytest": "pytest", "hypothesis": "hypothesis", "selenium": "selenium"}
+
+BLOCKED_RUN = """
+import importlib, pkgutil, sys
+blocked = set(sys.argv[1].split(","))
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ModuleNotFoundError(f"No module named {name!r} (not in requirements.txt)", name=name)
+
+sys.meta_path.insert(0, Blocker())
+try:
+    import selenium
+except ModuleNotFoundError:
+    pass
+else:
+    raise SystemExit("the blocker does not work")
+import ui, vislib, vislib.attribution
+for module in pkgutil.walk_packages(vislib.__path__, "vislib."):
+    importlib.import_module(module.name)
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file("app.py", default_timeout=300).run()
+assert not app.exception, [e.value for e in app.exception]
+assert app.title[0].value == "HappyMaps"
+print("ran without", sorted(blocked))
+"""
+
+
+def requirement_names(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            names.add(re.split(r"[\[<>=~!; ]", line, maxsplit=1)[0].lower())
+    return names
+
+
+def test_the_app_and_the_library_need_only_the_runtime_requirements():
+    """The image (and `make run`) installs requirements.txt only: every vislib module imports and
+    the Overview runs with the development packages made unimportable."""
+    runtime, dev = requirement_names(ROOT / "requirements.txt"), requirement_names(ROOT / "requirements-dev.txt")
+    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
+    assert dev == set(DEV_ONLY) and not runtime & dev, (runtime, dev)
+    done = subprocess.run([sys.executable, "-c", BLOCKED_RUN, ",".join(DEV_ONLY.values())], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert "ran without" in done.stdout
 
 
 def test_a_browser_uses_the_app_through_the_proxy_websocket_included_on_one_server(proxy, upstreams):
