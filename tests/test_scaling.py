@@ -3,8 +3,10 @@
 nginx from Debian's packages (.ci/system-deps installs it) runs the proxy config compose uses,
 rendered from the same template (deploy/nginx.conf.template), in front of two local Streamlit
 servers. Headless Chromium uses the app through it: the page loads and follows a variant switch
-(its websocket works through the proxy), and every request of one browser reaches one server
-(sticky sessions), while new browsers spread over both.
+(its websocket works through the proxy), uploads up to the uploader's limit reach the session, and
+every request of one browser reaches one server (sticky sessions), while new browsers spread over
+both. The image's install (requirements.txt only) is checked here too: the app runs without the
+development packages.
 """
 
 from __future__ import annotations
