@@ -216,9 +216,17 @@ except ModuleNotFoundError:
     pass
 else:
     raise SystemExit("the blocker does not work")
+import ast, pathlib
 import ui, vislib, vislib.attribution
 for module in pkgutil.walk_packages(vislib.__path__, "vislib."):
     importlib.import_module(module.name)
+for page in ["app.py", "ui.py", *sorted(str(p) for p in pathlib.Path("pages").glob("*.py"))]:
+    for node in ast.walk(ast.parse(pathlib.Path(page).read_text())):  # what the pages import, anywhere
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                importlib.import_module(alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            importlib.import_module(node.module)
 from streamlit.testing.v1 import AppTest
 app = AppTest.from_file("app.py", default_timeout=300).run()
 assert not app.exception, [e.value for e in app.exception]
@@ -237,8 +245,8 @@ def requirement_names(path: Path) -> set[str]:
 
 
 def test_the_app_and_the_library_need_only_the_runtime_requirements():
-    """The image (and `make run`) installs requirements.txt only: every vislib module imports and
-    the Overview runs with the development packages made unimportable."""
+    """The image (and `make run`) installs requirements.txt only: every vislib module and all that
+    the pages import import, and the Overview runs, with the development packages unimportable."""
     runtime, dev = requirement_names(ROOT / "requirements.txt"), requirement_names(ROOT / "requirements-dev.txt")
     assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
     assert dev == set(DEV_ONLY) and not runtime & dev, (runtime, dev)
