@@ -73,9 +73,10 @@ st.markdown(
     "The first row and column are the pictures themselves.")
 if same:
     random = result.cka_random[inputs]
-    st.dataframe({"layer": list(same), f"{variant} vs {other}": [round(v, 2) for v in same.values()],
-                  f"{variant} vs {other} with random weights": [round(random[n], 2) for n in same]},
-                 hide_index=True)
+    st.dataframe({"layer": list(same), f"{variant} vs {other}": list(same.values()),
+                  f"{variant} vs {other} with random weights": [random[n] for n in same]},
+                 hide_index=True, column_config={k: st.column_config.NumberColumn(format="%.2f")
+                                                 for k in (f"{variant} vs {other}", f"{variant} vs {other} with random weights")})
     st.caption(
         f"The same layer of both networks, against a copy of {other} with random weights. On these faces the conv "
         "and pooling layers of any network, even an untrained one, stay close to the picture itself, so their CKA is "
