@@ -147,8 +147,8 @@ if problem:
 
 
 def picture(where, image, caption=None):
-    """A montage at its own size (Streamlit would otherwise scale some up and not others)."""
-    where.image(image, caption=caption, width=int(image.shape[1]))
+    """A montage at its own size, or the column's width side by side (never wider than it)."""
+    where.image(image, caption=caption, width="stretch" if compare != "(none)" else int(image.shape[1]))
 
 
 def keep(key, result):
