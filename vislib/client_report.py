@@ -40,9 +40,11 @@ th { background: #f3f3f3; text-align: left; } td.n { text-align: right; font-var
 .row { display: flex; gap: 1.5em; flex-wrap: wrap; align-items: flex-start; } figure { margin: .3em 0; }
 figcaption { font-size: .85em; color: #555; max-width: 28em; } img { image-rendering: pixelated; }
 @media print {
-  body { margin: 0; max-width: none; font-size: 10.5px; } h2 { break-after: avoid; margin-top: .7em; }
+  body { margin: 0; max-width: none; font-size: 9px; line-height: 1.25; } h1 { font-size: 1.4em; }
+  h2 { break-after: avoid; margin: .5em 0 .2em; } p { margin: .25em 0; } td, th { padding: .05em .4em; }
   section, figure, table { break-inside: avoid; } .noprint { display: none; }
-  @page { size: A4; margin: 12mm; }
+  figure img { max-height: 30mm; width: auto; } .row { gap: .8em; }
+  @page { size: A4; margin: 9mm; }
 }
 """
 
