@@ -832,3 +832,28 @@ def test_stretch_spans_each_tile_and_diverging_is_white_at_zero_red_above_blue_b
     np.testing.assert_allclose(rgb[0, 0, 1], [1, 1, 1])
     assert rgb[0, 0, 3, 0] > rgb[0, 0, 3, 2] and rgb[0, 0, 0, 2] > rgb[0, 0, 0, 0]
     assert 0.5 < rgb[0, 0, 2, 1] < 1.0  # half way to red
+
+
+# ---- 16. the face basis CLI
+
+
+def test_the_face_basis_cli_writes_what_variants_lack_fitted_on_their_training_faces(tmp_path, monkeypatch, capsys):
+    from vislib import data, faceprior
+
+    folder = tmp_path / VARIANT
+    folder.mkdir()
+    (folder / "model.keras").write_bytes((settings.MODELS_DIR / VARIANT / "model.keras").read_bytes())
+    monkeypatch.setattr(settings, "MODELS_DIR", tmp_path)
+    assert faceprior.main([]) == 0
+    path = folder / faceprior.BASIS_FILE
+    assert path.is_file() and path.stat().st_size <= 800_000
+    basis = faceprior.load(folder)
+    faces = data.load_cmu()
+    train = faces.images[data.split_indices(faces.poses, seed=0)[0]]
+    np.testing.assert_allclose(basis.mean, train.mean(axis=0)[..., 0], atol=1e-5)
+    assert basis.components.shape == (faceprior.DEFAULT_COMPONENTS, 60 * 64)
+    assert np.all(np.diff(basis.scales) <= 0)  # largest variance first
+    capsys.readouterr()
+    assert faceprior.main([]) == 0 and "every shipped variant has its face_basis.npz" in capsys.readouterr().out
+    shipped = faceprior.load(settings.REPO_ROOT / "models" / VARIANT)  # the committed one: the same fit
+    np.testing.assert_allclose(shipped.mean, basis.mean, atol=1e-6)
