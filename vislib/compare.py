@@ -307,9 +307,12 @@ def compare(a: str, b: str, models=None) -> Comparison:
     if atlas_a is None or atlas_b is None:
         problem = problem or f"no HappyMaps atlas for {a if atlas_a is None else b} (python -m vislib.atlas)"
     else:
-        for layer in layers_a:
-            if layer in atlas_a.images and layer in atlas_b.images:
-                matches[layer] = happymap_similarity(atlas_a, atlas_b, layer, mean_a, mean_b)
+        try:
+            for layer in layers_a:
+                if layer in atlas_a.images and layer in atlas_b.images:
+                    matches[layer] = happymap_similarity(atlas_a, atlas_b, layer, mean_a, mean_b)
+        except ModuleNotFoundError as error:  # scipy: a runtime requirement, missing from an old install
+            matches, problem = {}, f"the unit matching needs {error.name} (pip install {error.name})"
     return Comparison(a, b, layers_a, layers_b, cka, cka_random, agreement, matches, problem, counts,
                       time.perf_counter() - started)
 
