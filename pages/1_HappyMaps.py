@@ -27,6 +27,7 @@ REGULARISERS = ("blur_sigma", "blur_every", "norm_pct", "contrib_pct")
 TUNED = ("image", "steps", "learning_rate", "decay", "jitter", "start", *REGULARISERS)
 READINGS = {"auto": None, "activation": False, "pre-activation": True}
 MAX_KEPT_RESULTS = 12
+FLAT_SPAN = 0.03  # a map whose 1st-99th percentile span is under this shows nothing: said in words
 KEEP = "session"  # widget values survive a visit to another page
 
 
@@ -160,7 +161,11 @@ def keep(key, result):
 def tiles(images, name, layer_name, shown, mean_face):
     """The maps as a person sees them: stretched if asked, dead units in words."""
     dead = set(ui.dead_units(name, layer_name))
-    words = {i: "never fires on\nany training\nface" for i, u in enumerate(shown) if u in dead}
+    span = np.percentile(images, 99, axis=(1, 2)) - np.percentile(images, 1, axis=(1, 2))
+    level = np.asarray(images).mean(axis=(1, 2))
+    flat = {i: "no pattern:\nall white" if level[i] > 0.9 else "no pattern:\nall black" if level[i] < 0.1
+            else "no pattern:\nthe picture\nstays flat" for i in range(len(shown)) if span[i] < FLAT_SPAN}
+    words = {**flat, **{i: "never fires on\nany training\nface" for i, u in enumerate(shown) if u in dead}}
     shown_images = plots.stretch(images) if stretch else images
     return shown_images, words
 
@@ -276,5 +281,5 @@ for column, name in zip(st.columns(len(panels)), panels):
 st.caption(
     ("Each tile's contrast is stretched on its own (1st to 99th percentile), so compare shapes, not brightness. "
      if stretch else "Mid-gray is the average training pixel. ") +
-    "Numbers: unit index (and class, for decision units). Units that never respond to any CMU training face "
-    "are said in words instead of a picture.")
+    "Numbers: unit index (and class, for decision units). Units that never respond to any CMU training face, "
+    "and maps that stay flat (less than 3% of the gray range), are said in words instead of a picture.")
