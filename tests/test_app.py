@@ -112,6 +112,25 @@ def test_happymaps_sanity_check_and_an_empty_unit_choice_are_said_in_words():
     assert any("No unit chosen" in i.value for i in at.info)
 
 
+def test_happymaps_shows_the_training_faces_each_unit_likes_or_says_they_are_missing(tmp_path, monkeypatch):
+    import streamlit as st
+
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.toggle(key="hm_top").set_value(True).run()
+    assert_healthy(at)
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert any("9 CMU training faces that excite it most" in c for c in captions), captions
+    monkeypatch.setenv(settings.DATA_ENV_VAR, str(tmp_path))  # an empty data folder
+    st.cache_data.clear()
+    try:
+        at = fresh().switch_page(HAPPYMAPS).run()
+        at.sidebar.toggle(key="hm_top").set_value(True).run()
+        assert_healthy(at)
+        assert any("training faces are not available" in i.value for i in at.info)
+    finally:
+        st.cache_data.clear()
+
+
 def test_comparing_the_decision_layer_with_the_four_pose_network_shows_all_its_classes():
     at = fresh().switch_page(HAPPYMAPS).run()
     at.sidebar.selectbox(key="hm_compare").set_value("ex1-4").run()
