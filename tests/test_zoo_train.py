@@ -158,7 +158,7 @@ def test_a_short_training_run_writes_every_file_and_is_reproducible(tmp_path):
 
 
 def test_an_experiment_2_variant_trains_on_a_small_subset_with_every_file(tmp_path):
-    metrics = train.train_variant("ex2-2", tmp_path, epochs=2, subset=8, folds=2, log=lambda *_: None)
+    metrics = train.train_variant("ex2-2", tmp_path, epochs=2, subset=12, folds=2, log=lambda *_: None)
     folder = tmp_path / "ex2-2"
     for file in ("model.keras", "history.json", "metrics.json", "unit_stats.json", "mean_image.npy",
                  "face_basis.npz"):

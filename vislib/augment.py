@@ -45,9 +45,10 @@ def mirrored(images: np.ndarray, poses):
     return np.ascontiguousarray(np.asarray(images)[:, :, ::-1]), np.array([mirror_pose(q) for q in poses])
 
 
-def shift_scale(shift: float = 0.1, scale: float = 0.1, fill: str = "reflect") -> Transform:
-    """Zoom by a factor in [1 - scale, 1 + scale] about the centre and shift by up to `shift`
-    of the width and height; the uncovered border is filled by reflection."""
+def shift_scale(shift: float = 0.1, scale: float = 0.1, fill: str = "reflect", rotate: float = 0.0) -> Transform:
+    """Zoom by a factor in [1 - scale, 1 + scale] about the centre, turn by up to `rotate`
+    degrees in the picture plane, and shift by up to `shift` of the width and height; the
+    uncovered border is filled by reflection."""
     import cv2
 
     border = {"reflect": cv2.BORDER_REFLECT_101, "edge": cv2.BORDER_REPLICATE}[fill]
@@ -58,7 +59,8 @@ def shift_scale(shift: float = 0.1, scale: float = 0.1, fill: str = "reflect") -
         for i, image in enumerate(images):
             s = 1 + rng.uniform(-scale, scale)
             dx, dy = rng.uniform(-shift, shift) * w, rng.uniform(-shift, shift) * h
-            matrix = np.array([[s, 0, (1 - s) * w / 2 + dx], [0, s, (1 - s) * h / 2 + dy]], np.float32)
+            matrix = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-rotate, rotate) if rotate else 0.0, s)
+            matrix[:, 2] += (dx, dy)
             out[i, ..., 0] = cv2.warpAffine(image[..., 0], matrix, (w, h), flags=cv2.INTER_LINEAR,
                                             borderMode=border)
         return out
@@ -139,7 +141,8 @@ def erase(p: float = 0.5, area: tuple[float, float] = (0.02, 0.15)) -> Transform
     return apply
 
 
-def background(p: float = 0.5, centre=(0.47, 0.5), radii=(0.34, 0.3), jitter: float = 0.06) -> Transform:
+def background(p: float = 0.5, centre=(0.47, 0.5), radii=(0.34, 0.3), jitter: float = 0.06,
+               shoulders: bool = True) -> Transform:
     """With probability p, replace what lies outside an ellipse around the head with a random
     backdrop (a flat grey in [0.1, 0.9] plus a smooth random shade), edges softened.
 
@@ -158,7 +161,8 @@ def background(p: float = 0.5, centre=(0.47, 0.5), radii=(0.34, 0.3), jitter: fl
             cy, cx = (centre[0] + rng.uniform(-jitter, jitter)) * h, (centre[1] + rng.uniform(-jitter, jitter)) * w
             ry, rx = (radii[0] + rng.uniform(-jitter, jitter)) * h, (radii[1] + rng.uniform(-jitter, jitter)) * w
             inside = (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1).astype(np.float32)
-            inside[int(min(h - 1, cy)):, int(max(0, cx - rx)):int(min(w, cx + rx))] = 1  # neck and shoulders stay
+            if shoulders:  # neck and shoulders stay
+                inside[int(min(h - 1, cy)):, int(max(0, cx - rx)):int(min(w, cx + rx))] = 1
             mask = cv2.GaussianBlur(inside, (0, 0), 2.0)
             shade = cv2.resize(rng.uniform(-0.15, 0.15, (3, 3)).astype(np.float32), (w, h),
                                interpolation=cv2.INTER_CUBIC)
@@ -197,9 +201,22 @@ def recipe(name: str) -> Transform:
             # the issue's quick experiment: scale and shift 10%, gamma, contrast, brightness, erasing
             "strong": compose(shift_scale(0.1, 0.1), gamma(0.5), contrast(0.4), brightness(0.15),
                               blur(0.3), noise(0.03), erase(0.5)),
+            "none": compose(),  # mirror images only
+            # wider geometry: framing jitter of another detector, camera or person, tilted heads
+            "strong+geometry": compose(background(0.5), shift_scale(0.15, 0.2, rotate=10), gamma(0.5),
+                                       contrast(0.4), brightness(0.15), blur(0.3), noise(0.03), erase(0.5)),
+            # milder: for two studios, where the data already varies
+            "mild": compose(shift_scale(0.08, 0.08), gamma(0.3), contrast(0.3), brightness(0.1), blur(0.2),
+                            noise(0.02), erase(0.25)),
+            "mild+backdrop": compose(background(0.4), shift_scale(0.08, 0.08), gamma(0.3), contrast(0.3),
+                                     brightness(0.1), blur(0.2), noise(0.02), erase(0.25)),
             # the same, with the wall behind the head replaced half of the time
             "strong+backdrop": compose(background(0.5), shift_scale(0.1, 0.1), gamma(0.5), contrast(0.4),
                                        brightness(0.15), blur(0.3), noise(0.03), erase(0.5)),
+            # ... and half of those backdrops hide the shoulders too: the head alone must decide
+            "strong+head": compose(background(0.3), background(0.3, shoulders=False), shift_scale(0.1, 0.1),
+                                   gamma(0.5), contrast(0.4), brightness(0.15), blur(0.3), noise(0.03),
+                                   erase(0.5)),
         })
     try:
         return RECIPES[name]

@@ -48,6 +48,7 @@ FACE_CENTRE_FROM_TOP = 0.54
 DARK_LINE_MAX = 0.2
 DARK_LINE_RELATIVE = 0.5
 MAX_FRAME_FRACTION = 0.03
+FRAME_MARGIN = 2  # lines past a dark frame still dimmed by it (JPEG blurs the step)
 
 # Anything a decoder may raise on a damaged or hostile file. PhotoError is a ValueError, so
 # load_photo re-raises its own errors before this tuple is consulted.
@@ -248,8 +249,8 @@ def content_bounds(gray: np.ndarray) -> tuple[int, int, int, int]:
 
     def count(lines) -> int:  # dark lines, then a lighter one: a frame (else dark picture)
         for n, line in enumerate(lines):
-            if float(np.mean(line)) >= limit:
-                return n
+            if float(np.mean(line)) >= limit:  # a frame, and its blurred inner edge
+                return n + FRAME_MARGIN if n else 0
         return 0
 
     kh, kw = int(h * MAX_FRAME_FRACTION), int(w * MAX_FRAME_FRACTION)
@@ -261,13 +262,14 @@ def content_bounds(gray: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def crop(gray: np.ndarray, box: Box) -> np.ndarray:
-    """Cut a box out of a grayscale photo; parts outside the picture repeat its edge.
+    """Cut a box out of a grayscale photo; parts outside the picture take its edges' colour.
 
     The picture is the photo without a dark frame at its edges (`content_bounds`: the black
-    border of Pointing'04 photos), so the edge repeated is the wall or clothes inside it, never
-    the black line (until issue 10 the black line was repeated into wide black bands).
-    The box is rounded to whole pixels. A box inside the picture gives a view of it; one
-    reaching outside allocates only the box, however far it reaches.
+    border of Pointing'04 photos). Outside it, each side is filled flat with the median of the
+    picture's line along that side (corners: the mean of their two sides), so a wall stays a
+    wall: no black bands (the black line repeated, until issue 10) and no streaks (any edge
+    line repeated). The box is rounded to whole pixels. A box inside the picture gives a view
+    of it; one reaching outside allocates only the box, however far it reaches.
     """
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     if x1 <= x0 or y1 <= y0:
@@ -275,9 +277,18 @@ def crop(gray: np.ndarray, box: Box) -> np.ndarray:
     top, bottom, left, right = content_bounds(gray)
     if left <= x0 and x1 <= right and top <= y0 and y1 <= bottom:
         return gray[y0:y1, x0:x1]
-    rows = np.clip(np.arange(y0, y1), top, bottom - 1)
-    cols = np.clip(np.arange(x0, x1), left, right - 1)
-    return gray[np.ix_(rows, cols)]
+    picture = gray[top:bottom, left:right]
+    side = {"top": np.median(picture[0]), "bottom": np.median(picture[-1]),
+            "left": np.median(picture[:, 0]), "right": np.median(picture[:, -1])}
+    rows, cols = np.arange(y0, y1), np.arange(x0, x1)
+    out = gray[np.ix_(np.clip(rows, top, bottom - 1), np.clip(cols, left, right - 1))].copy()
+    vertical = np.where(rows < top, side["top"], np.where(rows >= bottom, side["bottom"], np.nan))[:, None]
+    horizontal = np.where(cols < left, side["left"], np.where(cols >= right, side["right"], np.nan))[None, :]
+    fill = np.where(np.isnan(vertical), horizontal, np.where(np.isnan(horizontal), vertical,
+                                                            (vertical + horizontal) / 2))
+    outside = ~np.isnan(fill)
+    out[outside] = fill[outside]
+    return out
 
 
 def to_network_input(gray: np.ndarray, box: Box | None = None) -> np.ndarray:

@@ -113,40 +113,47 @@ def _join(*parts: Examples) -> Examples:
     return Examples(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("x", "poses", "people", "source")))
 
 
-def cmu_examples(framing: str) -> Examples:
+def cmu_examples(framing: str, subset: int | None = None) -> Examples:
     """CMU as a variant sees it: 'cmu' = the 64x60 files (the original study), 'detector' =
-    the 128x120 originals framed by the upload intake (`data.cmu_detected_inputs`)."""
+    the 128x120 originals framed by the upload intake (`data.cmu_detected_inputs`).
+    subset: every n-th shot only (quick runs), framed alone."""
     if framing == "cmu":
         faces = data.load_cmu(2)
         x = faces.images
     elif framing == "detector":
         faces = data.load_cmu(1)
-        x = data.cmu_detected_inputs(faces)
+        x = None if subset else data.cmu_detected_inputs(faces)
     else:
         raise ValueError(f"framing must be 'cmu' or 'detector', got {framing!r}")
-    return Examples(x, faces.poses, faces.users, np.full(len(x), "cmu"))
+    pick = slice(None, None, subset)
+    if x is None:
+        x = data.cmu_detected_inputs(data.CmuFaces(faces.images[pick], faces.poses[pick], faces.users[pick],
+                                                   faces.files[pick]))
+    else:
+        x = x[pick]
+    return Examples(x, faces.poses[pick], faces.users[pick], np.full(len(x), "cmu"))
 
 
-@lru_cache(maxsize=2)
-def _pointing04(root: str, framing: str) -> Examples:
-    photos = data.load_pointing04_train()
+@lru_cache(maxsize=4)
+def _pointing04(root: str, framing: str, subset: int | None) -> Examples:
+    photos = data.load_pointing04_train()[::subset]
     x = data.amigo_inputs(photos, framing)
     return Examples(x, np.array([p.pose for p in photos]), np.array([p.person for p in photos]),
                     np.full(len(x), "pointing04_train"))
 
 
-def pointing04_examples(framing: str = "detected") -> Examples:
+def pointing04_examples(framing: str = "detected", subset: int | None = None) -> Examples:
     """pointing04_train/ through the upload intake: 'detected' (its own face detector, as an
-    upload) or 'face' (the database's face box)."""
-    return _pointing04(str(data.pointing04_train_root()), framing)
+    upload) or 'face' (the database's face box). subset: every n-th photo only."""
+    return _pointing04(str(data.pointing04_train_root()), framing, subset)
 
 
-def pointing04_training(spec: zoo.Variant) -> tuple[Examples, Examples]:
+def pointing04_training(spec: zoo.Variant, subset: int | None = None) -> tuple[Examples, Examples]:
     """(training, validation) Pointing'04 examples of a variant: the validation people
     (P04_VALIDATION) framed as uploads; the others in each of the variant's framings."""
-    detected = pointing04_examples("detected")
+    detected = pointing04_examples("detected", subset)
     p_train, p_val = data.person_split(detected.people, P04_VALIDATION)
-    train = _join(*(pointing04_examples(f).take(p_train) for f in spec.pointing04_framings))
+    train = _join(*(pointing04_examples(f, subset).take(p_train) for f in spec.pointing04_framings))
     return train, detected.take(p_val)
 
 
@@ -224,7 +231,7 @@ def training_sets(spec: zoo.Variant, subset: int | None = None) -> tuple[Example
 
     subset: keep only every n-th example (a quick run for the tests; not for shipping).
     """
-    cmu = cmu_examples(spec.framing)
+    cmu = cmu_examples(spec.framing, subset)
     train_idx, test_idx = variant_split(spec, cmu)
     train, test = cmu.take(train_idx), cmu.take(test_idx)
     split = {"by": spec.split, "seed": 0 if spec.split == "image" else FOLD_SEED,
@@ -232,13 +239,11 @@ def training_sets(spec: zoo.Variant, subset: int | None = None) -> tuple[Example
     if spec.split == "person":
         split["test_people"] = sorted(set(test.people.tolist()))
     if "pointing04_train" in spec.training_data:
-        p_train, p_val = pointing04_training(spec)
+        p_train, p_val = pointing04_training(spec, subset)
         train, test = _join(train, p_train), _join(test, p_val)
         split["pointing04_train"] = {"train": len(p_train), "validation": len(p_val),
                                      "validation_people": list(P04_VALIDATION),
                                      "framings": list(spec.pointing04_framings)}
-    if subset:
-        train, test = train.take(slice(None, None, subset)), test.take(slice(None, None, subset))
     return train, test, split
 
 
@@ -247,20 +252,18 @@ def cmu_new_people(spec: zoo.Variant, seed: int, epochs: int, k: int = CMU_FOLDS
     """Accuracy on CMU people the model never saw: a leave-people-out k-fold of the variant's
     own recipe (same epochs, seed, framing, augmentation, other training data), every CMU
     image tested once by the fold that left its person out."""
-    cmu = cmu_examples(spec.framing)
+    cmu = cmu_examples(spec.framing, subset)
     extra = None
     if "pointing04_train" in spec.training_data:
-        extra = pointing04_training(spec)[0]
+        extra = pointing04_training(spec, subset)[0]
     labels = cmu.labels(spec.task)
     predicted = np.full(len(cmu), -1)
     per_fold, held_out = [], []
     started = time.perf_counter()
     for i, (train_idx, test_idx) in enumerate(data.person_folds(cmu.people, k, FOLD_SEED)):
-        if subset:
-            train_idx, test_idx = train_idx[::subset], test_idx[::subset]
         train = cmu.take(train_idx)
         if extra is not None:
-            train = _join(train, extra if not subset else extra.take(slice(None, None, subset)))
+            train = _join(train, extra)
         model, _, _ = fit(spec, train, None, seed, epochs)
         predicted[test_idx] = predict(model, cmu.x[test_idx])
         per_fold.append(round(float((predicted[test_idx] == labels[test_idx]).mean()), 4))
@@ -393,14 +396,23 @@ def main(argv=None) -> int:
                         help=f"k of the leave-people-out CMU evaluation (default {CMU_FOLDS}; 0 skips it)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="train once per seed and print each run's three-amigos figures")
-    parser.add_argument("--no-save", action="store_true", help="write nothing (with --seeds: always)")
+    parser.add_argument("--no-save", action="store_true", help="write no model (with --seeds: never written)")
+    parser.add_argument("--record", action="store_true",
+                        help="with --seeds: record the runs as `seed_runs` in the shipped metrics.json")
     args = parser.parse_args(argv)
     names = list(zoo.VARIANTS) if args.all else args.variant
     try:
         started = time.perf_counter()
         for name in names:
             if args.seeds:
-                seed_table(name, args.seeds)
+                rows = seed_table(name, args.seeds)
+                if args.record:
+                    path = zoo.model_dir(name, args.out) / "metrics.json"
+                    metrics = json.loads(path.read_text())
+                    metrics["seed_runs"] = rows
+                    metrics["seed_runs_command"] = (f"python -m vislib.train --variant {name} --seeds "
+                                                    + " ".join(map(str, args.seeds)) + " --record")
+                    path.write_text(json.dumps(metrics, indent=1))
             else:
                 train_variant(name, args.out, args.epochs, folds=args.folds or None, save=not args.no_save)
         print(f"trained {len(names)} variant(s) in {time.perf_counter() - started:.0f} s")

@@ -66,17 +66,19 @@ VARIANTS: dict[str, Variant] = {
                 decision_activation="linear", loss="mean_squared_error"),
         Variant("ex2-1", "CMU only, framed as uploads, augmented", series="Experiment 2",
                 hypothesis="Trained on the crops the upload path makes (its own face detector on the "
-                           "128x120 CMU originals), with mirror images and strong photometric and "
-                           "geometric augmentation, a CMU-only network learns head pose that transfers "
+                           "128x120 CMU originals), with mirror images, the wall behind the head "
+                           "replaced half of the time, strong photometric and geometric augmentation "
+                           "and weight averaging, a CMU-only network learns head pose that transfers "
                            "to another studio.",
-                framing="detector", augment="strong", split="person", epochs=40),
+                framing="detector", augment="strong+backdrop", split="person", epochs=40, average_from=20),
         Variant("ex2-2", "CMU + Pointing'04 training people, framed as uploads, augmented",
                 series="Experiment 2",
-                hypothesis="Adding a second studio (nine more Pointing'04 people) to ex2-1's recipe "
-                           "makes the network right on the three amigos and keeps it right on new CMU "
-                           "people and on photos from elsewhere.",
+                hypothesis="Adding a second studio (nine more Pointing'04 people, framed both as uploads "
+                           "and around their face boxes) to an augmented, weight-averaged recipe makes "
+                           "the network right on the three amigos and keeps it right on new CMU people "
+                           "and on photos from elsewhere.",
                 training_data=("cmu", "pointing04_train"), framing="detector", augment="strong",
-                split="person", epochs=40),
+                split="person", epochs=40, average_from=20, pointing04_framings=("detected", "face")),
     )
 }
 
