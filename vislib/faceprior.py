@@ -93,7 +93,9 @@ def load(folder: Path) -> FaceBasis:
 
 
 def fit_variant(variant: str, root: Path | None = None, components: int = DEFAULT_COMPONENTS) -> FaceBasis:
-    """The face basis of a variant's training images, as vislib.train splits them."""
+    """The face basis of the original variants' training images: the CMU faces at
+    data.split_indices(poses, seed=0)[0], as vislib.train split them (all seven share it).
+    Variants trained on another split write their own basis at training time."""
     from vislib import data
 
     faces = data.load_cmu()
