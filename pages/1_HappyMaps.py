@@ -77,6 +77,11 @@ with st.sidebar:
              "small pattern wherever it appears; a dense unit combines them; a **decision** unit scores one class "
              "(its answer is the class with the highest score). Deeper layers see larger, more face-like patterns.")
     n_units = int(network.get_layer(layer).output.shape[-1])
+    st.caption(f"Each unit here scores one class: the network answers the class whose unit scores highest."
+               if layer == decision else
+               "Each unit here detects one small pattern, wherever it appears in the picture."
+               if len(network.get_layer(layer).output.shape) == 4 else
+               "Each unit here combines the patterns found below it into one number.")
     if st.toggle("All units", value=n_units <= 64, key=f"hm_all_{variant}_{layer}", persist_state=KEEP,
                  help="Large layers default to a few units: every unit takes a while on a CPU."):
         units = list(range(n_units))
