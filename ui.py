@@ -111,6 +111,7 @@ def variant_picker(default: str | None = None) -> str:
         st.page_link("pages/2_Your_photo.py", label="Your photo", icon=":material/face:")
         st.page_link("pages/3_Why_it_fails.py", label="Why it fails", icon=":material/troubleshoot:")
         st.page_link("pages/4_Compare.py", label="Compare", icon=":material/compare:")
+        st.page_link("pages/5_Watch_it_learn.py", label="Watch it learn", icon=":material/movie:")
         st.divider()
     # Re-assigning a widget's key keeps its value when the user moves to another page.
     st.session_state[VARIANT_KEY] = st.session_state[VARIANT_KEY]

@@ -315,3 +315,102 @@ def matched_similarity_bars(layers, matched, baseline, title: str = "") -> go.Fi
                                                           "title": "mean correlation"},
                       height=320, margin={"t": 40, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h"})
     return fig
+
+
+def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scores: np.ndarray, input_names,
+                        probabilities: bool = True, title: str = "") -> go.Figure:
+    """Watch a network learn (issue 13): one animation frame an epoch, with a slider and a play
+    button. Top: the decision layer's HappyMap of each class, and the decision on each fixed
+    input; bottom: the loss and accuracy curves (train and test), a marker at the frame's epoch.
+
+    epochs (F,), logs {"loss", "accuracy", "val_loss", "val_accuracy": (F,)}, happymaps
+    (F, C, H, W) in [0, 1], scores (F, N, C)."""
+    epochs = [int(e) for e in epochs]
+    happymaps, scores = np.asarray(happymaps, float), np.asarray(scores, float)
+    n_classes = len(classes)
+    cols = n_classes + 2
+    specs = [[{}] * n_classes + [{"colspan": 2}, None],
+             [{"colspan": cols // 2}] + [None] * (cols // 2 - 1) + [{"colspan": cols - cols // 2}]
+             + [None] * (cols - cols // 2 - 1)]
+    fig = make_subplots(rows=2, cols=cols, specs=specs, row_heights=[0.55, 0.45], vertical_spacing=0.14,
+                        horizontal_spacing=0.04,
+                        subplot_titles=[f"HappyMap: “{c}”" for c in classes]
+                        + ["Decision on each picture", "Accuracy", "Loss"])
+    curves = {"accuracy": (2, 1), "loss": (2, cols // 2 + 1)}
+    split_keys = {"train": "", "test": "val_"}
+
+    def values(key):
+        return [None if v is None or not np.isfinite(v) else float(v) for v in np.asarray(logs[key], float)]
+
+    for metric, (row, col) in curves.items():
+        for split, prefix in split_keys.items():
+            fig.add_trace(go.Scatter(x=epochs, y=values(prefix + metric), mode="lines", name=split,
+                                     line={"color": COLORS[split]}, showlegend=metric == "accuracy",
+                                     legendgroup=split), row=row, col=col)
+    # the traces the frames move: HappyMaps, bars, then the curve markers
+    moving = []
+
+    def heat(image):
+        return go.Heatmap(z=np.round(image * 255).astype(int), colorscale="gray", zmin=0, zmax=255,
+                          showscale=False, hoverinfo="skip")
+
+    def bars(frame):
+        out = []
+        for c, name in enumerate(classes):
+            shown = scores[frame, :, c]
+            out.append(go.Bar(y=list(input_names), x=shown, orientation="h", name=name, legendgroup="classes",
+                              text=[f"{v:.0%}" if probabilities else f"{v:.2f}" for v in shown],
+                              textposition="inside", showlegend=frame == 0))
+        return out
+
+    def markers(frame):
+        out = []
+        for metric in curves:
+            for split, prefix in split_keys.items():
+                v = values(prefix + metric)[frame]
+                out.append(go.Scatter(x=[epochs[frame]], y=[v], mode="markers", showlegend=False,
+                                      marker={"color": COLORS[split], "size": 11, "line": {"width": 1, "color": "black"}},
+                                      hovertemplate=f"{split} {metric}, epoch %{{x}}: %{{y:.3f}}<extra></extra>"))
+        return out
+
+    for c in range(n_classes):
+        fig.add_trace(heat(happymaps[0, c]), row=1, col=c + 1)
+        moving.append(len(fig.data) - 1)
+    for trace in bars(0):
+        fig.add_trace(trace, row=1, col=n_classes + 1)
+        moving.append(len(fig.data) - 1)
+    k = 0
+    for metric, (row, col) in curves.items():
+        for _ in split_keys:
+            fig.add_trace(markers(0)[k], row=row, col=col)
+            moving.append(len(fig.data) - 1)
+            k += 1
+
+    def label(frame):
+        return "before training" if epochs[frame] == 0 else f"epoch {epochs[frame]}"
+
+    fig.frames = [go.Frame(name=str(e), traces=moving,
+                           data=[heat(happymaps[f, c]) for c in range(n_classes)] + bars(f) + markers(f),
+                           layout={"title": {"text": f"{title}{label(f)}"}})
+                  for f, e in enumerate(epochs)]
+    for c in range(n_classes):
+        axis = "" if c == 0 else str(c + 1)
+        fig.layout[f"xaxis{axis}"].update(showticklabels=False, scaleanchor=f"y{axis}", constrain="domain")
+        fig.layout[f"yaxis{axis}"].update(showticklabels=False, autorange="reversed", constrain="domain")
+    bar_axis = str(n_classes + 1)
+    fig.layout[f"xaxis{bar_axis}"].update(range=[0, 1.0] if probabilities else None, tickformat=".0%" if probabilities else None)
+    fig.layout[f"yaxis{bar_axis}"].update(autorange="reversed")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=2, col=1)
+    fig.update_xaxes(title_text="epoch", row=2)
+    step = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
+    fig.update_layout(
+        barmode="stack" if probabilities else "group", height=640, title={"text": f"{title}{label(0)}"},
+        margin={"t": 70, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h", "y": -0.12},
+        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.2, "xanchor": "left", "showactive": False,
+                      "buttons": [
+                          {"label": "▶ Play", "method": "animate",
+                           "args": [None, {**step, "frame": {"duration": 600, "redraw": True}, "fromcurrent": True}]},
+                          {"label": "❚❚ Pause", "method": "animate", "args": [[None], step]}]}],
+        sliders=[{"active": 0, "x": 0.12, "y": -0.2, "len": 0.88, "currentvalue": {"prefix": ""},
+                  "steps": [{"label": str(e), "method": "animate", "args": [[str(e)], step]} for e in epochs]}])
+    return fig

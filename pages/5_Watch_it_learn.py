@@ -1,0 +1,81 @@
+"""Watch it learn: the network's training, epoch by epoch, from the shipped timelapse (issue 13)."""
+
+import numpy as np
+import streamlit as st
+
+import shell
+
+shell.open_page("Watch it learn", "Watch it learn")
+with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
+    import ui
+    from vislib import plots, timelapse, zoo
+
+st.markdown(
+    "A network starts from random weights and, epoch after epoch (one pass over the training faces), adjusts "
+    "them to make fewer mistakes. This timelapse was recorded while the chosen network's recipe was trained: "
+    "press **▶ Play** or drag the slider. At the top, the picture each answer of the network likes most (its "
+    "HappyMap) and what it answers for a few photos anyone may share (an astronaut, mirrored and cropped, and "
+    "the average training face); below, how often it is right and how wrong it is (the loss), on the faces it "
+    "learns from (train) and on CMU faces it never learns from (test).")
+variant = ui.variant_picker()
+spec = zoo.variant(variant)
+
+
+@st.cache_data(show_spinner=False)
+def load_timelapse(name: str, stamp: float):
+    return timelapse.load(name)
+
+
+path = zoo.model_dir(variant) / timelapse.TIMELAPSE_FILE
+try:
+    movie = load_timelapse(variant, path.stat().st_mtime if path.is_file() else 0.0)
+except timelapse.TimelapseError as error:
+    st.error(str(error))
+    st.stop()
+if movie is None:
+    st.info(f"No timelapse for this variant: `{timelapse.record_command(variant)}` records one "
+            f"(it trains the network again, about a minute, and writes {path.name} beside the model).")
+    st.stop()
+
+sentence = timelapse.learning_sentence(movie)
+st.markdown(f"**{sentence}**")
+ui.chart(plots.timelapse_animation(movie.epochs, movie.logs, movie.happymaps, movie.classes, movie.scores,
+                                   movie.input_names, movie.probabilities, title=f"{variant}: "))
+last = len(movie) - 1
+final = movie.logs["val_accuracy"][last]
+start = movie.logs["val_accuracy"][0]
+answers = movie.scores.argmax(axis=2)
+changed = [name for i, name in enumerate(movie.input_names) if answers[0, i] != answers[last, i]]
+st.markdown(
+    f"Before training it is right on **{start:.0%}** of the CMU test faces, after {int(movie.epochs[last])} epochs on "
+    f"**{final:.0%}**. Over training its answer changes for "
+    + (f"**{', '.join(changed)}**." if changed else "none of the pictures above: it answers them as it did at the start.")
+    + " The HappyMaps are made in the space of faces from the average face, so they change only where the network "
+      "has learned to care.")
+meta = movie.meta
+shipped = ui.load_or_stop(ui.metrics, variant)["accuracy"]["test"]
+st.caption(
+    f"Recorded with `{meta.get('command', timelapse.record_command(variant))}`: the variant's own recipe "
+    f"(same data, split, seed, {meta.get('epochs', last)} epochs), trained again with a recorder attached. Its last "
+    f"epoch scores {final:.1%} on the CMU test faces; the shipped model {shipped:.1%}"
+    + ("" if meta.get("same_weights_as_shipped") else " (training on this machine is not bit-for-bit the same run)")
+    + f". HappyMaps: {meta['happymap_settings']['steps']} steps of the default setting each epoch. "
+      f"No CMU or Pointing'04 picture is stored, only these pictures and the network's answers to them.")
+
+st.header("Inside the network, epoch by epoch")
+st.markdown("What a few feature maps of each layer show for one picture: white where the feature responds. "
+            "Early on they copy the picture; with training they pick out edges and regions.")
+c1, c2 = st.columns(2)
+picture = c1.selectbox("Picture", range(len(movie.input_names)), format_func=lambda i: movie.input_names[i],
+                       key="timelapse_picture")
+epoch = c2.select_slider("Epoch", options=[int(e) for e in movie.epochs], value=int(movie.epochs[last]),
+                         key="timelapse_epoch")
+frame = int(np.flatnonzero(movie.epochs == epoch)[0])
+st.image(plots.enlarge(movie.inputs[picture], 3), caption=f"{movie.input_names[picture]}, as the network sees it",
+         clamp=True)
+for layer, maps in movie.activations.items():
+    tiles = maps[frame, picture]
+    st.image(plots.montage(tiles, labels=[f"unit {c}" for c in movie.channels[layer]], cols=len(tiles),
+                           scale=max(1, 192 // tiles.shape[-1])),
+             caption=f"{layer}: units {', '.join(map(str, movie.channels[layer]))} "
+                     f"(white = {movie.scales[layer][frame]:.2f}, this layer's highest at epoch {epoch})")
