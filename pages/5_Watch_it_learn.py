@@ -59,6 +59,8 @@ st.caption(
     f"(same data, split, seed, {meta.get('epochs', last)} epochs), trained again with a recorder attached. Its last "
     f"epoch scores {final:.1%} on the CMU test faces; the shipped model {shipped:.1%}"
     + ("" if meta.get("same_weights_as_shipped") else " (training on this machine is not bit-for-bit the same run)")
+    + (f". The shipped network averages the weights of epochs {spec.average_from} to {spec.epochs}; each frame "
+       f"shows that epoch's own weights" if meta.get("averaged_after_training") else "")
     + f". HappyMaps: {meta['happymap_settings']['steps']} steps of the default setting each epoch. "
       f"No CMU or Pointing'04 picture is stored, only these pictures and the network's answers to them.")
 

@@ -351,16 +351,17 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
     moving = []
 
     def heat(image):
-        return go.Heatmap(z=np.round(image * 255).astype(int), colorscale="gray", zmin=0, zmax=255,
+        # plain lists: plotly.js decodes numpy's binary arrays in a figure's data, not in its frames
+        return go.Heatmap(z=np.round(image * 255).astype(int).tolist(), colorscale="gray", zmin=0, zmax=255,
                           showscale=False, hoverinfo="skip")
 
     def bars(frame):
         out = []
         for c, name in enumerate(classes):
-            shown = scores[frame, :, c]
+            shown = [float(v) for v in scores[frame, :, c]]
             out.append(go.Bar(y=list(input_names), x=shown, orientation="h", name=name, legendgroup="classes",
-                              text=[f"{v:.0%}" if probabilities else f"{v:.2f}" for v in shown],
-                              textposition="inside", showlegend=frame == 0))
+                              text=[("" if v < 0.08 else f"{v:.0%}") if probabilities else f"{v:.2f}" for v in shown],
+                              textposition="inside", showlegend=True))
         return out
 
     def markers(frame):
@@ -399,18 +400,20 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
         fig.layout[f"yaxis{axis}"].update(showticklabels=False, autorange="reversed", constrain="domain")
     bar_axis = str(n_classes + 1)
     fig.layout[f"xaxis{bar_axis}"].update(range=[0, 1.0] if probabilities else None, tickformat=".0%" if probabilities else None)
-    fig.layout[f"yaxis{bar_axis}"].update(autorange="reversed")
+    fig.layout[f"yaxis{bar_axis}"].update(autorange="reversed", side="right")  # the names clear of the maps
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=2, col=1)
     fig.update_xaxes(title_text="epoch", row=2)
     step = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
     fig.update_layout(
         barmode="stack" if probabilities else "group", height=640, title={"text": f"{title}{label(0)}"},
-        margin={"t": 70, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h", "y": -0.12},
-        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.2, "xanchor": "left", "showactive": False,
+        margin={"t": 90, "b": 10, "l": 10, "r": 10 + 7 * max(len(str(n)) for n in input_names)},
+        legend={"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.13, "yanchor": "bottom"},
+        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.12, "xanchor": "left", "yanchor": "top",
+                      "showactive": False,
                       "buttons": [
                           {"label": "▶ Play", "method": "animate",
                            "args": [None, {**step, "frame": {"duration": 600, "redraw": True}, "fromcurrent": True}]},
                           {"label": "❚❚ Pause", "method": "animate", "args": [[None], step]}]}],
-        sliders=[{"active": 0, "x": 0.12, "y": -0.2, "len": 0.88, "currentvalue": {"prefix": ""},
+        sliders=[{"active": 0, "x": 0.14, "y": -0.12, "len": 0.86, "yanchor": "top", "currentvalue": {"prefix": "epoch "},
                   "steps": [{"label": str(e), "method": "animate", "args": [[str(e)], step]} for e in epochs]}])
     return fig

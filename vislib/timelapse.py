@@ -184,13 +184,18 @@ class Recorder(keras.callbacks.Callback):
 
     # ---- output
 
-    def arrays(self, meta: dict | None = None) -> dict:
-        """The frames as the arrays `save` writes."""
+    def arrays(self, meta: dict | None = None, channels: int | None = None) -> dict:
+        """The frames as the arrays `save` writes; channels: keep only this many of the recorded
+        channels a layer (evenly spaced), None all."""
         if not self.frames:
             raise ValueError("nothing recorded yet: attach the Recorder to model.fit(callbacks=[...])")
+        picks = {}
+        for name in self._layers:
+            k = len(self._kept[name]) if channels is None else max(1, min(channels, len(self._kept[name])))
+            picks[name] = np.unique(np.linspace(0, len(self._kept[name]) - 1, k).round().astype(int))
         softmax = getattr(self.model.layers[-1].activation, "__name__", "") == "softmax"
         info = {"activation_levels": LEVELS, "classes": list(self.classes), "inputs": self.names, "layers": self._layers,
-                "channels": {n: self._kept[n].tolist() for n in self._layers},
+                "channels": {n: self._kept[n][picks[n]].tolist() for n in self._layers},
                 "decision_layer": self._engine.decision_layer, "probabilities": softmax,
                 "happymap_settings": self.settings.__dict__, "recording_seconds": {
                     k: round(v, 2) for k, v in self.seconds.items()}, **(meta or {})}
@@ -203,25 +208,27 @@ class Recorder(keras.callbacks.Callback):
         for key in LOG_KEYS:
             out[f"logs/{key}"] = np.array([f["logs"][key] for f in self.frames], np.float32)
         for name in self._layers:
-            out[f"activations/{name}"] = np.stack([f["activations"][name][0] for f in self.frames])
+            out[f"activations/{name}"] = np.stack([f["activations"][name][0][:, picks[name]] for f in self.frames])
             out[f"scales/{name}"] = np.array([f["activations"][name][1] for f in self.frames], np.float32)
         return out
 
     def save(self, folder: Path, meta: dict | None = None, budget: int = BUDGET_BYTES) -> Path:
-        """Write folder/timelapse.npz (compressed); raises ValueError, writing nothing, when it
-        would exceed `budget` bytes."""
+        """Write folder/timelapse.npz (compressed), within `budget` bytes: when all the recorded
+        channels do not fit, fewer a layer are kept (a long recipe has more frames); raises
+        ValueError, writing nothing, when even one channel a layer does not fit."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / TIMELAPSE_FILE
         partial = folder / (TIMELAPSE_FILE + ".partial.npz")
-        np.savez_compressed(partial, **self.arrays(meta))
-        size = partial.stat().st_size
-        if size > budget:
-            partial.unlink()
-            raise ValueError(f"the timelapse would take {size:,} bytes, over the budget of {budget:,}: "
-                             f"keep fewer channels or inputs")
-        partial.replace(path)
-        return path
+        for channels in range(self.channels, 0, -1):
+            np.savez_compressed(partial, **self.arrays(meta, channels))
+            size = partial.stat().st_size
+            if size <= budget:
+                partial.replace(path)
+                return path
+        partial.unlink()
+        raise ValueError(f"the timelapse would take {size:,} bytes even with one channel a layer, over the "
+                         f"budget of {budget:,}: record fewer inputs or epochs")
 
 
 # ---------------------------------------------------------------- reading
