@@ -16,7 +16,7 @@ st.markdown(
     "press **▶ Play** or drag the slider. At the top, the picture each answer of the network likes most (its "
     "HappyMap) and what it answers for a few photos anyone may share (an astronaut, mirrored and cropped, and "
     "the average training face); below, how often it is right and how wrong it is (the loss), on the faces it "
-    "learns from (train) and on CMU faces it never learns from (test).")
+    "learns from (train) and on faces it never learns from (test).")
 variant = ui.variant_picker()
 spec = zoo.variant(variant)
 
@@ -47,7 +47,7 @@ start = movie.logs["val_accuracy"][0]
 answers = movie.scores.argmax(axis=2)
 changed = [name for i, name in enumerate(movie.input_names) if answers[0, i] != answers[last, i]]
 st.markdown(
-    f"Before training it is right on **{start:.0%}** of the CMU test faces, after {int(movie.epochs[last])} epochs on "
+    f"Before training it is right on **{start:.0%}** of the {timelapse.test_faces(movie)}, after {int(movie.epochs[last])} epochs on "
     f"**{final:.0%}**. Over training its answer changes for "
     + (f"**{', '.join(changed)}**." if changed else "none of the pictures above: it answers them as it did at the start.")
     + " The HappyMaps are made in the space of faces from the average face, so they change only where the network "
@@ -57,7 +57,7 @@ shipped = ui.load_or_stop(ui.metrics, variant)["accuracy"]["test"]
 st.caption(
     f"Recorded with `{meta.get('command', timelapse.record_command(variant))}`: the variant's own recipe "
     f"(same data, split, seed, {meta.get('epochs', last)} epochs), trained again with a recorder attached. Its last "
-    f"epoch scores {final:.1%} on the CMU test faces; the shipped model {shipped:.1%}"
+    f"epoch scores {final:.1%} on the {timelapse.test_faces(movie)}; the shipped model {shipped:.1%} on its CMU test faces"
     + ("" if meta.get("same_weights_as_shipped") else " (training on this machine is not bit-for-bit the same run)")
     + (f". The shipped network averages the weights of epochs {spec.average_from} to {spec.epochs}; each frame "
        f"shows that epoch's own weights" if meta.get("averaged_after_training") else "")
@@ -65,8 +65,9 @@ st.caption(
       f"No CMU or Pointing'04 picture is stored, only these pictures and the network's answers to them.")
 
 st.header("Inside the network, epoch by epoch")
-st.markdown("What a few feature maps of each layer show for one picture: white where the feature responds. "
-            "Early on they copy the picture; with training they pick out edges and regions.")
+st.markdown("A few feature maps of each conv and pool layer for one picture: white where the feature responds "
+            "most in that layer at that epoch, black where it is silent. Move the epoch to see them change as the "
+            "network learns.")
 c1, c2 = st.columns(2)
 picture = c1.selectbox("Picture", range(len(movie.input_names)), format_func=lambda i: movie.input_names[i],
                        key="timelapse_picture")
@@ -75,9 +76,10 @@ epoch = c2.select_slider("Epoch", options=[int(e) for e in movie.epochs], value=
 frame = int(np.flatnonzero(movie.epochs == epoch)[0])
 st.image(plots.enlarge(movie.inputs[picture], 3), caption=f"{movie.input_names[picture]}, as the network sees it",
          clamp=True)
-for layer, maps in movie.activations.items():
+columns = st.columns(2)
+for k, (layer, maps) in enumerate(movie.activations.items()):
     tiles = maps[frame, picture]
-    st.image(plots.montage(tiles, labels=[f"unit {c}" for c in movie.channels[layer]], cols=len(tiles),
+    columns[k % 2].image(plots.montage(tiles, labels=[f"unit {c}" for c in movie.channels[layer]], cols=len(tiles),
                            scale=max(1, 192 // tiles.shape[-1])),
              caption=f"{layer}: units {', '.join(map(str, movie.channels[layer]))} "
                      f"(white = {movie.scales[layer][frame]:.2f}, this layer's highest at epoch {epoch})")

@@ -355,13 +355,17 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
         return go.Heatmap(z=np.round(image * 255).astype(int).tolist(), colorscale="gray", zmin=0, zmax=255,
                           showscale=False, hoverinfo="skip")
 
+    palette = (["#aaaaaa", "#2ca02c"] if list(classes) == ["not left", "left"]
+               else ["#2ca02c", "#9467bd", "#aaaaaa", "#8c564b", "#e377c2", "#17becf"])
+
     def bars(frame):
         out = []
         for c, name in enumerate(classes):
             shown = [float(v) for v in scores[frame, :, c]]
             out.append(go.Bar(y=list(input_names), x=shown, orientation="h", name=name, legendgroup="classes",
                               text=[("" if v < 0.08 else f"{v:.0%}") if probabilities else f"{v:.2f}" for v in shown],
-                              textposition="inside", showlegend=True))
+                              textposition="inside", showlegend=True,
+                              marker_color=palette[c % len(palette)]))
         return out
 
     def markers(frame):
@@ -414,6 +418,6 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
                           {"label": "▶ Play", "method": "animate",
                            "args": [None, {**step, "frame": {"duration": 600, "redraw": True}, "fromcurrent": True}]},
                           {"label": "❚❚ Pause", "method": "animate", "args": [[None], step]}]}],
-        sliders=[{"active": 0, "x": 0.14, "y": -0.12, "len": 0.86, "yanchor": "top", "currentvalue": {"prefix": "epoch "},
+        sliders=[{"active": 0, "x": 0.14, "y": -0.12, "len": 0.86, "yanchor": "top", "currentvalue": {"prefix": "epoch ", "xanchor": "right"},
                   "steps": [{"label": str(e), "method": "animate", "args": [[str(e)], step]} for e in epochs]}])
     return fig

@@ -292,6 +292,16 @@ def learned_from(timelapse: Timelapse, threshold: float = LEARNED_AT) -> int | N
     return int(after[0])
 
 
+def test_faces(timelapse: Timelapse) -> str:
+    """What the recorded test accuracy is measured on, in words (from the recorded split)."""
+    split = timelapse.meta.get("split") or {}
+    if "pointing04_train" in split:
+        return "held-out faces (CMU and Pointing'04 people it never learns from)"
+    if split.get("by") == "person":
+        return "CMU faces of people it never learns from"
+    return "CMU test faces"
+
+
 def learning_sentence(timelapse: Timelapse, threshold: float = LEARNED_AT) -> str:
     """One sentence for a non-specialist, computed from the recorded test accuracy."""
     task = ("tells left from not-left" if "left" in timelapse.classes and len(timelapse.classes) == 2
@@ -300,11 +310,11 @@ def learning_sentence(timelapse: Timelapse, threshold: float = LEARNED_AT) -> st
     accuracy = np.asarray(timelapse.logs["val_accuracy"], float)
     if epoch is None:
         best = np.nanmax(accuracy) if np.isfinite(accuracy).any() else float("nan")
-        return (f"The network never steadily {task} on CMU test faces: its test accuracy stays below "
+        return (f"The network never steadily {task} on {test_faces(timelapse)}: its test accuracy stays below "
                 f"{threshold:.0%} (best {best:.0%}).")
     first = int(timelapse.epochs[np.flatnonzero(accuracy >= threshold)[0]])
     then = f" (it first got there at epoch {first}, then slipped back)" if first < epoch else ""
-    return (f"From epoch {epoch} the network {task} on CMU test faces (test accuracy above "
+    return (f"From epoch {epoch} the network {task} on {test_faces(timelapse)} (test accuracy above "
             f"{threshold:.0%}){then}.")
 
 
