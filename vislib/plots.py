@@ -334,7 +334,7 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
              + [None] * (cols - cols // 2 - 1)]
     fig = make_subplots(rows=2, cols=cols, specs=specs, row_heights=[0.55, 0.45], vertical_spacing=0.14,
                         horizontal_spacing=0.04,
-                        subplot_titles=[f"HappyMap: “{c}”" for c in classes]
+                        subplot_titles=[(f"HappyMap: “{c}”" if n_classes <= 2 else f"“{c}”") for c in classes]
                         + ["Decision on each picture", "Accuracy", "Loss"])
     curves = {"accuracy": (2, 1), "loss": (2, cols // 2 + 1)}
     split_keys = {"train": "", "test": "val_"}
@@ -406,7 +406,7 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
     fig.layout[f"xaxis{bar_axis}"].update(range=[0, 1.0] if probabilities else None, tickformat=".0%" if probabilities else None)
     fig.layout[f"yaxis{bar_axis}"].update(autorange="reversed", side="right")  # the names clear of the maps
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=2, col=1)
-    fig.update_xaxes(title_text="epoch", row=2)
+    fig.update_xaxes(title_text="epoch", range=[epochs[0] - 0.6, epochs[-1] + 0.6], row=2)
     step = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
     fig.update_layout(
         barmode="stack" if probabilities else "group", height=640, title={"text": f"{title}{label(0)}"},
