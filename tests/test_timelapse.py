@@ -124,6 +124,22 @@ def test_the_file_round_trips_and_a_file_over_the_budget_is_refused(tiny_run, tm
         timelapse.read(tmp_path / "bad" / timelapse.TIMELAPSE_FILE, "exp0")
 
 
+def test_recording_a_variant_writes_only_its_timelapse(tmp_path):
+    import shutil
+
+    folder = tmp_path / "exp0"
+    shutil.copytree(zoo.model_dir("exp0"), folder, ignore=shutil.ignore_patterns(timelapse.TIMELAPSE_FILE))
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    path = timelapse.record("exp0", tmp_path, log=lambda *_: None, steps=8, epochs=1, subset=8)
+    assert path == folder / timelapse.TIMELAPSE_FILE
+    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert set(after) == set(before) | {timelapse.TIMELAPSE_FILE}
+    assert all(after[name] == content for name, content in before.items())  # model.keras untouched
+    movie = timelapse.read(path)
+    assert movie.epochs.tolist() == [0, 1] and np.isfinite(movie.logs["val_accuracy"]).all()
+    assert movie.meta["command"] == "a quick run" and movie.meta["epochs"] == 1
+
+
 SHIPPED = [n for n in zoo.shipped_variants() if (zoo.model_dir(n) / timelapse.TIMELAPSE_FILE).is_file()]
 
 

@@ -107,8 +107,9 @@ class Recorder(keras.callbacks.Callback):
         self.classes = tuple(classes)
         self.mean_image = mean_image
         self.face_basis = face_basis
+        # the default setting; without a face basis, the default setting of pixels
         self.settings = happymaps.Settings.from_preset(
-            happymaps.DEFAULT_PRESET, steps=steps, **({} if face_basis is not None else {"image": "pixels"}))
+            happymaps.DEFAULT_PRESET if face_basis is not None else happymaps.DEFAULT_FOR_IMAGE["pixels"], steps=steps)
         self.channels = channels
         self.start_data = start_data
         self.frames: list[dict] = []
@@ -353,8 +354,10 @@ def _weights_digest(weights) -> str:
 
 
 def record(variant: str, root: Path | None = None, log=print, steps: int = HAPPYMAP_STEPS,
-           channels: int = CHANNELS) -> Path:
-    """Re-run a shipped variant's training recipe with a Recorder; write its timelapse.npz only."""
+           channels: int = CHANNELS, epochs: int | None = None, subset: int | None = None) -> Path:
+    """Re-run a shipped variant's training recipe with a Recorder; write its timelapse.npz only.
+
+    epochs, subset: fewer epochs, every n-th training example only (quick runs; not for shipping)."""
     from vislib import train
 
     spec = zoo.variant(variant)
@@ -366,17 +369,17 @@ def record(variant: str, root: Path | None = None, log=print, steps: int = HAPPY
         basis = None
     inputs, names = fixed_inputs(mean_image)
     started = time.perf_counter()
-    train_set, test_set, split = train.training_sets(spec)
+    epochs = spec.epochs if epochs is None else epochs
+    train_set, test_set, split = train.training_sets(spec, subset)
     n = len(spec.classes)
     start_data = {"train": (train_set.x, np.eye(n, dtype=np.float32)[train_set.labels(spec.task)]),
                   "test": (test_set.x, np.eye(n, dtype=np.float32)[test_set.labels(spec.task)])}
     recorder = Recorder(inputs, names, spec.classes, mean_image, basis, steps, channels, start_data)
     if "callbacks" in inspect.signature(train.fit).parameters:
-        model, history, _ = train.fit(spec, train_set, test_set, spec.seed, spec.epochs, variant,
-                                      callbacks=[recorder])
+        model, history, _ = train.fit(spec, train_set, test_set, spec.seed, epochs, variant, callbacks=[recorder])
     else:
         with _callbacks_into_fit([recorder]):
-            model, history, _ = train.fit(spec, train_set, test_set, spec.seed, spec.epochs, variant)
+            model, history, _ = train.fit(spec, train_set, test_set, spec.seed, epochs, variant)
     seconds = time.perf_counter() - started
     # the honest check: did this run retrace the shipped model's training?
     shipped_history = zoo.read_json(variant, "history.json", root)
@@ -384,8 +387,8 @@ def record(variant: str, root: Path | None = None, log=print, steps: int = HAPPY
                      default=float("nan"))
     shipped = zoo.load(variant, root)
     model_file = folder / "model.keras"
-    meta = {"variant": variant, "epochs": spec.epochs, "seed": spec.seed, "split": split,
-            "command": record_command(variant), "seconds": round(seconds, 1),
+    meta = {"variant": variant, "epochs": epochs, "seed": spec.seed, "split": split,
+            "command": record_command(variant) if (epochs, subset) == (spec.epochs, None) else "a quick run", "seconds": round(seconds, 1),
             "model_sha1": hashlib.sha1(model_file.read_bytes()).hexdigest(),
             "same_weights_as_shipped": _weights_digest(model.get_weights()) == _weights_digest(shipped.get_weights()),
             "test_accuracy_max_difference_from_shipped_history": round(float(same_curve), 6),
