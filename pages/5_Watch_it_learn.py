@@ -37,6 +37,9 @@ if movie is None:
             f"(it trains the network again, about a minute, and writes {path.name} beside the model).")
     st.stop()
 
+if timelapse.stale(variant, movie):
+    st.warning(f"This timelapse was recorded before {variant}'s model file was last retrained, so it shows an "
+               f"earlier training run of the recipe. Record it again with `{timelapse.record_command(variant)}`.")
 sentence = timelapse.learning_sentence(movie)
 st.markdown(f"**{sentence}**")
 ui.chart(plots.timelapse_animation(movie.epochs, movie.logs, movie.happymaps, movie.classes, movie.scores,

@@ -138,6 +138,9 @@ def test_recording_a_variant_writes_only_its_timelapse(tmp_path):
     movie = timelapse.read(path)
     assert movie.epochs.tolist() == [0, 1] and np.isfinite(movie.logs["val_accuracy"]).all()
     assert movie.meta["command"] == "a quick run" and movie.meta["epochs"] == 1
+    assert not timelapse.stale("exp0", movie, tmp_path)
+    (folder / "model.keras").write_bytes(b"retrained")
+    assert timelapse.stale("exp0", movie, tmp_path)
 
 
 SHIPPED = [n for n in zoo.shipped_variants() if (zoo.model_dir(n) / timelapse.TIMELAPSE_FILE).is_file()]
@@ -197,6 +200,7 @@ def test_the_page_plays_the_timelapse_and_says_when_the_network_learned():
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert at.title[0].value == "Watch it learn"
+    assert not at.warning, [w.value for w in at.warning]  # recorded from the shipped model file
     variant = at.sidebar.selectbox[0].value
     assert variant in SHIPPED
     movie = timelapse.load(variant)

@@ -281,6 +281,13 @@ def read(path: Path, variant: str = "VARIANT") -> Timelapse | None:
                              f"Record it again with `{record_command(variant)}`.") from None
 
 
+def stale(variant: str, timelapse: Timelapse, root: Path | None = None) -> bool:
+    """Whether the variant's model file changed since the timelapse was recorded."""
+    path = zoo.model_dir(variant, root) / "model.keras"
+    recorded = timelapse.meta.get("model_sha1")
+    return bool(recorded) and path.is_file() and hashlib.sha1(path.read_bytes()).hexdigest() != recorded
+
+
 def learned_from(timelapse: Timelapse, threshold: float = LEARNED_AT) -> int | None:
     """The first epoch from which the test accuracy stays at or above `threshold`, or None."""
     accuracy = np.asarray(timelapse.logs["val_accuracy"], float)
