@@ -3,11 +3,13 @@
 import numpy as np
 import streamlit as st
 
-import ui
-from vislib import data, exemplars, happymaps, limits, plots, settings, zoo
+import shell
 
-ui.setup_page("HappyMaps")
-st.title("HappyMaps")
+shell.open_page("HappyMaps")
+with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
+    import ui
+    from vislib import data, exemplars, happymaps, limits, plots, settings, workqueue, zoo
+
 st.markdown(
     "Each tile is a picture optimised, step by step, to excite one **unit** of the network as much as "
     "possible: what that unit is looking for. By default the picture is built from the training faces "
@@ -66,9 +68,56 @@ def reset():
 if "hm_decay" not in st.session_state:
     reset()
 
+
+def read_link():
+    """A pasted link (?layer=...&units=...&settings) reopens the same view, once per session."""
+    if st.session_state.get("hm_link_read"):
+        return
+    st.session_state["hm_link_read"] = True
+    link = st.query_params
+    if "layer" not in link:
+        return
+    try:
+        if link["layer"] not in layers:
+            raise ValueError(f"layer must be one of {layers}, got {link['layer']!r}")
+        n = int(network.get_layer(link["layer"]).output.shape[-1])
+        values = {k: type(st.session_state[f"hm_{k}"])(link[k]) for k in TUNED if k in link}
+        values["seed"] = int(link.get("seed", 0))
+        happymaps.Settings(**values).validated()
+        for k, allowed in (("decay", stops["decay"]), ("learning_rate", stops["learning_rate"]),
+                           ("image", happymaps.IMAGES), ("start", happymaps.START_IMAGES)):
+            if k in values and values[k] not in allowed:
+                raise ValueError(f"{k} must be one of {list(allowed)}, got {values[k]!r}")
+        units = [int(u) for u in link["units"].split(",")] if link.get("units") else None
+        if units is not None and not all(0 <= u < n for u in units):
+            raise ValueError(f"units must be in [0, {n}), got {units}")
+    except (ValueError, KeyError, TypeError) as error:
+        st.warning(f"The link's HappyMaps settings could not be used, so the defaults are shown ({error}).")
+        return
+    st.session_state[f"hm_layer_{variant}"] = link["layer"]
+    st.session_state[f"hm_all_{variant}_{link['layer']}"] = units is None
+    if units is not None:
+        st.session_state[f"hm_units_{variant}_{link['layer']}"] = units
+    for k, v in values.items():
+        st.session_state[f"hm_{k}"] = v
+    if link.get("preset") in happymaps.PRESETS:
+        st.session_state["hm_preset"] = link["preset"]
+    if link.get("reading") in READINGS:
+        st.session_state["hm_reading"] = link["reading"]
+
+
+def write_link(layer, units, all_units):
+    """The address bar always holds a link to what is on screen."""
+    st.query_params.update({
+        "layer": layer, "units": "" if all_units else ",".join(map(str, units)),
+        "preset": st.session_state["hm_preset"], "reading": st.session_state["hm_reading"],
+        "seed": str(int(st.session_state["hm_seed"])),
+        **{k: str(st.session_state[f"hm_{k}"]) for k in TUNED}})
+
 stops = {name: sorted(set(base) | {p.values[name] for p in happymaps.PRESETS.values()})
          for name, base in (("decay", limits.DECAY_STOPS), ("learning_rate", limits.LEARNING_RATE_STOPS))}
 
+read_link()
 with st.sidebar:
     st.subheader("Settings")
     layer = st.selectbox(
@@ -82,8 +131,9 @@ with st.sidebar:
                "Each unit here detects one small pattern, wherever it appears in the picture."
                if len(network.get_layer(layer).output.shape) == 4 else
                "Each unit here combines the patterns found below it into one number.")
-    if st.toggle("All units", value=n_units <= 64, key=f"hm_all_{variant}_{layer}", persist_state=KEEP,
-                 help="Large layers default to a few units: every unit takes a while on a CPU."):
+    all_units = st.toggle("All units", value=n_units <= 64, key=f"hm_all_{variant}_{layer}", persist_state=KEEP,
+                          help="Large layers default to a few units: every unit takes a while on a CPU.")
+    if all_units:
         units = list(range(n_units))
     else:
         units = st.multiselect("Units", list(range(n_units)), default=list(range(min(8, n_units))),
@@ -131,6 +181,7 @@ with st.sidebar:
     st.button("Reset settings", on_click=reset, icon=":material/restart_alt:", key="hm_reset",
               help="Back to the default settings (the legible preset).")
 
+write_link(layer, units, all_units)
 chosen = happymaps.Settings(
     seed=int(st.session_state["hm_seed"]), pre_activation=READINGS[st.session_state["hm_reading"]],
     **{k: st.session_state[f"hm_{k}"] for k in TUNED})
@@ -155,6 +206,12 @@ if problem:
 def picture(where, image, caption=None):
     """A montage at its own size, or the column's width side by side (never wider than it)."""
     where.image(image, caption=caption, width="stretch" if compare != "(none)" else int(image.shape[1]))
+
+
+def in_line(ahead: int) -> str:
+    """Where this session's regeneration stands in the server's line."""
+    return ("Your maps are next: one regeneration is running before them." if ahead == 0 else
+            f"Your maps are next but {ahead}: other people's regenerations run first, one at a time.")
 
 
 def keep(key, result):
@@ -206,17 +263,20 @@ for column, name in zip(st.columns(len(panels)), panels):
         canvas, status = st.empty(), st.empty()
         try:
             if regenerate:
-                bar = st.progress(0.0, text="Optimising…")
+                with workqueue.REGENERATIONS.turn(on_wait=lambda ahead, status=status: status.info(in_line(ahead))):
+                    status.empty()
+                    bar = st.progress(0.0, text="Optimising…")
 
-                def show(progress, bar=bar, canvas=canvas, shown=shown, labels=labels, name=name, layer_name=here_layer):
-                    bar.progress(progress.step / progress.steps, text=f"Step {progress.step} of {progress.steps}")
-                    pictures, words = tiles(progress.images, name, layer_name, shown, here.mean_image)
-                    picture(canvas, plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
+                    def show(progress, bar=bar, canvas=canvas, shown=shown, labels=labels, name=name,
+                             layer_name=here_layer):
+                        bar.progress(progress.step / progress.steps, text=f"Step {progress.step} of {progress.steps}")
+                        pictures, words = tiles(progress.images, name, layer_name, shown, here.mean_image)
+                        picture(canvas, plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
 
-                try:
-                    keep(key, here.layer(here_layer, shown, chosen, on_progress=show, every=16))
-                finally:
-                    bar.empty()
+                    try:
+                        keep(key, here.layer(here_layer, shown, chosen, on_progress=show, every=16))
+                    finally:
+                        bar.empty()
         except ValueError as error:
             st.error(str(error))
             continue
@@ -241,8 +301,11 @@ for column, name in zip(st.columns(len(panels)), panels):
                 status.info("Press **Regenerate** to compute HappyMaps with these settings.")
                 continue
         pictures, words = tiles(images, name, here_layer, shown, here.mean_image)
-        picture(canvas, plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
+        sheet = plots.montage(pictures, labels, cols=cols, scale=scale, words=words)
+        picture(canvas, sheet)
         status.caption(note)
+        st.download_button("Download these HappyMaps (PNG)", plots.png_bytes(sheet), icon=":material/download:",
+                           file_name=f"happymaps-{name}-{here_layer}.png", mime="image/png", key=f"hm_png_{name}")
         if adds:
             coloured, limit = plots.diverging(images - here.mean_image)
             picture(st, plots.montage(coloured, labels, cols=cols, scale=scale, words=words),
@@ -251,7 +314,10 @@ for column, name in zip(st.columns(len(panels)), panels):
         if sanity and not stale:
             check_key = ("randomized",) + key
             if check_key not in results:
-                with st.spinner("Running the same settings on the randomised network…"):
+                waiting = st.empty()
+                with workqueue.REGENERATIONS.turn(on_wait=lambda ahead: waiting.info(in_line(ahead))), \
+                        st.spinner("Running the same settings on the randomised network…"):
+                    waiting.empty()
                     try:
                         keep(check_key, here.randomized().layer(here_layer, shown, chosen, every=chosen.steps))
                     except ValueError as error:

@@ -375,3 +375,56 @@ def test_an_empty_grad_cam_is_explained_and_occlusion_shown_instead():
     assert any(c.startswith("Occlusion for “left”") for c in captions), captions
     at.selectbox(key="attr_method").set_value("saliency").run()  # a method with a map: no note
     assert not [i.value for i in at.info if "shows nothing" in i.value]
+
+
+def test_a_happymaps_link_reopens_the_layer_units_and_settings_and_a_bad_one_says_so():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"variant": "exp0", "layer": "conv2d_1", "units": "1,3", "steps": "8", "jitter": "2"})
+    at.run().switch_page(HAPPYMAPS).run()
+    assert_healthy(at)
+    assert at.sidebar.selectbox(key="hm_layer_exp0").value == "conv2d_1"
+    assert at.sidebar.multiselect(key="hm_units_exp0_conv2d_1").value == [1, 3]
+    assert at.sidebar.slider(key="hm_steps").value == 8 and at.sidebar.slider(key="hm_jitter").value == 2
+    at.sidebar.slider(key="hm_steps").set_value(16).run()
+    assert at.query_params["steps"] in ("16", ["16"]), "the address follows the sliders"
+
+    bad = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    bad.query_params.update({"layer": "conv2d_1", "steps": "99999"})
+    bad.run().switch_page(HAPPYMAPS).run()
+    assert not bad.exception
+    assert any("could not be used" in w.value for w in bad.warning)
+    assert bad.sidebar.slider(key="hm_steps").value != 99999
+
+
+def test_regenerate_waits_its_turn_in_the_servers_line(monkeypatch):
+    import threading
+
+    from vislib import workqueue
+
+    line = workqueue.WorkQueue(1)
+    monkeypatch.setattr(workqueue, "REGENERATIONS", line)
+    places = []
+    original = line.turn
+
+    def spying_turn(on_wait=None, poll=0.5):
+        return original(on_wait=lambda ahead: (places.append(ahead), on_wait(ahead)), poll=0.05)
+
+    monkeypatch.setattr(line, "turn", spying_turn)
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.slider(key="hm_steps").set_value(8).run()
+    busy, release = threading.Event(), threading.Event()
+
+    def someone_else():
+        with original():
+            busy.set()
+            release.wait(30)
+
+    other = threading.Thread(target=someone_else)
+    other.start()
+    busy.wait(10)
+    threading.Timer(1.0, release.set).start()
+    at.button(key="hm_regenerate").click().run()
+    other.join(10)
+    assert_healthy(at)
+    assert places and places[0] == 0, "the session saw it was next in line while the other job ran"
+    assert any("units × 8 steps" in c.value for c in at.caption)

@@ -345,7 +345,21 @@ def main(argv=None) -> int:
     p = sub.add_parser("photo")
     p.add_argument("--variant", default="exp0")
     p.add_argument("--repeats", type=int, default=20)
+    pg = sub.add_parser("pages", help="a real browser: cold first title, warm page, variant and sample changes")
+    pg.add_argument("--repeats", type=int, default=3)
+    ld = sub.add_parser("load", help="a real browser: many sessions on one server")
+    ld.add_argument("--sessions", type=int, default=20)
+    ld.add_argument("--seconds", type=float, default=120)
+    ld.add_argument("--settle", type=float, default=60, help="seconds to wait before reading memory again")
     args = parser.parse_args(argv)
+    if args.what in ("pages", "load"):
+        from vislib import loadtest  # Selenium: a development package
+
+        if args.what == "pages":
+            loadtest.pages_benchmark(args.repeats)
+        else:
+            loadtest.load_benchmark(args.sessions, args.seconds, args.settle)
+        return 0
     if args.what == "happymaps":
         happymaps_vs_tf_keras_vis(args.variant, args.layer, args.steps, args.preset, args.repeats)
     elif args.what == "engine":
