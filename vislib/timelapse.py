@@ -317,13 +317,15 @@ def learning_sentence(timelapse: Timelapse, threshold: float = LEARNED_AT) -> st
     epoch = learned_from(timelapse, threshold)
     accuracy = np.asarray(timelapse.logs["val_accuracy"], float)
     if epoch is None:
-        best = np.nanmax(accuracy) if np.isfinite(accuracy).any() else float("nan")
-        return (f"The network never steadily {task} on {test_faces(timelapse)}: its test accuracy stays below "
-                f"{threshold:.0%} (best {best:.0%}).")
+        measured = accuracy[np.isfinite(accuracy)]
+        if not len(measured):
+            return "No test accuracy was recorded, so when the network learned cannot be told."
+        return (f"The network does not reach a steady {threshold:.0%} test accuracy on {test_faces(timelapse)}: "
+                f"its best is {measured.max():.0%}, its last {measured[-1]:.0%}.")
     first = int(timelapse.epochs[np.flatnonzero(accuracy >= threshold)[0]])
-    then = f" (it first got there at epoch {first}, then slipped back)" if first < epoch else ""
-    return (f"From epoch {epoch} the network {task} on {test_faces(timelapse)} (test accuracy above "
-            f"{threshold:.0%}){then}.")
+    then = f"; it first got there at epoch {first}, then slipped back" if first < epoch else ""
+    return (f"From epoch {epoch} the network {task} on {test_faces(timelapse)} (test accuracy at least "
+            f"{threshold:.0%} from then on{then}).")
 
 
 # ---------------------------------------------------------------- re-running a variant's recipe
