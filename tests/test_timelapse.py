@@ -218,3 +218,15 @@ def test_the_page_plays_the_timelapse_and_says_when_the_network_learned():
     at.selectbox(key="timelapse_picture").set_value(0).run()
     at.select_slider(key="timelapse_epoch").set_value(0).run()
     assert not at.exception and not at.error
+
+
+def test_the_page_plays_every_shipped_timelapse():
+    at = open_page()
+    for variant in SHIPPED:
+        at.sidebar.selectbox[0].set_value(variant).run()
+        assert not at.exception, (variant, [e.value for e in at.exception])
+        assert not at.error and not at.warning, variant
+        movie = timelapse.load(variant)
+        assert any(m.value == f"**{timelapse.learning_sentence(movie)}**" for m in at.markdown), variant
+        figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+        assert len(figure["frames"]) == len(movie), variant
