@@ -137,17 +137,20 @@ def test_experiment_2_models_ship_their_face_basis_and_never_saw_the_amigos(name
         assert metrics["accuracy"]["pointing04_validation"]["overall"] > 0.5
 
 
-def test_the_models_folder_stays_under_30_mb():
+def test_the_models_folder_stays_under_40_mb():  # the budget of issue 10
     size = sum(f.stat().st_size for f in settings.MODELS_DIR.rglob("*") if f.is_file())
-    assert size < 30 * 2**20
+    assert size < 40 * 2**20
 
 
 def test_a_short_training_run_writes_every_file_and_is_reproducible(tmp_path):
-    first = train.train_variant("ex1-5", tmp_path / "a", epochs=2, log=lambda *_: None)
-    second = train.train_variant("ex1-5", tmp_path / "b", epochs=2, log=lambda *_: None)
+    first = train.train_variant("ex1-5", tmp_path / "a", epochs=2, folds=2, log=lambda *_: None)
+    second = train.train_variant("ex1-5", tmp_path / "b", epochs=2, folds=2, log=lambda *_: None)
     folder = tmp_path / "a" / "ex1-5"
-    for file in ("model.keras", "history.json", "metrics.json", "unit_stats.json", "mean_image.npy"):
+    for file in ("model.keras", "history.json", "metrics.json", "unit_stats.json", "mean_image.npy",
+                 "face_basis.npz"):
         assert (folder / file).is_file(), file
+    for run in (first, second):
+        assert run["accuracy"]["cmu_new_people"].pop("seconds") > 0  # the only thing that may differ
     assert first["accuracy"] == second["accuracy"]
     a, b = zoo.load("ex1-5", tmp_path / "a"), zoo.load("ex1-5", tmp_path / "b")
     for wa, wb in zip(a.get_weights(), b.get_weights()):
