@@ -124,3 +124,24 @@ def test_why_it_fails_shows_its_evidence_and_follows_a_method_change(page):
     assert_clean(page)
     assert "of the heat is on the face" in page.text()
     assert_not_blank(page.screenshot("why-it-fails"))
+
+
+def test_happymaps_layer_slider_regenerate_and_compare(page):
+    page.open("HappyMaps")
+    assert_clean(page)
+    assert "From the precomputed atlas" in page.text()
+    page.select("Layer", "conv2d_1 · 16 pattern detectors (convolution)")
+    assert_clean(page)
+    before = page.slider_value("Blur width σ (pixels)")
+    page.nudge_slider("Blur width σ (pixels)", 5)
+    assert page.slider_value("Blur width σ (pixels)") != before
+    assert "Press **Regenerate**".replace("**", "") in page.text() or "Out of date" in page.text()
+    page.click_button("Regenerate", timeout=300)
+    assert_clean(page)
+    assert "16 units × 128 steps" in page.text()
+    page.select("Compare with", "ex1-1")
+    page.click_button("Regenerate", timeout=300)
+    assert_clean(page)
+    assert "16 units × 128 steps" in page.text() and "ex1-1 · conv2d_1" in page.text()
+    assert_not_blank(page.screenshot("happymaps-compare"))
+    page.select("Compare with", "(none)")

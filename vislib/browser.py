@@ -209,6 +209,21 @@ class Page:
             time.sleep(0.05)
         self.wait_idle(timeout)
 
+    def nudge_slider(self, label: str, steps: int, timeout: float = 180) -> None:
+        """Move the slider labelled `label` by `steps` of its step, with the arrow keys."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        field = self.widget("stSlider", label).find_element("css selector", 'input[type="range"]')
+        self.driver.execute_script("arguments[0].focus();", field)
+        key = Keys.ARROW_RIGHT if steps > 0 else Keys.ARROW_LEFT
+        ActionChains(self.driver).send_keys(*([key] * abs(steps))).perform()
+        self.wait_idle(timeout)
+
+    def slider_value(self, label: str) -> str:
+        field = self.widget("stSlider", label).find_element("css selector", 'input[type="range"]')
+        return field.get_attribute("value")
+
     def selected(self, label: str) -> str:
         """The option a selectbox shows as chosen."""
         field = self.widget("stSelectbox", label).find_element("css selector", 'input[role="combobox"]')
