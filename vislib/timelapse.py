@@ -36,7 +36,9 @@ from vislib import faceprior, happymaps, imaging, settings, zoo
 
 TIMELAPSE_FILE = "timelapse.npz"
 BUDGET_BYTES = 1_000_000  # issue 13: at most 1 MB a variant
-HAPPYMAP_STEPS = 48  # a short run of the default ("legible") setting, once an epoch
+# a short run of the default ("legible") setting, once an epoch; measured on the busy 2-core CPU:
+# 0.16 s a frame for exp0 (4.2 s for its 26 frames, compilation included), 0.4 s for ex1-6
+HAPPYMAP_STEPS = 48
 CHANNELS = 3  # channels kept a conv/pool layer (evenly spaced)
 LEVELS = 16  # gray levels an activation is stored with (measured: 256 levels put exp0 at 2.5 MB)
 LOG_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -92,7 +94,8 @@ class Recorder(keras.callbacks.Callback):
     mean_image, face_basis: the variant's, for the HappyMaps engine (the default parameterisation
     is the space of faces; without a basis the maps are made on pixels).
     start_data: optional {"train": (x, y_onehot), "test": (x, y_onehot)} to measure loss and
-    accuracy before the first epoch too (not stored: only the two numbers are).
+    accuracy before the first epoch too (not stored: only the numbers are; the training loss
+    there is without class weights or augmentation).
     """
 
     def __init__(self, inputs: np.ndarray, names, classes, mean_image: np.ndarray | None = None,
@@ -334,7 +337,8 @@ def learning_sentence(timelapse: Timelapse, threshold: float = LEARNED_AT) -> st
 @contextlib.contextmanager
 def _callbacks_into_fit(callbacks):
     """Make every model that `zoo.build` returns pass `callbacks` to its own `fit`: lets
-    vislib.train.fit's recipe run unchanged with a recorder, until it takes a callbacks argument."""
+    vislib.train.fit's recipe run unchanged with a recorder, until it takes a callbacks argument
+    (then `record` passes them directly). Swaps `zoo.build` for the duration: one thread only."""
     build = zoo.build
 
     def build_recording(name):
