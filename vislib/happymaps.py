@@ -185,6 +185,12 @@ class Engine:
 
     # ---- public
 
+    def refresh_weights(self) -> None:
+        """Take the model's current weights (after training steps): the engine computes with a twin
+        of the model that holds its own copy of them."""
+        if self._fast_model is not self.model:
+            self._fast_model.set_weights(self.model.get_weights())
+
     def image(self, name: str) -> parameterizations.Parameterization:
         """The image parameterisation called `name` (one of IMAGES), built once."""
         if name not in self._images:

@@ -172,8 +172,7 @@ class Recorder(keras.callbacks.Callback):
         self.seconds["activations"] += time.perf_counter() - started
         started = time.perf_counter()
         engine = self._engine
-        if engine._fast_model is not engine.model:  # the twin holds its own copy of the weights
-            engine._fast_model.set_weights(self.model.get_weights())
+        engine.refresh_weights()
         decision = engine.decision_layer
         result = engine.layer(decision, settings=self.settings, every=self.settings.steps)
         self.seconds["happymaps"] += time.perf_counter() - started
