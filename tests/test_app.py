@@ -183,7 +183,9 @@ def test_the_page_predicts_for_an_amigo_photo_what_the_metrics_counted_and_cites
     options = at.selectbox(key="photo_sample").options
     amigo_options = [o for o in options if o.startswith("Three amigos: ")]
     assert amigo_options
-    metrics = zoo.read_json("exp0", "metrics.json")
+    shown = at.sidebar.selectbox(key="variant").value  # the page offers the recommended variant
+    assert shown == zoo.RECOMMENDED
+    metrics = zoo.read_json(shown, "metrics.json")
     for option in amigo_options[:3]:
         at.selectbox(key="photo_sample").set_value(option).run()
         assert_healthy(at)
@@ -219,13 +221,17 @@ def test_uploaded_photos_survive_a_visit_to_another_page_until_forgotten():
 
 def test_class_choice_keeps_a_label_that_does_not_change_with_the_decision():
     at = fresh().switch_page(PHOTO).run()
+    at.sidebar.selectbox(key="variant").set_value("exp0").run()
     at.selectbox(key="photo_sample").set_value("Sample: astronaut").run()
     first = at.selectbox(key="attr_class_exp0").options
     cmu = [o for o in at.selectbox(key="photo_sample").options if o.startswith("CMU test face: ")]
+    decisions = set()
     for option in cmu[:4]:
         at.selectbox(key="photo_sample").set_value(option).run()
         assert_healthy(at)
+        decisions.add(at.metric[0].value)
         assert at.selectbox(key="attr_class_exp0").options == first == ["its decision", "not left", "left"]
+    assert decisions == {"left", "not left"}, "the walk changes the decision, the labels stay"
 
 
 def test_moving_the_crop_changes_what_the_network_sees():
@@ -365,6 +371,7 @@ def test_a_link_with_a_sample_reopens_that_sample_and_picking_one_writes_it():
 
 def test_an_empty_grad_cam_is_explained_and_occlusion_shown_instead():
     at = fresh().switch_page(PHOTO).run()
+    at.sidebar.selectbox(key="variant").set_value("exp0").run()  # exp0's Grad-CAM is empty on this face
     at.selectbox(key="photo_sample").set_value("CMU test face: an2i/an2i_left_neutral_sunglasses_2.pgm").run()
     at.selectbox(key="attr_method").set_value("gradcam").run()
     assert_healthy(at)

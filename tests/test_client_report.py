@@ -93,3 +93,16 @@ def test_the_command_line_writes_the_page_and_its_time(tmp_path, capsys):
     page = out.read_text(encoding="utf-8")
     assert "ex1-4" in page and "four poses counted as" in page
     assert re.fullmatch(r"report: \d+\.\d\d s", capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_report_export_writes_the_client_report(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "exp0.html"
+    done = subprocess.run([sys.executable, "-m", "vislib.report", "--export", "exp0", "--out", str(out)],
+                          cwd=settings.REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") or page.lower().startswith("<!doctype html>")
+    assert "exp0" in page and "Gourier" in page

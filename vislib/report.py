@@ -1,6 +1,12 @@
-"""The README's results tables, from the shipped metrics.json files: `python -m vislib.report`."""
+"""The README's results tables, from the shipped metrics.json files: `python -m vislib.report`.
+
+`python -m vislib.report --export VARIANT [--photo PATH] [--out FILE]` writes the one-page client
+report instead (vislib.client_report).
+"""
 
 from __future__ import annotations
+
+import sys
 
 from vislib import zoo
 
@@ -78,6 +84,10 @@ def seeds_table() -> str:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--export"]:
+        from vislib import client_report
+
+        sys.exit(client_report.main(sys.argv[2:]))
     print(results_table())
     print()
     print(per_person_table())
