@@ -34,12 +34,11 @@ def recorder_for(variant="exp0", steps=16):
 
 @pytest.fixture(scope="module")
 def tiny_run():
-    """exp0's recipe (vislib.train.fit, through the recorder's hook) on 24 synthetic faces, 2 epochs."""
+    """exp0's recipe (vislib.train.fit with the recorder as a callback) on 24 synthetic faces, 2 epochs."""
     spec = zoo.variant("exp0")
     train_set, test_set = tiny_examples(24, 0), tiny_examples(12, 1)
     recorder = recorder_for()
-    with timelapse._callbacks_into_fit([recorder]):
-        model, history, _ = train.fit(spec, train_set, test_set, spec.seed, EPOCHS, "exp0")
+    model, history, _ = train.fit(spec, train_set, test_set, spec.seed, EPOCHS, "exp0", callbacks=[recorder])
     return recorder, model, history, (spec, train_set, test_set)
 
 
@@ -92,8 +91,7 @@ def test_the_start_frame_measures_accuracy_when_given_the_data():
     y = {k: np.eye(2, dtype=np.float32)[s.labels("binary")] for k, s in (("train", train_set), ("test", test_set))}
     recorder = recorder_for(steps=8)
     recorder.start_data = {"train": (train_set.x, y["train"]), "test": (test_set.x, y["test"])}
-    with timelapse._callbacks_into_fit([recorder]):
-        train.fit(spec, train_set, test_set, spec.seed, 1, "exp0")
+    train.fit(spec, train_set, test_set, spec.seed, 1, "exp0", callbacks=[recorder])
     start = recorder.frames[0]["logs"]
     assert 0.0 <= start["val_accuracy"] <= 1.0 and start["val_loss"] > 0 and start["loss"] > 0
 

@@ -147,8 +147,13 @@ def test_a_short_training_run_writes_every_file_and_is_reproducible(tmp_path):
     second = train.train_variant("ex1-5", tmp_path / "b", epochs=2, folds=2, log=lambda *_: None)
     folder = tmp_path / "a" / "ex1-5"
     for file in ("model.keras", "history.json", "metrics.json", "unit_stats.json", "mean_image.npy",
-                 "face_basis.npz"):
+                 "face_basis.npz", "timelapse.npz"):
         assert (folder / file).is_file(), file
+    from vislib import timelapse
+
+    movie = timelapse.load("ex1-5", tmp_path / "a")  # recorded during this very training run
+    assert movie is not None and not timelapse.stale("ex1-5", movie, tmp_path / "a")
+    assert len(movie) == 3  # the start and 2 epochs
     for run in (first, second):
         assert run["accuracy"]["cmu_new_people"].pop("seconds") > 0  # the only thing that may differ
     assert first["accuracy"] == second["accuracy"]

@@ -20,9 +20,7 @@ BUDGET_BYTES); model.keras is never touched.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
-import inspect
 import json
 import sys
 import time
@@ -333,31 +331,6 @@ def learning_sentence(timelapse: Timelapse, threshold: float = LEARNED_AT) -> st
 # ---------------------------------------------------------------- re-running a variant's recipe
 
 
-@contextlib.contextmanager
-def _callbacks_into_fit(callbacks):
-    """Make every model that `zoo.build` returns pass `callbacks` to its own `fit`: lets
-    vislib.train.fit's recipe run unchanged with a recorder, until it takes a callbacks argument
-    (then `record` passes them directly). Swaps `zoo.build` for the duration: one thread only."""
-    build = zoo.build
-
-    def build_recording(name):
-        model = build(name)
-        fit = model.fit
-
-        def fit_recording(*args, **kwargs):
-            kwargs["callbacks"] = [*(kwargs.get("callbacks") or ()), *callbacks]
-            return fit(*args, **kwargs)
-
-        model.fit = fit_recording
-        return model
-
-    zoo.build = build_recording
-    try:
-        yield
-    finally:
-        zoo.build = build
-
-
 def _weights_digest(weights) -> str:
     digest = hashlib.sha1()
     for w in weights:
@@ -365,9 +338,32 @@ def _weights_digest(weights) -> str:
     return digest.hexdigest()
 
 
+def recorder_for(spec: zoo.Variant, train_set, test_set, mean_image: np.ndarray,
+                 basis: faceprior.FaceBasis | None, steps: int = HAPPYMAP_STEPS, channels: int = CHANNELS) -> Recorder:
+    """A Recorder for one training run of a variant: the fixed shippable inputs, and the training
+    and test sets to measure the start (before the first epoch) on."""
+    inputs, names = fixed_inputs(mean_image)
+    n = len(spec.classes)
+    start_data = {"train": (train_set.x, np.eye(n, dtype=np.float32)[train_set.labels(spec.task)]),
+                  "test": (test_set.x, np.eye(n, dtype=np.float32)[test_set.labels(spec.task)])}
+    return Recorder(inputs, names, spec.classes, mean_image, basis, steps, channels, start_data)
+
+
+def finish(recorder: Recorder, folder: Path, variant: str, epochs: int, seed: int, split, seconds: float,
+           command: str | None = None, **extra) -> Path:
+    """Save a training run's timelapse beside the model it produced (tied to that model file)."""
+    spec = zoo.variant(variant)
+    meta = {"variant": variant, "epochs": epochs, "seed": seed, "split": split,
+            "command": command or f"python -m vislib.train --variant {variant}", "seconds": round(seconds, 1),
+            "model_sha1": hashlib.sha1((Path(folder) / "model.keras").read_bytes()).hexdigest(),
+            "same_weights_as_shipped": True, "averaged_after_training": bool(spec.average_from), **extra}
+    return recorder.save(folder, meta)
+
+
 def record(variant: str, root: Path | None = None, log=print, steps: int = HAPPYMAP_STEPS,
            channels: int = CHANNELS, epochs: int | None = None, subset: int | None = None) -> Path:
-    """Re-run a shipped variant's training recipe with a Recorder; write its timelapse.npz only.
+    """Re-run a shipped variant's training recipe with a Recorder; write its timelapse.npz only
+    (for models trained before `python -m vislib.train` recorded it itself).
 
     epochs, subset: fewer epochs, every n-th training example only (quick runs; not for shipping)."""
     from vislib import train
@@ -379,33 +375,22 @@ def record(variant: str, root: Path | None = None, log=print, steps: int = HAPPY
         basis = faceprior.load(folder)
     except faceprior.FaceBasisError:
         basis = None
-    inputs, names = fixed_inputs(mean_image)
     started = time.perf_counter()
     epochs = spec.epochs if epochs is None else epochs
     train_set, test_set, split = train.training_sets(spec, subset)
-    n = len(spec.classes)
-    start_data = {"train": (train_set.x, np.eye(n, dtype=np.float32)[train_set.labels(spec.task)]),
-                  "test": (test_set.x, np.eye(n, dtype=np.float32)[test_set.labels(spec.task)])}
-    recorder = Recorder(inputs, names, spec.classes, mean_image, basis, steps, channels, start_data)
-    if "callbacks" in inspect.signature(train.fit).parameters:
-        model, history, _ = train.fit(spec, train_set, test_set, spec.seed, epochs, variant, callbacks=[recorder])
-    else:
-        with _callbacks_into_fit([recorder]):
-            model, history, _ = train.fit(spec, train_set, test_set, spec.seed, epochs, variant)
+    recorder = recorder_for(spec, train_set, test_set, mean_image, basis, steps, channels)
+    model, history, _ = train.fit(spec, train_set, test_set, spec.seed, epochs, variant, callbacks=[recorder])
     seconds = time.perf_counter() - started
     # the honest check: did this run retrace the shipped model's training?
     shipped_history = zoo.read_json(variant, "history.json", root)
     same_curve = max((abs(a - b) for a, b in zip(history["test"]["accuracy"], shipped_history["test"]["accuracy"])),
                      default=float("nan"))
     shipped = zoo.load(variant, root)
-    model_file = folder / "model.keras"
-    meta = {"variant": variant, "epochs": epochs, "seed": spec.seed, "split": split,
-            "command": record_command(variant) if (epochs, subset) == (spec.epochs, None) else "a quick run", "seconds": round(seconds, 1),
-            "model_sha1": hashlib.sha1(model_file.read_bytes()).hexdigest(),
-            "same_weights_as_shipped": _weights_digest(model.get_weights()) == _weights_digest(shipped.get_weights()),
-            "test_accuracy_max_difference_from_shipped_history": round(float(same_curve), 6),
-            "averaged_after_training": bool(spec.average_from)}
-    path = recorder.save(folder, meta)
+    path = finish(recorder, folder, variant, epochs, spec.seed, split, seconds,
+                  command=record_command(variant) if (epochs, subset) == (spec.epochs, None) else "a quick run",
+                  same_weights_as_shipped=_weights_digest(model.get_weights()) == _weights_digest(shipped.get_weights()),
+                  test_accuracy_max_difference_from_shipped_history=round(float(same_curve), 6))
+    meta = read(path, variant).meta
     keras.backend.clear_session()
     log(f"{variant}: {len(recorder.frames)} frames, {path.stat().st_size / 1e6:.3f} MB, {seconds:.0f} s "
         f"(HappyMaps {recorder.seconds['happymaps']:.1f} s, activations {recorder.seconds['activations']:.1f} s); "

@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from vislib import augment, autodiff, data, faceprior, settings, zoo
+from vislib import augment, autodiff, data, faceprior, settings, timelapse, zoo
 
 SEED = 1234
 BATCH_SIZE = 32
@@ -168,7 +168,7 @@ def variant_split(spec: zoo.Variant, cmu: Examples) -> tuple[np.ndarray, np.ndar
 
 
 def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: int, epochs: int,
-        name: str | None = None) -> tuple[keras.Model, dict, float]:
+        name: str | None = None, callbacks=()) -> tuple[keras.Model, dict, float]:
     """Build and train one model of a variant's recipe; returns (model, history, seconds).
 
     With `spec.augment`, every epoch sees a freshly augmented copy of the training set
@@ -193,7 +193,8 @@ def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: i
     started = time.perf_counter()
     if not spec.augment:
         result = model.fit(train.x, np.eye(n_classes, dtype=np.float32)[labels], validation_data=val,
-                           epochs=epochs, batch_size=BATCH_SIZE, shuffle=True, verbose=0, class_weight=weights)
+                           epochs=epochs, batch_size=BATCH_SIZE, shuffle=True, verbose=0, class_weight=weights,
+                           callbacks=list(callbacks))
         hist = result.history
     else:
         transform = augment.recipe(spec.augment)
@@ -204,7 +205,7 @@ def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: i
             x = transform(x, rng)
             y = np.eye(n_classes, dtype=np.float32)[data.task_labels(poses, spec.task)]
             result = model.fit(x, y, validation_data=val, epochs=1, batch_size=BATCH_SIZE, shuffle=True,
-                               verbose=0, class_weight=weights)
+                               verbose=0, class_weight=weights, callbacks=list(callbacks))
             for key, values in result.history.items():
                 hist.setdefault(key, []).extend(values)
             if spec.average_from and epoch >= spec.average_from:  # stochastic weight averaging
@@ -297,7 +298,10 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
     epochs = spec.epochs if epochs is None else epochs
     seed = spec.seed if seed is None else seed
     train, test, split = training_sets(spec, subset)
-    model, history, seconds = fit(spec, train, test, seed, epochs, name)
+    mean_image, basis = train.x.mean(axis=0)[..., 0].astype(np.float32), faceprior.fit(train.x)
+    # Watch it learn: each epoch recorded on the shippable sample photos and the mean face
+    recorder = timelapse.recorder_for(spec, train, test, mean_image, basis) if save else None
+    model, history, seconds = fit(spec, train, test, seed, epochs, name, callbacks=[recorder] if recorder else ())
     labels_train, labels_test = train.labels(spec.task), test.labels(spec.task)
     is_cmu_train, is_cmu_test = train.source == "cmu", test.source == "cmu"
     p_train, p_test = predict(model, train.x), predict(model, test.x)
@@ -356,8 +360,9 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
         (folder / "history.json").write_text(json.dumps(history, indent=1))
         (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
         (folder / "unit_stats.json").write_text(json.dumps(unit_statistics(model, train.x)))
-        np.save(folder / "mean_image.npy", train.x.mean(axis=0)[..., 0].astype(np.float32))
-        faceprior.save(folder, faceprior.fit(train.x))
+        np.save(folder / "mean_image.npy", mean_image)
+        faceprior.save(folder, basis)
+        timelapse.finish(recorder, folder, name, epochs, seed, split, seconds)
     keras.backend.clear_session()
     return metrics
 
