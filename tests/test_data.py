@@ -10,7 +10,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -566,3 +569,68 @@ def test_cmu_detected_inputs_frame_the_originals_as_uploads():
     assert inputs.shape == (633, 60, 64, 1) and inputs.dtype == np.float32
     for i in (0, 100, 400):
         np.testing.assert_array_equal(inputs[i], imaging.frame(faces.images[i, ..., 0]).input)
+
+
+# ---------------------------------------------------------------- download: progress and checksums
+
+
+def test_the_shared_data_matches_the_manifest_of_the_originals():
+    checked, problems = data.verify()
+    assert problems == [] and checked == 1881 + 138
+    with open(data.amigos_root() / "labels.csv", newline="") as f:  # SOURCE.md's hashes of the originals
+        listed = {row["file"]: row["sha1"] for row in csv.DictReader(f)}
+    manifest = json.loads(data.MANIFEST.read_text())
+    assert manifest["three_amigos"] == listed
+
+
+def test_verify_names_a_damaged_and_a_missing_file(tmp_path):
+    root = tmp_path / "data"
+    source = settings.data_dir()
+    picked = {"cmu_faces": ["faces/an2i/an2i_left_angry_open_2.pgm", "faces/at33/at33_up_happy_open_4.pgm"],
+              "three_amigos": ["person01/left/person01127-15-90.jpg"]}
+    full = json.loads(data.MANIFEST.read_text())
+    manifest = {k: {rel: full[k][rel] for rel in rels} for k, rels in picked.items()}
+    for folder, rels in picked.items():
+        for rel in rels:
+            (root / folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source / folder / rel, root / folder / rel)
+    assert data.verify(root, manifest) == (3, [])
+    damaged = root / "cmu_faces" / picked["cmu_faces"][0]
+    with Image.open(damaged) as im:
+        pixels = np.asarray(im).copy()
+    pixels[10, 10] ^= 0x40
+    Image.fromarray(pixels).save(damaged)
+    (root / "three_amigos" / picked["three_amigos"][0]).unlink()
+    checked, problems = data.verify(root, manifest)
+    assert checked == 3 and problems == [f"cmu_faces/{picked['cmu_faces'][0]}: differs from the original",
+                                         f"three_amigos/{picked['three_amigos'][0]}: missing"]
+
+
+def test_download_shows_progress_unpacks_and_checks_the_files(tmp_path, monkeypatch):
+    cmu, p04 = tmp_path / "faces.tar.gz", tmp_path / "HeadPoseImageDatabase.tar.gz"
+    make_uci_archive(cmu)
+    make_pointing04_archive(p04)
+    staging = tmp_path / "expected"
+    data.unpack_cmu(cmu, staging)
+    data.unpack_pointing04(p04, staging)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps(data.make_manifest(staging)))
+    monkeypatch.setattr(data, "MANIFEST", manifest)
+    lines = []
+    dest = tmp_path / "data"
+    data.download(dest, cmu.as_uri(), p04.as_uri(), log=lines.append)
+    assert any(re.search(r"MB of [\d.]+ MB \(100%\)", line) for line in lines), lines
+    assert any("Checked" in line and "all match" in line for line in lines)
+    assert (dest / "three_amigos" / "labels.csv").is_file()
+
+    tampered = json.loads(manifest.read_text())
+    first = next(iter(tampered["cmu_faces"]))
+    tampered["cmu_faces"][first] = "0" * 40
+    manifest.write_text(json.dumps(tampered))
+    with pytest.raises(ValueError, match=r"1 of \d+ files do not match the originals.*download again"):
+        data.download(tmp_path / "again", cmu.as_uri(), p04.as_uri(), log=lambda *_: None)
+
+
+def test_check_verify_reports_on_the_data_folder(capsys):
+    assert data.main(["check", "--verify"]) == 0
+    assert capsys.readouterr().out.strip().endswith("files against the originals: all match.")

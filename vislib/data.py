@@ -10,8 +10,8 @@ import argparse
 import csv
 import hashlib
 import io
+import json
 import re
-import shutil
 import sys
 import tarfile
 import tempfile
@@ -297,6 +297,17 @@ def _read_face_box(text: str) -> tuple[int, int, int, int]:
     return tuple(numbers[:4])
 
 
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, out: Path) -> bytes:
+    """One member's file, extracted with tarfile's "data" filter (no links, devices, absolute or
+    escaping paths, odd permissions), then moved to `out`; returns its bytes."""
+    with tempfile.TemporaryDirectory() as staging:
+        tar.extract(member, staging, filter="data")
+        payload = (Path(staging) / member.name).read_bytes()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(payload)
+    return payload
+
+
 def unpack_cmu(archive: Path, dest: Path) -> int:
     """Unpack the UCI `faces.tar.gz` (optionally inside a zip) into dest/cmu_faces/faces/."""
     target = dest / "cmu_faces"
@@ -308,9 +319,7 @@ def unpack_cmu(archive: Path, dest: Path) -> int:
                 rel = Path(*parts[parts.index("faces"):])
                 if ".." in rel.parts:  # a hostile name: never write outside cmu_faces/
                     continue
-                out = target / rel
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(tar.extractfile(member).read())
+                _extract(tar, member, target / rel)
                 count += 1
     return count
 
@@ -334,10 +343,8 @@ def unpack_pointing04(archive: Path, dest: Path, persons=AMIGO_PERSONS, series: 
                 continue
             box = _read_face_box(tar.extractfile(box_member).read().decode("latin-1"))
             person = f"person{match['person']}"  # the original archive says "personne01..."
-            data = tar.extractfile(member).read()
             rel = Path(person) / pose / name
-            (target / rel).parent.mkdir(parents=True, exist_ok=True)
-            (target / rel).write_bytes(data)
+            data = _extract(tar, member, target / rel)
             rows.append([person, pose, rel.as_posix(), series, tilt, pan, *box, hashlib.sha1(data).hexdigest()])
     if not rows:
         raise ValueError(f"expected Pointing'04 images named person[ne]NN<series><index><tilt><pan>.jpg with "
@@ -363,20 +370,83 @@ def _open_tar(archive: Path) -> tarfile.TarFile:
     return tarfile.open(archive)
 
 
-def download(dest: Path | None = None, cmu_url: str = CMU_URL, pointing_url: str = POINTING04_URL) -> None:
-    """Fetch and unpack both original archives into the data folder."""
+MANIFEST = Path(__file__).with_name("data_manifest.json")
+
+
+def pixel_digest(path: Path) -> str:
+    """SHA-1 of a picture's decoded 8-bit gray pixels and shape: the same for the UCI originals
+    (ASCII PGM) and for re-encoded copies of them."""
+    with Image.open(path) as im:
+        pixels = np.asarray(im.convert("L"), dtype=np.uint8)
+    return hashlib.sha1(f"{pixels.shape}".encode() + pixels.tobytes()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+
+
+def make_manifest(root: Path | None = None) -> dict:
+    """What `verify` checks: CMU faces by their pixels, the three amigos by their bytes."""
+    root = Path(root) if root else settings.data_dir()
+    cmu = root / "cmu_faces"
+    return {
+        "cmu_faces": {p.relative_to(cmu).as_posix(): pixel_digest(p) for p in sorted(cmu.glob("faces/*/*.pgm"))},
+        "three_amigos": {p.relative_to(root / "three_amigos").as_posix(): file_digest(p)
+                         for p in sorted((root / "three_amigos").glob("person*/*/*.jpg"))},
+    }
+
+
+def verify(root: Path | None = None, manifest: dict | None = None) -> tuple[int, list[str]]:
+    """Check every file the manifest lists: (files checked, problems as 'path: what')."""
+    root = Path(root) if root else settings.data_dir()
+    manifest = manifest or json.loads(MANIFEST.read_text())
+    checked, problems = 0, []
+    for folder, digest in (("cmu_faces", pixel_digest), ("three_amigos", file_digest)):
+        for rel, expected in manifest[folder].items():
+            path = root / folder / rel
+            checked += 1
+            if not path.is_file():
+                problems.append(f"{folder}/{rel}: missing")
+            elif digest(path) != expected:
+                problems.append(f"{folder}/{rel}: differs from the original")
+    return checked, problems
+
+
+def fetch(url: str, out: Path, log=print, chunk: int = 1 << 16) -> int:
+    """Download `url` to `out`, saying how far it has got; returns the bytes written."""
+    with urllib.request.urlopen(url, timeout=60) as response, open(out, "wb") as sink:
+        total = int(response.headers.get("Content-Length") or 0)
+        done, shown = 0, -1
+        while block := response.read(chunk):
+            sink.write(block)
+            done += len(block)
+            step = int(100 * done / total) // 10 if total else done >> 23  # every 10%, or every 8 MB
+            if step != shown:
+                shown = step
+                log(f"  {done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB ({100 * done / total:.0f}%)" if total else ""))
+    return done
+
+
+def download(dest: Path | None = None, cmu_url: str = CMU_URL, pointing_url: str = POINTING04_URL,
+             log=print) -> None:
+    """Fetch and unpack both original archives into the data folder, then check every file
+    against the manifest of the originals (vislib/data_manifest.json)."""
     dest = Path(dest) if dest else settings.data_dir()
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name, url, unpack in (("CMU Face Images", cmu_url, unpack_cmu),
                                   ("Pointing'04", pointing_url, unpack_pointing04)):
             archive = Path(tmp) / Path(url).name
-            print(f"Downloading {name} from {url} ...", flush=True)
-            with urllib.request.urlopen(url, timeout=60) as response, open(archive, "wb") as out:
-                shutil.copyfileobj(response, out)
-            print(f"  unpacked {unpack(archive, dest)} files into {dest}", flush=True)
-    print(f"Done. Point {settings.DATA_ENV_VAR} at {dest} if it is not the default.")
-    print(f"Pointing'04 images must be cited: {settings.POINTING04_CITATION}")
+            log(f"Downloading {name} from {url} ...")
+            fetch(url, archive, log)
+            log(f"  unpacked {unpack(archive, dest)} files into {dest}")
+    checked, problems = verify(dest)
+    if problems:
+        raise ValueError(f"{len(problems)} of {checked} files do not match the originals, e.g. "
+                         f"{'; '.join(problems[:3])}. Delete {dest} and download again.")
+    log(f"Checked {checked} files against the originals' checksums: all match.")
+    log(f"Done. Point {settings.DATA_ENV_VAR} at {dest} if it is not the default.")
+    log(f"Pointing'04 images must be cited: {settings.POINTING04_CITATION}")
 
 
 def main(argv=None) -> int:
@@ -384,7 +454,8 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     get = sub.add_parser("download", help="fetch the original archives into the data folder")
     get.add_argument("--dest", type=Path, default=None, help=f"default: ${settings.DATA_ENV_VAR} or data/")
-    sub.add_parser("check", help="say what data is found where")
+    check = sub.add_parser("check", help="say what data is found where")
+    check.add_argument("--verify", action="store_true", help="also check every file against the originals")
     args = parser.parse_args(argv)
     try:
         if args.command == "download":
@@ -393,6 +464,13 @@ def main(argv=None) -> int:
             faces = load_cmu()
             print(f"CMU faces: {len(faces.images)} images at 64x60 in {cmu_root()}")
             print(f"Three amigos: {len(load_three_amigos())} photos in {amigos_root()}")
+            if args.verify:
+                checked, problems = verify()
+                for problem in problems[:20]:
+                    print(f"  {problem}")
+                print(f"Checked {checked} files against the originals: "
+                      + (f"{len(problems)} do not match." if problems else "all match."))
+                return 1 if problems else 0
     except (DataNotFoundError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
