@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import itertools
 import statistics
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from vislib import browser, settings
 
@@ -78,15 +76,33 @@ def _timed(gesture) -> float:
 # ---------------------------------------------------------------- load
 
 
+# Injected into each tab: the browser's own clock notes when the app's script starts and stops
+# running, so a gesture's time does not depend on when the benchmark next looks at that tab.
+_WATCH = """
+const app = document.querySelector('[data-testid="stApp"]');
+if (app && !window.__hm) {
+  window.__hm = {busyAt: -1, idleAt: -1};
+  new MutationObserver(() => {
+    const t = performance.now();
+    if (app.getAttribute('data-test-script-state') === 'running') window.__hm.busyAt = t;
+    else window.__hm.idleAt = t;
+  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}
+return [performance.now(), window.__hm ? window.__hm.busyAt : -1, window.__hm ? window.__hm.idleAt : -1,
+        app ? app.getAttribute('data-test-script-state') : null, !!document.querySelector('h1')];
+"""
+
+
 @dataclass
 class _Session:
-    """One browser tab looping through the benchmark's actions, one gesture at a time."""
+    """One browser tab looping through the benchmark's actions without ever blocking the others."""
 
     handle: str
     actions: itertools.cycle
     action: str = ""
-    started: float = 0.0
-    seen_busy: bool = False
+    phase: str = "idle"  # "navigating" (to the action's page, not timed), "acting" (timed), "idle"
+    started: float = 0.0  # the tab's performance.now() when the gesture (or the navigation) was made
+    since: float = 0.0  # this process's clock at the same moment (a guard against stuck tabs)
 
 
 @dataclass
@@ -98,42 +114,90 @@ class LoadResult:
     def summary(self) -> list[str]:
         lines = [f"completed actions: {sum(len(v) for v in self.times.values())}", f"errors: {len(self.errors)}"]
         for action, values in sorted(self.times.items()):
+            if not values:
+                lines.append(f"{action}: 0 done")
+                continue
             lines.append(f"{action}: {len(values)} done, median {_median(values):.2f} s, worst {max(values):.2f} s")
+        lines += [f"  error: {e.splitlines()[0][:200] if e else '(empty)'}" for e in self.errors[:5]]
         lines.append("server memory MB: " + ", ".join(f"{k} {v:.0f}" for k, v in self.memory.items()))
         return lines
 
 
 ACTIONS = ("regenerate", "photo upload", "variant switch", "page switch")
+PAGE_OF = {"regenerate": "HappyMaps", "photo upload": "Your photo"}
+PATHS = {"HappyMaps": "HappyMaps", "Your photo": "Your_photo", "Overview": ""}
+STUCK = 180  # seconds without an answer: counted as an error
 
 
-def _begin(page: browser.Page, session: _Session, variant_flip: itertools.cycle) -> None:
-    """Start the session's next gesture without waiting for the app."""
+def _watch(driver) -> tuple[float, float, float, str | None, bool]:
+    return tuple(driver.execute_script(_WATCH))
+
+
+def _on_page(driver, name: str) -> bool:
+    path = driver.current_url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    return path == PATHS[name] or (name == "Overview" and ":" in path)  # the Overview is the bare address
+
+
+def _click_link(page: browser.Page, name: str) -> None:
+    """Go to another page as a person does: the sidebar link (the app swaps pages in place)."""
+    for link in page.find('[data-testid="stSidebar"] a'):
+        if link.text.strip().splitlines()[-1:] == [name]:
+            link.click()
+            return
+    raise LookupError(f"no sidebar link {name!r}")
+
+
+def _step(page: browser.Page, session: _Session, result: "LoadResult") -> None:
+    """Look at one tab once and move it along: start its next action, or note one that ended."""
+    driver = page.driver
+    now, busy_at, idle_at, state, _ = _watch(driver)
+    done = state == "notRunning" and idle_at > busy_at > session.started
+    if session.phase == "acting":
+        if done:
+            result.times[session.action].append((idle_at - session.started) / 1000)
+            result.errors.extend(page.problems())
+            session.phase = "idle"
+        elif time.perf_counter() - session.since > STUCK:
+            result.errors.append(f"{session.action}: no answer after {STUCK} s")
+            session.phase = "idle"
+        return
+    if session.phase == "navigating":
+        if done and _act(page, session):  # else the page is still drawing: look again next time
+            return
+        return
     session.action = next(session.actions)
-    session.seen_busy = False
+    target = PAGE_OF.get(session.action)
+    if target and not _on_page(driver, target):
+        session.started, session.phase = now, "navigating"
+        _click_link(page, target)
+        return
+    if session.action == "variant switch":
+        current = page.selected("Network variant")
+        session.started, session.since, session.phase = now, time.perf_counter(), "acting"
+        _choose(page, "Network variant", next(v for v in VARIANTS if v != current))
+    elif session.action == "page switch":
+        session.started, session.since, session.phase = now, time.perf_counter(), "acting"
+        _click_link(page, "Overview" if not _on_page(driver, "Overview") else "Your photo")
+    elif not _act(page, session):
+        session.phase = "navigating"
+
+
+def _act(page: browser.Page, session: _Session) -> bool:
+    """The timed gesture of an action whose page is open (a click or an upload); False when the
+    page does not show its control yet."""
+    now = _watch(page.driver)[0]
     if session.action == "regenerate":
-        _navigate(page, "HappyMaps")
-        button = [b for b in page.find('[data-testid="stBaseButton-primary"]') if "Regenerate" in b.text]
-        session.started = time.perf_counter()
-        button[0].click()
-    elif session.action == "photo upload":
-        _navigate(page, "Your_photo")
-        field = page.find('[data-testid="stFileUploader"] input[type="file"]')[0]
-        session.started = time.perf_counter()
-        field.send_keys(str(UPLOAD.resolve()))
-    elif session.action == "variant switch":
-        session.started = time.perf_counter()
-        _choose(page, "Network variant", next(variant_flip))
+        found = [b for b in page.find('[data-testid="stBaseButton-primary"]') if "Regenerate" in b.text]
     else:
-        session.started = time.perf_counter()
-        page.driver.get(f"{page.url}/")
-
-
-def _navigate(page: browser.Page, path: str) -> None:
-    """Make sure the tab shows a page (not timed: the gesture that follows is)."""
-    if not page.driver.current_url.rstrip("/").endswith(path):
-        page.driver.get(f"{page.url}/{path}")
-        page.wait_for("h1", 300)
-        page.wait_idle(600)
+        found = page.find('[data-testid="stFileUploader"] input[type="file"]')
+    if not found:
+        return False
+    session.started, session.since, session.phase = now, time.perf_counter(), "acting"
+    if session.action == "regenerate":
+        found[0].click()
+    else:
+        found[0].send_keys(str(UPLOAD.resolve()))
+    return True
 
 
 def _choose(page: browser.Page, label: str, option: str) -> None:
@@ -156,7 +220,8 @@ def _choose(page: browser.Page, label: str, option: str) -> None:
 def load_benchmark(sessions: int = 20, seconds: float = 120, settle: float = 60, log=print) -> LoadResult:
     """`sessions` tabs of one Chromium loop through a HappyMaps regeneration, a photo upload, a
     variant switch and a page load, for `seconds`; then the tabs close and the server's memory is
-    read again after `settle` seconds."""
+    read again after `settle` seconds. Each action's time is the browser's own, from the gesture
+    until the app has stopped running."""
     result = LoadResult(times={a: [] for a in ACTIONS})
     with browser.serve_process() as (url, _, process):
         driver = browser.chromium()
@@ -168,28 +233,23 @@ def load_benchmark(sessions: int = 20, seconds: float = 120, settle: float = 60,
             for i in range(sessions):
                 if i:
                     driver.switch_to.new_window("tab")
+                    driver.get(f"{url}/")
+                    page.wait_for("h1", 300)
+                    page.wait_idle(300)
+                _watch(driver)  # the clock's watcher, installed once: pages change in place from here on
                 order = ACTIONS[i % len(ACTIONS):] + ACTIONS[: i % len(ACTIONS)]  # not all regenerate at once
                 tabs.append(_Session(driver.current_window_handle, itertools.cycle(order)))
-                driver.get(f"{url}/")
-                page.wait_for("h1", 300)
-            flip = itertools.cycle(VARIANTS)
             peak = result.memory["before"]
             deadline = time.perf_counter() + seconds
-            for session in tabs:
-                driver.switch_to.window(session.handle)
-                _begin(page, session, flip)
-            while time.perf_counter() < deadline:
+            while time.perf_counter() < deadline or any(t.phase == "acting" for t in tabs):
+                if time.perf_counter() > deadline + 300:
+                    result.errors.append("actions still running 300 s after the end")
+                    break
                 for session in tabs:
-                    driver.switch_to.window(session.handle)
-                    busy = page.busy()
-                    session.seen_busy |= busy
-                    done = not busy and (session.seen_busy or time.perf_counter() - session.started > 2)
-                    if not done:
+                    if time.perf_counter() >= deadline and session.phase != "acting":
                         continue
-                    result.times[session.action].append(time.perf_counter() - session.started)
-                    result.errors.extend(page.problems())
-                    if time.perf_counter() < deadline:
-                        _begin(page, session, flip)
+                    driver.switch_to.window(session.handle)
+                    _step(page, session, result)
                 peak = max(peak, browser.rss_mb(process.pid))
             result.memory["peak"] = peak
         finally:
