@@ -55,6 +55,22 @@ def responses_of(name: str, x: np.ndarray):
     return activations.layer_activations(ui.model(name), x)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def response_pictures(name: str, x: np.ndarray) -> dict:
+    """Each layer's response to a photo, drawn once: a PNG of its feature maps, or a bar chart."""
+    pictures = {}
+    for layer_name, act in responses_of(name, x).items():
+        dead = ui.dead_units(name, layer_name)
+        if act.ndim == 3:
+            maps = plots.normalise_maps(np.moveaxis(act, -1, 0))
+            scale = max(1, 64 // act.shape[0])  # small maps (max_pooling2d_3: 7x8) shown at 56 px and more
+            pictures[layer_name] = plots.png_bytes(plots.montage(maps, list(range(act.shape[-1])), marked=dead,
+                                                                scale=scale))
+        else:
+            pictures[layer_name] = plots.unit_strip(act, dead)
+    return pictures
+
+
 @st.cache_data(show_spinner=False)
 def samples() -> dict:
     """label -> (path, face box or None, credit line or None)."""
@@ -226,15 +242,12 @@ st.download_button("Download this explanation (PNG)", explanation_png(name, x, h
 st.subheader("Every layer's response")
 responses = responses_of(variant, x)
 book = ui.atlas(variant)
-for layer_name, act in responses.items():
-    dead = ui.dead_units(variant, layer_name)
-    with st.expander(f"{layer_name} · {act.shape[-1]} units", expanded=layer_name == "conv2d_1"):
-        if act.ndim == 3:
-            maps = plots.normalise_maps(np.moveaxis(act, -1, 0))
-            scale = max(1, 64 // act.shape[0])  # small maps (max_pooling2d_3: 7x8) shown at 56 px and more
-            st.image(plots.montage(maps, list(range(act.shape[-1])), marked=dead, scale=scale))
+for layer_name, picture in response_pictures(variant, x).items():
+    with st.expander(f"{layer_name} · {responses[layer_name].shape[-1]} units", expanded=layer_name == "conv2d_1"):
+        if isinstance(picture, bytes):
+            st.image(picture)
         else:
-            ui.chart(plots.unit_strip(act, dead))
+            ui.chart(picture)
 st.caption("Red: units that never respond to any CMU training face (dead units).")
 
 st.subheader("One unit: its HappyMap and its response here")
