@@ -8,6 +8,7 @@ import shell
 shell.open_page("HappyMaps")
 with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
     import ui
+    from vislib import compare as comparing
     from vislib import data, exemplars, happymaps, limits, plots, settings, workqueue, zoo
 
 st.markdown(
@@ -126,7 +127,7 @@ with st.sidebar:
              "small pattern wherever it appears; a dense unit combines them; a **decision** unit scores one class "
              "(its answer is the class with the highest score). Deeper layers see larger, more face-like patterns.")
     n_units = int(network.get_layer(layer).output.shape[-1])
-    st.caption(f"Each unit here scores one class: the network answers the class whose unit scores highest."
+    st.caption("Each unit here scores one class: the network answers the class whose unit scores highest."
                if layer == decision else
                "Each unit here detects one small pattern, wherever it appears in the picture."
                if len(network.get_layer(layer).output.shape) == 4 else
@@ -233,6 +234,7 @@ def tiles(images, name, layer_name, shown, mean_face):
 
 
 panels = [variant] + ([compare] if compare != "(none)" else [])
+drawn = {}  # panel -> (maps, mean face, labels): the side-by-side comparison as a number
 compare_cols = 4 if len(panels) > 1 else None
 scale = 3
 for column, name in zip(st.columns(len(panels)), panels):
@@ -300,6 +302,7 @@ for column, name in zip(st.columns(len(panels)), panels):
             else:
                 status.info("Press **Regenerate** to compute HappyMaps with these settings.")
                 continue
+        drawn[name] = (np.asarray(images), here.mean_image, labels)
         pictures, words = tiles(images, name, here_layer, shown, here.mean_image)
         sheet = plots.montage(pictures, labels, cols=cols, scale=scale, words=words)
         picture(canvas, sheet)
@@ -349,6 +352,17 @@ for column, name in zip(st.columns(len(panels)), panels):
                                           words={10 * i: w for i, w in words.items()}),
                         caption=f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
                                  f"(with its response to each). {settings.CMU_CITATION}")
+if len(drawn) == 2:
+    (maps_a, mean_a, labels_a), (maps_b, mean_b, labels_b) = drawn.values()
+    similarity = comparing.correlation_matrix(maps_a - mean_a, maps_b - mean_b)
+    rows, cols = comparing.best_matching(similarity)
+    st.metric("How alike the two sets of HappyMaps are, unit for unit (matched r)",
+              f"{similarity[rows, cols].mean():.2f}",
+              help="Each unit on the left is paired with its closest twin on the right (one to one), comparing "
+                   "what each map adds to its network's mean face; 1.0: the same pictures. The Compare page "
+                   "does this for every layer, with the layers' representation similarity (CKA).")
+    st.caption(f"Units paired at random give {similarity.mean():.2f} on average. Pairs: "
+               + ", ".join(f"{labels_a[r]} ↔ {labels_b[c]} ({similarity[r, c]:.2f})" for r, c in zip(rows, cols)))
 st.caption(
     ("Each tile's contrast is stretched on its own (1st to 99th percentile), so compare shapes, not brightness. "
      if stretch else "Mid-gray is the average training pixel. ") +

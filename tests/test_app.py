@@ -435,3 +435,12 @@ def test_regenerate_waits_its_turn_in_the_servers_line(monkeypatch):
     assert_healthy(at)
     assert places and places[0] == 0, "the session saw it was next in line while the other job ran"
     assert any("units × 8 steps" in c.value for c in at.caption)
+
+
+def test_comparing_two_variants_on_the_happymaps_page_gives_the_matched_similarity():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_compare").set_value("ex1-6").run()  # decision layers, from the atlases
+    assert_healthy(at)
+    score = next(m for m in at.metric if m.label.startswith("How alike the two sets of HappyMaps"))
+    assert -1.0 <= float(score.value) <= 1.0
+    assert any(c.value.startswith("Units paired at random give") and "↔" in c.value for c in at.caption)
