@@ -1,4 +1,4 @@
-"""Streamlit helpers shared by the pages: page set-up, the variant picker, cached loaders.
+"""Streamlit helpers shared by the pages: the variant picker, cached loaders, charts (the page shell: shell.py).
 
 Models live in st.cache_resource, results in st.cache_data; the library (vislib) knows
 nothing of Streamlit.
@@ -12,10 +12,6 @@ from vislib import atlas as atlas_lib
 from vislib import autodiff, happymaps, report, settings, zoo
 
 VARIANT_KEY = "variant"
-
-
-def setup_page(title: str) -> None:
-    st.set_page_config(page_title=f"HappyMaps · {title}", page_icon=":material/psychology:", layout="wide")
 
 
 @st.cache_resource(show_spinner="Loading the model…")
