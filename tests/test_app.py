@@ -444,3 +444,13 @@ def test_comparing_two_variants_on_the_happymaps_page_gives_the_matched_similari
     score = next(m for m in at.metric if m.label.startswith("How alike the two sets of HappyMaps"))
     assert -1.0 <= float(score.value) <= 1.0
     assert any(c.value.startswith("Units paired at random give") and "↔" in c.value for c in at.caption)
+
+
+def test_an_experiment_2_variant_says_its_cmu_test_faces_are_new_people():
+    at = fresh()
+    at.sidebar.selectbox(key="variant").set_value("ex2-2").run()
+    assert_healthy(at)
+    labels = {m.label for m in at.metric}
+    assert "CMU test, new people" in labels and "CMU test, same people" not in labels
+    at.sidebar.selectbox(key="variant").set_value("exp0").run()
+    assert "CMU test, same people" in {m.label for m in at.metric}

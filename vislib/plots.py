@@ -106,20 +106,6 @@ def confusion_matrix(matrix, classes, title: str) -> go.Figure:
     return fig
 
 
-def accuracy_bars(accuracy: dict) -> go.Figure:
-    """Train, CMU test, and each amigo: one bar each, for both framings of the amigos."""
-    names = ["CMU train", "CMU test"] + list(accuracy["three_amigos"]["per_person"])
-    face = [accuracy["train"], accuracy["test"]] + list(accuracy["three_amigos"]["per_person"].values())
-    full = [None, None] + list(accuracy["three_amigos_full_frame"]["per_person"].values())
-    fig = go.Figure([
-        go.Bar(name="CMU / face framing", x=names, y=face, text=[f"{v:.0%}" for v in face]),
-        go.Bar(name="whole frame", x=names, y=full, text=[f"{v:.0%}" if v is not None else "" for v in full]),
-    ])
-    fig.update_layout(barmode="group", yaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=320,
-                      margin={"t": 20, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h"})
-    return fig
-
-
 def probabilities(classes, scores, title: str = "", as_probability: bool = True) -> go.Figure:
     """One bar per class; the chosen class in green. Raw scores (a linear output) get a free axis."""
     scores = np.asarray(scores, dtype=float)
@@ -260,11 +246,11 @@ HONEST_GROUPS = (("test", "CMU test, same people"), ("cmu_new_people", "CMU, new
                  ("three_amigos", "three amigos, face framed"), ("three_amigos_full_frame", "three amigos, whole frame"))
 
 
-def honest_bars(accuracy: dict) -> go.Figure:
+def honest_bars(accuracy: dict, test_label: str = HONEST_GROUPS[0][1]) -> go.Figure:
     """Accuracy and, where measured, the recall of "left" on each evaluation: a constant answer
-    can score 67% accuracy but never a "left" recall above 0."""
+    can score 67% accuracy but never a "left" recall above 0. `test_label` names the CMU test split."""
     names, overall, recall = [], [], []
-    for key, name in HONEST_GROUPS:
+    for key, name in ((HONEST_GROUPS[0][0], test_label), *HONEST_GROUPS[1:]):
         value = accuracy.get(key)
         if value is None:
             continue
