@@ -9,7 +9,7 @@ shell.open_page("HappyMaps")
 with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
     import ui
     from vislib import compare as comparing
-    from vislib import data, exemplars, happymaps, limits, plots, settings, workqueue, zoo
+    from vislib import data, exemplars, happymaps, limits, plots, settings, workers, workqueue, zoo
 
 st.markdown(
     "Each tile is a picture optimised, step by step, to excite one **unit** of the network as much as "
@@ -25,6 +25,9 @@ engine = ui.load_or_stop(ui.engine, variant)
 spec = zoo.variant(variant)
 decision = spec.decision_layer
 layers = [decision] + [l for l in zoo.unit_layers(network) if l != decision]
+# Regenerations run in a low-priority worker process (vislib.workers): start it now, in the
+# background, so the first Regenerate does not wait for it to load TensorFlow.
+workers.REGENERATORS.start()
 
 REGULARISERS = ("blur_sigma", "blur_every", "norm_pct", "contrib_pct")
 TUNED = ("image", "steps", "learning_rate", "decay", "jitter", "start", *REGULARISERS)
@@ -276,10 +279,11 @@ for column, name in zip(st.columns(len(panels)), panels):
                         picture(canvas, plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
 
                     try:
-                        keep(key, here.layer(here_layer, shown, chosen, on_progress=show, every=16))
+                        keep(key, workers.REGENERATORS.regenerate(name, here_layer, shown, chosen,
+                                                                  on_progress=show, every=16))
                     finally:
                         bar.empty()
-        except ValueError as error:
+        except ValueError as error:  # bad settings, or the worker failed or died (workers.JobError): in words
             st.error(str(error))
             continue
         result, note, stale = results.get(key), "", False
@@ -322,7 +326,8 @@ for column, name in zip(st.columns(len(panels)), panels):
                         st.spinner("Running the same settings on the randomised network…"):
                     waiting.empty()
                     try:
-                        keep(check_key, here.randomized().layer(here_layer, shown, chosen, every=chosen.steps))
+                        keep(check_key, workers.REGENERATORS.regenerate(name, here_layer, shown, chosen,
+                                                                        randomized=True))
                     except ValueError as error:
                         st.error(str(error))
                         continue
