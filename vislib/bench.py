@@ -6,6 +6,7 @@
     python -m vislib.bench engine                         # every layer, warm; last line: all layers ms: X
     python -m vislib.bench legibility                     # last line: legibility: trained X, randomised Y, saturated Z%
     python -m vislib.bench images                         # one layer, 128 steps, each image parameterisation
+    python -m vislib.bench pages | load | uploads         # a real browser (vislib.loadtest)
 """
 
 from __future__ import annotations
@@ -351,14 +352,23 @@ def main(argv=None) -> int:
     ld.add_argument("--sessions", type=int, default=20)
     ld.add_argument("--seconds", type=float, default=120)
     ld.add_argument("--settle", type=float, default=60, help="seconds to wait before reading memory again")
+    ld.add_argument("--browser-nice", type=int, default=0,
+                    help="run the load generator (Chromium) at this CPU priority, below the server's")
+    up = sub.add_parser("uploads", help="a real browser: server memory after large uploads and after the session")
+    up.add_argument("--count", type=int, default=10)
+    up.add_argument("--size", type=int, default=3000, help="photo side, pixels")
+    up.add_argument("--settle", type=float, default=150, help="seconds after the last session closed")
+    up.add_argument("--sessions", type=int, default=2, help="sessions one after another")
     args = parser.parse_args(argv)
-    if args.what in ("pages", "load"):
+    if args.what in ("pages", "load", "uploads"):
         from vislib import loadtest  # Selenium: a development package
 
         if args.what == "pages":
             loadtest.pages_benchmark(args.repeats)
+        elif args.what == "uploads":
+            loadtest.uploads_benchmark(args.count, args.size, args.settle, args.sessions)
         else:
-            loadtest.load_benchmark(args.sessions, args.seconds, args.settle)
+            loadtest.load_benchmark(args.sessions, args.seconds, args.settle, args.browser_nice)
         return 0
     if args.what == "happymaps":
         happymaps_vs_tf_keras_vis(args.variant, args.layer, args.steps, args.preset, args.repeats)

@@ -10,11 +10,13 @@ finished running, as the browser sees it.
 from __future__ import annotations
 
 import itertools
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from vislib import browser, settings
+from vislib import browser, settings, workers
 
 PAGES = {"Overview": "", "HappyMaps": "HappyMaps", "Your photo": "Your_photo"}
 VARIANTS = ("exp0 · Baseline", "ex1-1 · Half the conv filters")
@@ -89,13 +91,13 @@ def _option(page: browser.Page, label: str, option: str):
 
 def _timed_click(page: browser.Page, click, timeout: float = 300) -> float:
     """Seconds, by the browser's clock, from a click until the rerun it caused has finished."""
-    started = _watch(page.driver)[0]
+    mark = _mark(page.driver)
     click()
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
-        _, busy_at, idle_at, state, _ = _watch(page.driver)
-        if state == "notRunning" and idle_at > busy_at > started:
-            return (idle_at - started) / 1000
+        took = mark.done(_watch(page.driver))
+        if took is not None:
+            return took
         time.sleep(0.02)
     raise TimeoutError(f"the app was still running {timeout:.0f} s after the click")
 
@@ -104,20 +106,80 @@ def _timed_click(page: browser.Page, click, timeout: float = 300) -> float:
 
 
 # Injected into each tab: the browser's own clock notes when the app's script starts and stops
-# running, so a gesture's time does not depend on when the benchmark next looks at that tab.
+# running, so a gesture's time does not depend on when the benchmark next looks at that tab. Runs
+# and ends are counted from the mutation records themselves (each record's old value), not from
+# the attribute read when the observer is called: a busy browser can deliver "running" and
+# "notRunning" in one batch, and reading only the last value then missed the run entirely (the
+# three "no answer" page switches of the first 20-session run). If the app's root element is ever
+# replaced, the watcher moves to the new one.
 _WATCH = """
 const app = document.querySelector('[data-testid="stApp"]');
-if (app && !window.__hm) {
-  window.__hm = {busyAt: -1, idleAt: -1};
-  new MutationObserver(() => {
+const attr = 'data-test-script-state';
+if (app && (!window.__hm || window.__hm.app !== app)) {
+  const hm = window.__hm || {runs: 0, ends: 0, idleAt: -1, changes: 0, changedAt: -1};
+  hm.app = app;
+  hm.last = app.getAttribute(attr);
+  window.__hm = hm;
+  new MutationObserver(() => {  // the page's content: when it last changed
+    if (window.__hm.app !== app) return;
+    hm.changes += 1;
+    hm.changedAt = performance.now();
+  }).observe(app, {childList: true, subtree: true, characterData: true});
+  new MutationObserver((records) => {
+    if (window.__hm.app !== app) return;
     const t = performance.now();
-    if (app.getAttribute('data-test-script-state') === 'running') window.__hm.busyAt = t;
-    else window.__hm.idleAt = t;
-  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    const values = records.slice(1).map(r => r.oldValue);
+    values.push(app.getAttribute(attr));
+    for (const v of values) {
+      if (v === hm.last) continue;
+      if (v === 'running') hm.runs += 1;
+      else if (hm.last === 'running') { hm.ends += 1; hm.idleAt = t; }
+      hm.last = v;
+    }
+  }).observe(app, {attributes: true, attributeOldValue: true, attributeFilter: [attr]});
 }
-return [performance.now(), window.__hm ? window.__hm.busyAt : -1, window.__hm ? window.__hm.idleAt : -1,
-        app ? app.getAttribute('data-test-script-state') : null, !!document.querySelector('h1')];
+const hm = window.__hm;
+const h1 = document.querySelector('h1');
+return [performance.now(), hm ? hm.runs : 0, hm ? hm.ends : 0, hm ? hm.idleAt : -1,
+        app ? app.getAttribute(attr) : null, h1 ? h1.textContent : null, hm ? hm.changes : 0,
+        hm ? hm.changedAt : -1];
 """
+
+
+@dataclass
+class _Mark:
+    """A tab's clock, run counters and page-change count when a gesture was made."""
+
+    at: float
+    runs: int
+    ends: int
+    changes: int = 0
+
+    def done(self, watched) -> float | None:
+        """Seconds from the gesture until a run it caused ended, or None while there is none."""
+        _, runs, ends, idle_at, state, *_ = watched
+        if state == "notRunning" and runs > self.runs and ends > self.ends and idle_at >= self.at:
+            return (idle_at - self.at) / 1000
+        return None
+
+    def arrived(self, watched, title: str) -> float | None:
+        """For a page change whose run the browser never showed as running (a busy browser can
+        apply "running" and "notRunning" in one render): the page titled `title` is drawn, the
+        app is idle and nothing has changed for QUIET s. Seconds from the gesture until its last
+        change (an upper bound of the end of the run), or None."""
+        now, _, _, _, state, h1, changes, changed_at = watched
+        if (state == "notRunning" and (h1 or "").strip().startswith(title) and changes > self.changes and changed_at >= self.at
+                and now - changed_at >= QUIET * 1000):
+            return (changed_at - self.at) / 1000
+        return None
+
+
+QUIET = 2.0  # seconds
+
+
+def _mark(driver) -> _Mark:
+    now, runs, ends, _, _, _, changes, _ = _watch(driver)
+    return _Mark(now, runs, ends, changes)
 
 
 @dataclass
@@ -128,8 +190,9 @@ class _Session:
     actions: itertools.cycle
     action: str = ""
     phase: str = "idle"  # "navigating" (to the action's page, not timed), "acting" (timed), "idle"
-    started: float = 0.0  # the tab's performance.now() when the gesture (or the navigation) was made
+    started: _Mark = field(default_factory=lambda: _Mark(0.0, 0, 0))  # the tab's clock at the gesture
     since: float = 0.0  # this process's clock at the same moment (a guard against stuck tabs)
+    target: str | None = None  # the page a page change goes to
 
 
 @dataclass
@@ -137,6 +200,8 @@ class LoadResult:
     times: dict = field(default_factory=dict)  # action -> [seconds]
     errors: list = field(default_factory=list)
     memory: dict = field(default_factory=dict)
+    unseen: int = 0  # page changes timed by their last change: the browser never showed their run
+    worker_memory: dict = field(default_factory=dict)  # the server's child processes
 
     def summary(self) -> list[str]:
         lines = [f"completed actions: {sum(len(v) for v in self.times.values())}", f"errors: {len(self.errors)}"]
@@ -145,18 +210,26 @@ class LoadResult:
                 lines.append(f"{action}: 0 done")
                 continue
             lines.append(f"{action}: {len(values)} done, median {_median(values):.2f} s, worst {max(values):.2f} s")
-        lines += [f"  error: {e.splitlines()[0][:200] if e else '(empty)'}" for e in self.errors[:5]]
+        lines += [f"  error: {e.splitlines()[0][:300] if e else '(empty)'}" for e in self.errors[:5]]
+        if self.unseen:
+            lines.append(f"page changes whose run the browser never showed running (timed to their last change): "
+                         f"{self.unseen}")
         lines.append("server memory MB: " + ", ".join(f"{k} {v:.0f}" for k, v in self.memory.items()))
+        if self.worker_memory:
+            lines.append("worker memory MB: " + ", ".join(f"{k} {v:.0f}" for k, v in self.worker_memory.items()))
         return lines
 
 
 ACTIONS = ("regenerate", "photo upload", "variant switch", "page switch")
 PAGE_OF = {"regenerate": "HappyMaps", "photo upload": "Your photo"}
 PATHS = {"HappyMaps": "HappyMaps", "Your photo": "Your_photo", "Overview": ""}
+TITLES = {"HappyMaps": "HappyMaps", "Your photo": "Your photo", "Overview": "HappyMaps"}  # their h1
 STUCK = 180  # seconds without an answer: counted as an error
 
 
-def _watch(driver) -> tuple[float, float, float, str | None, bool]:
+def _watch(driver) -> tuple:
+    """(the tab's clock, script runs started, runs ended, clock at the last end, state, the title's
+    text or None, page changes, clock at the last page change)."""
     return tuple(driver.execute_script(_WATCH))
 
 
@@ -177,49 +250,58 @@ def _click_link(page: browser.Page, name: str) -> None:
 def _step(page: browser.Page, session: _Session, result: "LoadResult") -> None:
     """Look at one tab once and move it along: start its next action, or note one that ended."""
     driver = page.driver
-    now, busy_at, idle_at, state, _ = _watch(driver)
-    done = state == "notRunning" and idle_at > busy_at > session.started
+    watched = _watch(driver)
+    took = session.started.done(watched)
+    if took is None and session.phase != "idle" and session.target and _on_page(driver, session.target):
+        took = session.started.arrived(watched, TITLES[session.target])
+        if took is not None and session.phase == "acting":
+            result.unseen += 1
     if session.phase == "acting":
-        if done:
-            result.times[session.action].append((idle_at - session.started) / 1000)
+        if took is not None:
+            result.times[session.action].append(took)
             result.errors.extend(page.problems())
             session.phase = "idle"
         elif time.perf_counter() - session.since > STUCK:
-            result.errors.append(f"{session.action}: no answer after {STUCK} s")
+            _, runs, ends, _, state, title, *_ = watched
+            result.errors.append(f"{session.action}: no answer after {STUCK} s (state {state}, runs "
+                                 f"{session.started.runs}->{runs}, ends {session.started.ends}->{ends}, "
+                                 f"title {title}, {driver.current_url})")
             session.phase = "idle"
         return
     if session.phase == "navigating":
-        if done and _act(page, session):  # else the page is still drawing: look again next time
-            return
+        if took is not None or session.target is None:
+            _act(page, session)  # else the page does not show its control yet: look again next time
         return
     session.action = next(session.actions)
     target = PAGE_OF.get(session.action)
+    session.target = None
     if target and not _on_page(driver, target):
-        session.started, session.phase = now, "navigating"
+        session.started, session.phase, session.target = _mark(driver), "navigating", target
         _click_link(page, target)
         return
     if session.action == "variant switch":
         current = page.selected("Network variant")
-        session.started, session.since, session.phase = now, time.perf_counter(), "acting"
+        session.started, session.since, session.phase = _mark(driver), time.perf_counter(), "acting"
         _choose(page, "Network variant", next(v for v in VARIANTS if v != current))
     elif session.action == "page switch":
-        session.started, session.since, session.phase = now, time.perf_counter(), "acting"
-        _click_link(page, "Overview" if not _on_page(driver, "Overview") else "Your photo")
+        session.target = "Overview" if not _on_page(driver, "Overview") else "Your photo"
+        session.started, session.since, session.phase = _mark(driver), time.perf_counter(), "acting"
+        _click_link(page, session.target)
     elif not _act(page, session):
-        session.phase = "navigating"
+        session.phase = "navigating"  # on its page, whose control is not drawn yet: look again next time
 
 
 def _act(page: browser.Page, session: _Session) -> bool:
     """The timed gesture of an action whose page is open (a click or an upload); False when the
     page does not show its control yet."""
-    now = _watch(page.driver)[0]
+    mark = _mark(page.driver)
     if session.action == "regenerate":
         found = [b for b in page.find('[data-testid="stBaseButton-primary"]') if "Regenerate" in b.text]
     else:
         found = page.find('[data-testid="stFileUploader"] input[type="file"]')
     if not found:
         return False
-    session.started, session.since, session.phase = now, time.perf_counter(), "acting"
+    session.started, session.since, session.phase, session.target = mark, time.perf_counter(), "acting", None
     if session.action == "regenerate":
         found[0].click()
     else:
@@ -231,18 +313,63 @@ def _choose(page: browser.Page, label: str, option: str) -> None:
     _option(page, label, option)()
 
 
-def load_benchmark(sessions: int = 20, seconds: float = 120, settle: float = 60, log=print) -> LoadResult:
+def _children(pid: int) -> list[int]:
+    """The processes a process started, and theirs (Linux /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _workers_mb(pid: int) -> float:
+    """Resident memory of the server's child processes (its regeneration worker), in MB."""
+    total = 0.0
+    for child in _children(pid):
+        try:
+            total += browser.rss_mb(child)
+        except OSError:
+            pass  # it has just ended
+    return total
+
+
+def _nice_of(pid: int) -> str:
+    try:
+        return str(os.getpriority(os.PRIO_PROCESS, pid))
+    except OSError:
+        return "?"
+
+
+def load_benchmark(sessions: int = 20, seconds: float = 120, settle: float = 60, browser_nice: int = 0,
+                   log=print) -> LoadResult:
     """`sessions` tabs of one Chromium loop through a HappyMaps regeneration, a photo upload, a
     variant switch and a page load, for `seconds`; then the tabs close and the server's memory is
     read again after `settle` seconds. Each action's time is the browser's own, from the gesture
-    until the app has stopped running."""
+    until the app has stopped running. `browser_nice`: the load generator (this process and the
+    Chromium it starts) runs at that CPU priority, the server at its own (a real deployment has
+    the browsers on other machines; here they share the server's cores)."""
     result = LoadResult(times={a: [] for a in ACTIONS})
     with browser.serve_process() as (url, _, process):
+        if browser_nice:
+            os.nice(browser_nice)  # after the server started: only this process and its Chromium
+        log(f"{sessions} sessions of one headless Chromium for {seconds:.0f} s, on the server's {os.cpu_count()} "
+            f"cores; CPU priority (nice): server {_nice_of(process.pid)}, Chromium and this load generator "
+            f"{_nice_of(os.getpid())}; regenerations in the server's worker process (nice "
+            f"{workers.NICE})")
         driver = browser.chromium()
         try:
             page = browser.Page(driver, url)
             page.open("", 300)  # TensorFlow loaded, first page cached
             result.memory["before"] = browser.rss_mb(process.pid)
+            result.worker_memory["before"] = _workers_mb(process.pid)
             tabs = []
             for i in range(sessions):
                 if i:
@@ -253,7 +380,7 @@ def load_benchmark(sessions: int = 20, seconds: float = 120, settle: float = 60,
                 _watch(driver)  # the clock's watcher, installed once: pages change in place from here on
                 order = ACTIONS[i % len(ACTIONS):] + ACTIONS[: i % len(ACTIONS)]  # not all regenerate at once
                 tabs.append(_Session(driver.current_window_handle, itertools.cycle(order)))
-            peak = result.memory["before"]
+            peak, worker_peak = result.memory["before"], result.worker_memory["before"]
             deadline = time.perf_counter() + seconds
             while time.perf_counter() < deadline or any(t.phase == "acting" for t in tabs):
                 if time.perf_counter() > deadline + 300:
@@ -265,11 +392,67 @@ def load_benchmark(sessions: int = 20, seconds: float = 120, settle: float = 60,
                     driver.switch_to.window(session.handle)
                     _step(page, session, result)
                 peak = max(peak, browser.rss_mb(process.pid))
-            result.memory["peak"] = peak
+                worker_peak = max(worker_peak, _workers_mb(process.pid))
+            result.memory["peak"], result.worker_memory["peak"] = peak, worker_peak
         finally:
             driver.quit()
         time.sleep(settle)  # the sessions are gone; Streamlit drops their state
         result.memory[f"{settle:.0f} s after"] = browser.rss_mb(process.pid)
+        result.worker_memory[f"{settle:.0f} s after"] = _workers_mb(process.pid)
     for line in result.summary():
         log(line)
     return result
+
+
+# ---------------------------------------------------------------- large uploads
+
+
+def _large_photos(folder: Path, count: int, size: int) -> list[Path]:
+    """`count` different size x size JPEGs made from the shipped astronaut sample."""
+    from PIL import Image, ImageEnhance
+
+    base = Image.open(UPLOAD).convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
+    paths = []
+    for i in range(count):
+        path = folder / f"large-{size}-{i}.jpg"
+        ImageEnhance.Brightness(base).enhance(0.8 + 0.04 * i).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def uploads_benchmark(count: int = 10, size: int = 3000, settle: float = 150, sessions: int = 2,
+                      log=print) -> dict:
+    """`sessions` browser sessions, one after another, each upload `count` different size x size
+    photos one at a time on Your photo and close; the server's memory is read before, after each
+    session's uploads, and `settle` seconds after the last session closed (Streamlit keeps a closed
+    session's state for server.disconnectedSessionTTL, 120 s by default). Bounded: the second
+    session adds (almost) nothing to what the first left."""
+    import tempfile
+
+    memory: dict = {}
+    problems: list = []
+    with tempfile.TemporaryDirectory() as folder, browser.serve_process() as (url, _, process):
+        photos = _large_photos(Path(folder), count * sessions, size)
+        log(f"{sessions} sessions one after another, each {count} uploads of {size}x{size} JPEGs "
+            f"({photos[0].stat().st_size / 2**20:.1f} MB each, all different); {settle:.0f} s after the last closed")
+        for number in range(1, sessions + 1):
+            driver = browser.chromium()
+            try:
+                page = browser.Page(driver, url)
+                page.open("Your_photo", 300)
+                if number == 1:
+                    page.upload(UPLOAD, timeout=300)  # every model and cache of the page warm: not counted
+                    page.open("Your_photo", 300)
+                    memory["before"] = browser.rss_mb(process.pid)
+                for photo in photos[(number - 1) * count: number * count]:
+                    page.upload(photo, timeout=300)
+                problems += page.problems()
+                memory[f"after session {number}'s uploads"] = browser.rss_mb(process.pid)
+            finally:
+                driver.quit()
+        time.sleep(settle)
+        memory[f"{settle:.0f} s after the last session closed"] = browser.rss_mb(process.pid)
+    log("server memory MB: " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()))
+    log(f"kept after the sessions: {memory[f'{settle:.0f} s after the last session closed'] - memory['before']:+.0f} MB")
+    log(f"errors: {len(problems)}")
+    return {**memory, "errors": len(problems)}
