@@ -243,7 +243,9 @@ st.subheader("Every layer's response")
 responses = responses_of(variant, x)
 book = ui.atlas(variant)
 for layer_name, picture in response_pictures(variant, x).items():
-    with st.expander(f"{layer_name} · {responses[layer_name].shape[-1]} units", expanded=layer_name == "conv2d_1"):
+    title = (f"{layer_name} · the photo as the network's first step normalises it"
+             if layer_name == "preprocess" else f"{layer_name} · {responses[layer_name].shape[-1]} units")
+    with st.expander(title, expanded=layer_name == "conv2d_1"):
         if isinstance(picture, bytes):
             st.image(picture)
         else:

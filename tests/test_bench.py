@@ -42,7 +42,8 @@ def test_legibility_prints_each_variant_and_the_worst_and_highest_figures(capsys
     bench.main(["legibility", "--variant", "exp0", "--variant", "ex1-1", "--set", "steps=4"])
     out = capsys.readouterr().out
     for variant in ("exp0", "ex1-1"):
-        assert re.search(rf"^{variant}: trained -?\d\.\d\d, randomised -?\d\.\d\d, saturated \d+\.\d%", out, re.M)
+        assert re.search(rf"^{variant}: trained -?\d\.\d\d, randomised -?\d\.\d\d \(median of seeds "
+                         rf"-?\d\.\d\d, -?\d\.\d\d, -?\d\.\d\d\), saturated \d+\.\d%", out, re.M)
     assert re.fullmatch(r"legibility: trained -?\d\.\d\d, randomised -?\d\.\d\d, saturated \d+\.\d%",
                         out.strip().splitlines()[-1])
 

@@ -20,6 +20,8 @@ def test_every_variant_builds_as_a_functional_model_with_the_notebook_layer_name
     assert model.input_shape == (None, *settings.INPUT_SHAPE)
     assert model.output_shape == (None, len(spec.classes))
     names = [l.name for l in model.layers][1:]
+    if spec.preprocess:  # Experiment 2: one input normalisation layer first, then the notebook's names
+        assert names.pop(0) == "preprocess"
     for name_ in names:
         assert re.fullmatch(r"(conv2d|max_pooling2d|flatten|dense)_\d+", name_), name_
     assert names[-1] == spec.decision_layer
@@ -182,8 +184,11 @@ def test_an_experiment_2_variant_trains_on_a_small_subset_with_every_file(tmp_pa
     assert set(metrics["samples"]) == {p.name for p in settings.SAMPLES_DIR.glob("*.jpg")}
     history = json.loads((folder / "history.json").read_text())
     assert len(history["train"]["loss"]) == len(history["test"]["accuracy"]) == 2
+    assert written["preprocess"] == "standardise"
     model = zoo.load("ex2-2", tmp_path)
-    assert [l.name for l in model.layers] == [l.name for l in zoo.build("exp0").layers]
+    names = [l.name for l in model.layers]
+    assert names.pop(1) == "preprocess"
+    assert names == [l.name for l in zoo.build("exp0").layers]
 
 
 def test_a_corrupt_model_file_gives_a_clear_error(tmp_path):

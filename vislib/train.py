@@ -326,6 +326,7 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
         "training_data": list(spec.training_data),
         "framing": spec.framing,
         "augment": spec.augment,
+        "preprocess": spec.preprocess,
         "split": split,
         "accuracy": {
             "train": acc(p_train, labels_train, is_cmu_train),

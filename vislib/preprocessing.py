@@ -1,0 +1,79 @@
+"""Input normalisation layers a variant can put in front of its network (Experiment 2).
+
+Each one is the first layer after the input, inside the saved model, so the upload path, the
+HappyMaps optimiser and attribution all see the same network on the same [0, 1] image, and
+the normalisation can never be forgotten at use time.
+
+- `Standardise`: each image minus its mean, divided by its standard deviation. A brighter,
+  darker or flatter photograph gives the same numbers: global exposure carries no signal.
+- `LocalContrast`: local contrast normalisation (each pixel minus a Gaussian-weighted local
+  mean, divided by the local standard deviation). Also removes slow shading across the face
+  and the backdrop's brightness, keeping edges and features.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+KINDS = ("standardise", "local_contrast")
+
+
+@keras.saving.register_keras_serializable(package="happymaps")
+class Standardise(keras.layers.Layer):
+    """(x - mean(x)) / (std(x) + floor), per image; `floor` keeps a flat image finite."""
+
+    def __init__(self, floor: float = 0.05, **kwargs):
+        super().__init__(**kwargs)
+        self.floor = float(floor)
+
+    def call(self, x):
+        mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
+        std = ops.std(x, axis=(1, 2, 3), keepdims=True)
+        return (x - mean) / (std + self.floor)
+
+    def get_config(self):
+        return {**super().get_config(), "floor": self.floor}
+
+
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """A normalised 1-D Gaussian of k = 2 * ceil(3 sigma) + 1 taps (the 2-D one is separable)."""
+    if not sigma > 0:
+        raise ValueError(f"sigma must be a positive number of pixels, got {sigma!r}")
+    radius = int(np.ceil(3 * sigma))
+    t = np.arange(-radius, radius + 1, dtype=np.float32)
+    g = np.exp(-t ** 2 / (2 * sigma ** 2))
+    return (g / g.sum()).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="happymaps")
+class LocalContrast(keras.layers.Layer):
+    """(x - local mean) / sqrt(local variance + eps), Gaussian window of `sigma` pixels."""
+
+    def __init__(self, sigma: float = 8.0, eps: float = 0.01, **kwargs):
+        super().__init__(**kwargs)
+        self.sigma, self.eps = float(sigma), float(eps)
+        g = gaussian_kernel(self.sigma)
+        self._rows, self._columns = g[:, None, None, None], g[None, :, None, None]
+
+    def _blur(self, x):  # a Gaussian blur with zero padding, as two 1-D passes
+        rows = ops.convert_to_tensor(self._rows, dtype=x.dtype)
+        columns = ops.convert_to_tensor(self._columns, dtype=x.dtype)
+        return ops.conv(ops.conv(x, rows, padding="same"), columns, padding="same")
+
+    def call(self, x):
+        centred = x - self._blur(x)
+        return centred / ops.sqrt(self._blur(centred * centred) + self.eps)
+
+    def get_config(self):
+        return {**super().get_config(), "sigma": self.sigma, "eps": self.eps}
+
+
+def layer(kind: str) -> keras.layers.Layer:
+    """The named normalisation as a layer called "preprocess"."""
+    if kind == "standardise":
+        return Standardise(name="preprocess")
+    if kind == "local_contrast":
+        return LocalContrast(name="preprocess")
+    raise ValueError(f"preprocess must be one of {KINDS} or None, got {kind!r}")
