@@ -126,7 +126,7 @@ def variant_picker(default: str | None = None) -> str:
     return name
 
 
-TRAINING_DATA_NAMES = {"cmu": "CMU faces", "pointing04_train": "nine Pointing'04 people (not the three amigos)"}
+TRAINING_DATA_NAMES = {"cmu": "CMU faces", "pointing04_train": "seven Pointing'04 people (two more held out for validation; not the three amigos)"}
 
 
 def chart(figure) -> None:

@@ -14,7 +14,7 @@ COLUMNS = ("CMU train", "CMU test", "CMU new people", "three amigos (face framed
            "“left” recall (face framed)", "three amigos (detected face)", "three amigos (whole frame)")
 HEADER = ("| variant | what changed | trained on | parameters | " + " | ".join(COLUMNS) + " |\n"
           "|---|---|---|---:|" + "---:|" * len(COLUMNS))
-DATA_NAMES = {"cmu": "CMU", "pointing04_train": "Pointing'04 (9 people)"}
+DATA_NAMES = {"cmu": "CMU", "pointing04_train": "Pointing'04 (7 people)"}
 
 
 def results_rows() -> list[dict]:
