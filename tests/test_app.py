@@ -3,6 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apppages import open_page
 from vislib import settings, zoo
 
 APP = str(settings.REPO_ROOT / "app.py")
@@ -14,9 +15,7 @@ TIMEOUT = 300
 
 
 def fresh() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert not at.exception
-    return at
+    return open_page()
 
 
 def assert_healthy(at: AppTest):

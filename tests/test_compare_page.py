@@ -1,15 +1,11 @@
 """The Compare page: opens from the app, compares the sidebar's network with another, and offers
 the client report."""
 
-from streamlit.testing.v1 import AppTest
-
-from vislib import settings
+from apppages import open_page
 
 
 def open_compare_page():
-    at = AppTest.from_file(str(settings.REPO_ROOT / "app.py"), default_timeout=300).run()
-    assert not at.exception
-    return at.switch_page("pages/4_Compare.py").run()
+    return open_page("pages/4_Compare.py")
 
 
 def test_the_compare_page_shows_the_comparison_without_error():

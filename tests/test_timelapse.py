@@ -7,8 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from apppages import open_page
 from vislib import data, faceprior, happymaps, settings, timelapse, train, zoo
 
 EPOCHS = 2
@@ -189,14 +189,10 @@ def test_the_learning_epoch_is_the_first_from_which_test_accuracy_stays_high():
     assert timelapse.learning_sentence(synthetic_movie([0.5, 0.95, 0.8])).endswith("its best is 95%, its last 80%.")
 
 
-def open_page():
-    at = AppTest.from_file(str(settings.REPO_ROOT / "app.py"), default_timeout=300).run()
-    assert not at.exception
-    return at.switch_page("pages/5_Watch_it_learn.py").run()
 
 
 def test_the_page_plays_the_timelapse_and_says_when_the_network_learned():
-    at = open_page()
+    at = open_page("pages/5_Watch_it_learn.py")
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert at.title[0].value == "Watch it learn"
@@ -221,7 +217,7 @@ def test_the_page_plays_the_timelapse_and_says_when_the_network_learned():
 
 
 def test_the_page_plays_every_shipped_timelapse():
-    at = open_page()
+    at = open_page("pages/5_Watch_it_learn.py")
     for variant in SHIPPED:
         at.sidebar.selectbox[0].set_value(variant).run()
         assert not at.exception, (variant, [e.value for e in at.exception])

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from vislib import autodiff, data, happymaps, regularizers, settings, surgery, zoo
+from vislib import autodiff, happymaps, regularizers, settings, surgery, zoo
 
 
 PIXEL_PRESET = happymaps.DEFAULT_FOR_IMAGE["pixels"]
@@ -220,15 +220,8 @@ def quality(variant: str, preset: str, steps: int) -> float:
     return share
 
 
-def pose_direction(variant: str = "exp0", cmu_only: bool = False) -> np.ndarray:
-    """Mean "left" minus mean "not left" of the training faces a variant was trained on, as it saw
-    them (H, W): CMU's 64x60 files for the originals, the upload path's crops for Experiment 2
-    (with its Pointing'04 training people where it had them, unless cmu_only)."""
-    from vislib import train
-
-    examples = train.training_sets(zoo.variant(variant))[0]
-    if cmu_only:
-        examples = examples.take(examples.source == "cmu")
+def pose_direction(examples) -> np.ndarray:
+    """Mean "left" minus mean "not left" of training examples (train.Examples), (H, W)."""
     images, left = examples.x[..., 0], examples.poses == "left"
     return images[left].mean(axis=0) - images[~left].mean(axis=0)
 
@@ -244,13 +237,18 @@ def legibility(variants=None, preset: str = happymaps.DEFAULT_PRESET, overrides:
     the variant's own training faces (`pose_direction`), for the trained network and for copies with
     re-randomised weights (Adebayo et al. 2018; the median over `random_seeds`, since one copy
     can land anywhere), and the share of the decision maps' pixels within 0.02 of black or white."""
+    from vislib import train
+
     settings_ = happymaps.Settings.from_preset(preset, **(overrides or {}))
     variants = variants or [v for v in zoo.shipped_variants() if zoo.variant(v).task == "binary"]
     print(f"preset {preset}: {settings_}")
     trained, randomised, saturated = {}, {}, {}
     for variant in variants:
         spec = zoo.variant(variant)
-        direction = pose_direction(variant)
+        # the faces it was trained on, as it saw them: CMU's 64x60 files for the originals, the
+        # upload path's crops for Experiment 2 (with ex2-2's Pointing'04 training people)
+        examples = train.training_sets(spec)[0]
+        direction = pose_direction(examples)
         engine = happymaps.engine_for(variant)
         layer, left = engine.decision_layer, spec.classes.index("left")
         ours = engine.layer(layer, settings=settings_, every=settings_.steps)
@@ -266,7 +264,8 @@ def legibility(variants=None, preset: str = happymaps.DEFAULT_PRESET, overrides:
         saturated[variant] = 100 * happymaps.saturated_share(ours.images)
         also = ""
         if len(spec.training_data) > 1:
-            also = f"; against its CMU faces alone {happymaps.correlation(added, pose_direction(variant, True))[0]:.2f}"
+            cmu_only = pose_direction(examples.take(examples.source == "cmu"))
+            also = f"; against its CMU faces alone {happymaps.correlation(added, cmu_only)[0]:.2f}"
         print(f"{variant}: trained {trained[variant]:.2f}, randomised {randomised[variant]:.2f} "
               f"(median of seeds {', '.join(f'{c:.2f}' for c in copies)}), "
               f"saturated {saturated[variant]:.1f}% ({ours.reading} of {layer}, {ours.seconds:.1f} s{also})")

@@ -28,7 +28,7 @@ from vislib import compare, data, settings, zoo
 DEFAULT_PHOTO = settings.SAMPLES_DIR / "astronaut.jpg"
 DEFAULT_PHOTO_CREDIT = ("Sample photo: NASA portrait of astronaut Eileen Collins (public domain; "
                         "scikit-image's skimage.data.astronaut).")
-DATA_NAMES = {"cmu": "CMU Face Images", "pointing04_train": "seven Pointing'04 people (two more held out for validation; not the three amigos)"}
+DATA_NAMES = {**zoo.TRAINING_DATA_NAMES, "cmu": "CMU Face Images"}
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222; max-width: 60em;

@@ -87,6 +87,11 @@ VARIANTS: dict[str, Variant] = {
     )
 }
 
+# What each `training_data` entry is, in words (pages and the client report).
+TRAINING_DATA_NAMES = {"cmu": "CMU faces",
+                       "pointing04_train": "seven Pointing'04 people (two more held out for validation; "
+                                           "not the three amigos)"}
+
 # The variant the "Your photo" page offers by default: the best two-studio variant.
 RECOMMENDED = "ex2-2"
 ORIGINALS = tuple(n for n, v in VARIANTS.items() if v.series == "Original study")
