@@ -265,22 +265,30 @@ for column, name in zip(st.columns(len(panels)), panels):
         key = (name, here_layer, tuple(shown), chosen)
         cols = min(len(shown), compare_cols) if compare_cols else None
         labels = here.unit_labels(here_layer, shown)
+        # a unit that never fires on a training face is said in words: optimising it is wasted time
+        silent = set(ui.dead_units(name, here_layer)) & set(shown)
+        live = [u for u in shown if u not in silent]
         canvas, status = st.empty(), st.empty()
         try:
-            if regenerate:
+            if regenerate and not live:
+                st.info("Every chosen unit never fires on any training face, so there is nothing to optimise: "
+                        "pick other units.")
+            elif regenerate:
                 with workqueue.REGENERATIONS.turn(on_wait=lambda ahead, status=status: status.info(in_line(ahead))):
                     status.empty()
                     bar = st.progress(0.0, text="Optimising…")
 
-                    def show(progress, bar=bar, canvas=canvas, shown=shown, labels=labels, name=name,
+                    def show(progress, bar=bar, canvas=canvas, shown=shown, live=live, labels=labels, name=name,
                              layer_name=here_layer):
                         bar.progress(progress.step / progress.steps, text=f"Step {progress.step} of {progress.steps}")
-                        pictures, words = tiles(progress.images, name, layer_name, shown, here.mean_image)
+                        every_unit = happymaps.spread(progress.images, live, shown, here.mean_image)
+                        pictures, words = tiles(every_unit, name, layer_name, shown, here.mean_image)
                         picture(canvas, plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
 
                     try:
-                        keep(key, workers.REGENERATORS.regenerate(name, here_layer, shown, chosen,
-                                                                  on_progress=show, every=16))
+                        maps = workers.REGENERATORS.regenerate(name, here_layer, live, chosen, on_progress=show,
+                                                               every=16)
+                        keep(key, happymaps.spread_result(maps, shown, here.mean_image))
                     finally:
                         bar.empty()
         except ValueError as error:  # bad settings, or the worker failed or died (workers.JobError): in words
@@ -290,7 +298,10 @@ for column, name in zip(st.columns(len(panels)), panels):
         if result is not None:
             last[(name, here_layer)] = key
             done = " (including compiling the loop once; slider changes reuse it)" if result.compiled else ""
-            note = f"{len(shown)} units × {chosen.steps} steps in {result.seconds:.2f} s on {result.device}{done}."
+            note = f"{len(live)} units × {chosen.steps} steps in {result.seconds:.2f} s on {result.device}{done}."
+            if silent:
+                note += (f" {len(silent)} chosen unit{'s never fire' if len(silent) > 1 else ' never fires'} on any "
+                         f"training face: said in words, not optimised.")
             images = result.images
         else:
             book = ui.atlas(name)
@@ -306,7 +317,8 @@ for column, name in zip(st.columns(len(panels)), panels):
             else:
                 status.info("Press **Regenerate** to compute HappyMaps with these settings.")
                 continue
-        drawn[name] = (np.asarray(images), here.mean_image, labels)
+        alive = [i for i, u in enumerate(shown) if u not in silent]  # the units a picture stands for
+        drawn[name] = (np.asarray(images)[alive], here.mean_image, [labels[i] for i in alive])
         pictures, words = tiles(images, name, here_layer, shown, here.mean_image)
         sheet = plots.montage(pictures, labels, cols=cols, scale=scale, words=words)
         picture(canvas, sheet)
@@ -326,17 +338,19 @@ for column, name in zip(st.columns(len(panels)), panels):
                         st.spinner("Running the same settings on the randomised network…"):
                     waiting.empty()
                     try:
-                        keep(check_key, workers.REGENERATORS.regenerate(name, here_layer, shown, chosen,
-                                                                        randomized=True))
+                        check = workers.REGENERATORS.regenerate(name, here_layer, live, chosen, randomized=True)
+                        keep(check_key, happymaps.spread_result(check, shown, here.mean_image))
                     except ValueError as error:
                         st.error(str(error))
                         continue
             check = results[check_key]
             similar = happymaps.correlation(images - here.mean_image, check.images - here.mean_image)
             picture(st, plots.montage(plots.stretch(check.images) if stretch else check.images,
-                                      [f"{l} · r={r:.2f}" for l, r in zip(labels, similar)], cols=cols, scale=scale),
+                                      [f"{l} · r={r:.2f}" if i in alive else l
+                                       for i, (l, r) in enumerate(zip(labels, similar))], cols=cols, scale=scale,
+                                      words={i: w for i, w in words.items() if i not in alive}),
                     caption="The same settings on a copy of the network with random weights (Adebayo et al. 2018).")
-            st.metric("Resemblance to the random network's maps (median r)", f"{np.median(similar):.2f}",
+            st.metric("Resemblance to the random network's maps (median r)", f"{np.median(similar[alive]):.2f}" if alive else "–",
                       help="Correlation between what each map adds to the mean face here and on the random "
                            "network. Near 0: the picture comes from what the network learned. Near 1: from the "
                            "method alone, whatever the network.")

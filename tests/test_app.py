@@ -111,6 +111,41 @@ def test_happymaps_sanity_check_and_an_empty_unit_choice_are_said_in_words():
     assert any("No unit chosen" in i.value for i in at.info)
 
 
+def test_units_that_never_fire_are_said_in_words_and_not_optimised(monkeypatch):
+    from vislib import workers
+
+    asked = []
+    original = workers.REGENERATORS.regenerate
+
+    def spying_regenerate(variant, layer, units, *args, **kwargs):
+        asked.append((layer, list(units), kwargs.get("randomized", False)))
+        return original(variant, layer, units, *args, **kwargs)
+
+    monkeypatch.setattr(workers.REGENERATORS, "regenerate", spying_regenerate)
+    flags = zoo.read_json("exp0", "unit_stats.json")["dense_1"]["dead"]
+    silent = [u for u, dead in enumerate(flags) if dead]
+    assert silent, "exp0's dense_1 has units that never fire; pick a layer that does"
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_layer_exp0").set_value("dense_1").run()
+    at.sidebar.slider(key="hm_steps").set_value(8).run()
+    at.button(key="hm_regenerate").click().run()
+    assert_healthy(at)
+    live = [u for u in range(len(flags)) if u not in silent]
+    assert asked == [("dense_1", live, False)]
+    assert any(f"{len(live)} units × 8 steps" in c.value and f"{len(silent)} chosen units never fire" in c.value
+               for c in at.caption)
+    at.sidebar.toggle(key="hm_sanity").set_value(True).run()  # the random copy: the same live units
+    assert_healthy(at)
+    assert asked[-1] == ("dense_1", live, True)
+    assert any("random network" in m.label and m.value != "–" for m in at.metric)
+    at.sidebar.toggle(key="hm_all_exp0_dense_1").set_value(False).run()
+    at.sidebar.multiselect(key="hm_units_exp0_dense_1").set_value(silent[:2]).run()
+    at.button(key="hm_regenerate").click().run()
+    assert_healthy(at)
+    assert any("nothing to optimise" in i.value for i in at.info)
+    assert len(asked) == 2
+
+
 def test_happymaps_shows_the_training_faces_each_unit_likes_or_says_they_are_missing(tmp_path, monkeypatch):
     import streamlit as st
 

@@ -52,8 +52,21 @@ def test_images_times_each_image_parameterisation(capsys):
     bench.main(["images", "--layer", "conv2d_1", "--steps", "4", "--repeats", "1"])
     out = capsys.readouterr().out
     for image in ("faces", "pixels", "fourier"):
-        assert re.search(rf"^{image} \(\S+\): exp0 conv2d_1, 4 steps: \d+\.\d\d s", out, re.M)
+        assert re.search(rf"^{image} \(\S+\): exp0 conv2d_1, all 16 units, 4 steps: \d+\.\d\d s", out, re.M)
     assert re.fullmatch(r"slowest image parameterisation s: \d+\.\d\d", out.strip().splitlines()[-1])
+
+
+def test_images_also_times_the_units_that_fire_where_some_never_do(capsys):
+    from vislib import zoo
+
+    silent = sum(zoo.read_json("exp0", "unit_stats.json")["dense_1"]["dead"])
+    bench.main(["images", "--layer", "dense_1", "--steps", "4", "--repeats", "1"])
+    out = capsys.readouterr().out
+    for image in ("faces", "pixels", "fourier"):
+        assert re.search(rf"^{image} \(\S+\): exp0 dense_1, all 64 units, 4 steps", out, re.M)
+        assert re.search(rf"^{image} \(\S+\): exp0 dense_1, the {64 - silent} that fire \(what the page "
+                         rf"optimises\), 4 steps: \d+\.\d\d s", out, re.M)
+    assert out.strip().splitlines()[-1].endswith("(the units that fire)")
 
 
 def test_settings_overrides_are_typed_like_the_settings_and_unknown_names_refused():

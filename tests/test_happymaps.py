@@ -751,6 +751,20 @@ def test_correlation_and_saturated_share_measure_what_they_say():
     assert happymaps.saturated_share(pictures) == pytest.approx(0.75)
 
 
+def test_spread_puts_each_computed_picture_in_its_units_place_and_fills_the_rest():
+    images = np.stack([np.full((2, 3), v) for v in (0.1, 0.7)])
+    fill = np.full((2, 3), 0.5)
+    spread = happymaps.spread(images, [5, 2], [2, 3, 5], fill)
+    np.testing.assert_allclose(spread[:, 0, 0], [0.7, 0.5, 0.1])
+    result = happymaps.Result("dense_1", [5, 2], images, np.array([3.0, 4.0]), happymaps.Settings(), 1.0, "CPU")
+    whole = happymaps.spread_result(result, [2, 3, 5], fill)
+    assert whole.units == [2, 3, 5] and whole.layer == "dense_1"
+    np.testing.assert_allclose(whole.values, [4.0, 0.0, 3.0])
+    np.testing.assert_allclose(whole.images, spread)
+    with pytest.raises(ValueError, match=r"\[7\] are not in \[2, 3\]"):
+        happymaps.spread(images, [7, 2], [2, 3], fill)
+
+
 # ---- 14. the atlas and the dataset-centric view
 
 

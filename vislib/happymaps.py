@@ -15,7 +15,7 @@ one-unit heads), `features` (activations), `parameterizations` (what is optimise
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable, Sequence
 
@@ -142,6 +142,25 @@ class Result:
     steps_done: int = 0
     compiled: bool = False  # this run compiled its loop (the first run of a layer and unit count)
     reading: str = "activation"  # "activation" or "logit" (before the activation)
+
+
+def spread(images: np.ndarray, computed: Sequence[int], units: Sequence[int], fill: np.ndarray) -> np.ndarray:
+    """Pictures for `units` from those of `computed` (a subset of them), `fill` for the others:
+    units skipped because they can show nothing (e.g. never firing) keep their place in a sheet."""
+    where = {int(u): i for i, u in enumerate(computed)}
+    missing = [u for u in where if u not in set(int(u) for u in units)]
+    if missing:
+        raise ValueError(f"computed units must be among the units shown; {missing} are not in {list(units)}")
+    images = np.asarray(images)
+    return np.stack([images[where[int(u)]] if int(u) in where else np.asarray(fill, images.dtype)
+                     for u in units]) if len(units) else images[:0]
+
+
+def spread_result(result: Result, units: Sequence[int], fill: np.ndarray) -> Result:
+    """`result` with a place for every unit in `units` (see `spread`); skipped units reach 0."""
+    values = spread(np.asarray(result.values)[:, None, None], result.units, units, np.zeros((1, 1)))[:, 0, 0]
+    return replace(result, units=[int(u) for u in units], images=spread(result.images, result.units, units, fill),
+                   values=values)
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
