@@ -4,9 +4,78 @@ Importing the library loads TensorFlow (several seconds on a fresh server); a pa
 `open_page` first, so a visitor sees the title while that happens.
 """
 
+import threading
+
 import streamlit as st
 
 
 def open_page(title: str, heading: str | None = None) -> None:
     st.set_page_config(page_title=f"HappyMaps · {title}", page_icon=":material/psychology:", layout="wide")
     st.title(heading or title)
+    shut_down_expired_sessions()
+
+
+@st.cache_resource(show_spinner=False)
+def shut_down_expired_sessions(every: float = 30.0) -> bool:
+    """Make the server shut down the sessions of closed tabs once they can no longer reconnect.
+
+    Streamlit (1.67) keeps a closed tab's session for `server.disconnectedSessionTTL` seconds so
+    the tab can come back, then forgets it without shutting it down: the photos uploaded there
+    and the pictures drawn there stay in the server's memory for good. Here the store of closed
+    sessions shuts each one down as it expires, and is swept every `every` seconds (or half the
+    reconnect time, if shorter). Once per server; False, changing nothing, where this Streamlit's
+    internals differ or no server runs (AppTest)."""
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.caching.ttl_cache import TTLCache
+
+        manager = Runtime.instance()._session_mgr
+        storage, lock = manager._session_storage, manager._storage_lock
+        closed = storage._cache
+    except (AttributeError, ImportError, RuntimeError):
+        return False
+    if not isinstance(closed, TTLCache):
+        return False
+
+    class ShutDownOnExpiry(type(closed)):
+        def expire(self, at_time=None):
+            removed = super().expire(at_time)
+            for _, info in removed:
+                info.session.shutdown()
+            if removed:
+                give_back_freed_memory()
+                print(f"HappyMaps: shut down {len(removed)} session(s) closed more than {self.ttl:g} s ago", flush=True)
+            return removed
+
+    tidy = ShutDownOnExpiry(closed.maxsize, closed.ttl)
+    with lock:
+        for key in list(closed):
+            try:
+                tidy[key] = closed[key]
+            except KeyError:  # expired meanwhile: Streamlit has already forgotten it
+                pass
+        storage._cache = tidy
+
+    def sweep():
+        while True:
+            threading.Event().wait(min(every, max(tidy.ttl / 2, 0.5)))
+            with lock:
+                tidy.expire()
+
+    threading.Thread(target=sweep, name="happymaps-expired-sessions", daemon=True).start()
+    return True
+
+
+def give_back_freed_memory() -> None:
+    """Free what a shut-down session left (cycles included) and ask glibc to return the freed pages
+    to the system: without `malloc_trim` a closed session's large photos stay in the server's
+    resident memory although nothing uses them. Nothing happens where there is no glibc."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -145,3 +145,24 @@ def test_happymaps_layer_slider_regenerate_and_compare(page):
     assert "16 units × 128 steps" in page.text() and "ex1-1 · conv2d_1" in page.text()
     assert_not_blank(page.screenshot("happymaps-compare"))
     page.select("Compare with", "(none)")
+
+
+def test_a_closed_tabs_session_is_shut_down_once_it_can_no_longer_reconnect(tmp_path):
+    # Streamlit alone forgets such a session without shutting it down, keeping its uploads in memory
+    photo = tmp_path / "portrait.png"
+    Image.open(settings.SAMPLES_DIR / "astronaut.jpg").save(photo)
+    with browser.serve(env={"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2"}) as (url, log):
+        driver = browser.chromium()
+        try:
+            page = browser.Page(driver, url)
+            page.open(PHOTO)
+            page.upload(photo)
+            page.wait_text("Decision")
+        finally:
+            driver.quit()
+        deadline = time.time() + 30
+        while "shut down 1 session(s) closed more than 2 s ago" not in log.read_text() and time.time() < deadline:
+            time.sleep(0.5)
+        text = log.read_text()
+    assert "HappyMaps: shut down 1 session(s) closed more than 2 s ago" in text, text[-2000:]
+    assert "Traceback" not in text, text[-3000:]

@@ -783,7 +783,24 @@ def test_a_missing_atlas_is_none_and_a_damaged_or_stale_one_says_how_to_rebuild_
         atlas.load(VARIANT, root)
     assert "damaged" in str(error.value) and f"python -m vislib.atlas --variant {VARIANT}" in str(error.value)
     np.savez_compressed(root / VARIANT / atlas.ATLAS_FILE, model_sha1=np.array("0" * 40), settings=np.array("{}"))
-    with pytest.raises(atlas.AtlasError, match="another model file"):
+    with pytest.raises(atlas.AtlasError, match="other weights"):
+        atlas.load(VARIANT, root)
+
+
+def test_an_atlas_stays_valid_when_the_same_weights_are_saved_again_and_not_once_they_change(tmp_path):
+    root = _one_variant_models(tmp_path)
+    for name in (atlas.ATLAS_FILE, "face_basis.npz"):
+        (root / VARIANT / name).write_bytes((settings.MODELS_DIR / VARIANT / name).read_bytes())
+    path = root / VARIANT / "model.keras"
+    assert atlas.load(VARIANT, root) is not None
+    before = path.read_bytes()
+    model = keras.saving.load_model(path)
+    model.save(path)  # a seeded retraining: the same weights, another date inside the file
+    assert path.read_bytes() != before
+    assert atlas.load(VARIANT, root) is not None
+    model.weights[0].assign(model.weights[0] + 0.01)
+    model.save(path)
+    with pytest.raises(atlas.AtlasError, match="other weights"):
         atlas.load(VARIANT, root)
 
 

@@ -12,7 +12,6 @@ HappyMaps page paints at once; regeneration happens only when the user asks.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -88,13 +87,13 @@ def build(variant: str, root: Path | None = None, log=print, steps: int | None =
 
 
 def model_digest(variant: str, root: Path | None = None) -> str:
-    """SHA-1 of the model file an atlas was computed from."""
-    return hashlib.sha1((zoo.model_dir(variant, root) / "model.keras").read_bytes()).hexdigest()
+    """SHA-1 of the weights an atlas was computed from (zoo.weights_digest)."""
+    return zoo.weights_digest(zoo.model_dir(variant, root) / "model.keras")
 
 
 def load(variant: str, root: Path | None = None) -> Atlas | None:
     """The saved atlas of a variant, or None when there is none. Raises AtlasError, saying how
-    to rebuild it, when the file is damaged or was computed from another model file."""
+    to rebuild it, when the file is damaged or was computed from other weights."""
     path = zoo.model_dir(variant, root) / ATLAS_FILE
     if not path.is_file():
         return None
@@ -111,7 +110,7 @@ def load(variant: str, root: Path | None = None) -> Atlas | None:
         raise AtlasError(f"The atlas {path} is damaged ({type(error).__name__}); expected an .npz written by "
                          f"vislib.atlas. Rebuild it with `{rebuild_command(variant)}`.") from None
     if digest != model_digest(variant, root):
-        raise AtlasError(f"The atlas {path} was computed from another model file than {variant}'s model.keras "
+        raise AtlasError(f"The atlas {path} was computed from other weights than {variant}'s model.keras "
                          f"(retrained since). Rebuild it with `{rebuild_command(variant)}`.")
     if coefficients:
         try:

@@ -285,7 +285,7 @@ def stale(variant: str, timelapse: Timelapse, root: Path | None = None) -> bool:
     """Whether the variant's model file changed since the timelapse was recorded."""
     path = zoo.model_dir(variant, root) / "model.keras"
     recorded = timelapse.meta.get("model_sha1")
-    return bool(recorded) and path.is_file() and hashlib.sha1(path.read_bytes()).hexdigest() != recorded
+    return bool(recorded) and path.is_file() and zoo.weights_digest(path) != recorded
 
 
 def learned_from(timelapse: Timelapse, threshold: float = LEARNED_AT) -> int | None:
@@ -355,7 +355,7 @@ def finish(recorder: Recorder, folder: Path, variant: str, epochs: int, seed: in
     spec = zoo.variant(variant)
     meta = {"variant": variant, "epochs": epochs, "seed": seed, "split": split,
             "command": command or f"python -m vislib.train --variant {variant}", "seconds": round(seconds, 1),
-            "model_sha1": hashlib.sha1((Path(folder) / "model.keras").read_bytes()).hexdigest(),
+            "model_sha1": zoo.weights_digest(Path(folder) / "model.keras"),
             "same_weights_as_shipped": True, "averaged_after_training": bool(spec.average_from), **extra}
     return recorder.save(folder, meta)
 

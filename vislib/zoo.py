@@ -131,6 +131,26 @@ def model_dir(name: str, root: Path | None = None) -> Path:
     return (root or settings.MODELS_DIR) / name
 
 
+WEIGHTS_MEMBER = "model.weights.h5"
+
+
+def weights_digest(model_file: Path) -> str:
+    """SHA-1 of the weights inside a `.keras` file: what an atlas or a timelapse was computed from.
+
+    Not of the whole file: Keras writes the save date and object addresses into it, so a
+    retraining that reproduces the same weights (the training is seeded) keeps them valid. A file
+    that is not a Keras archive is digested whole (and so matches nothing recorded)."""
+    import hashlib
+    import zipfile
+
+    model_file = Path(model_file)
+    try:
+        with zipfile.ZipFile(model_file) as archive:
+            return hashlib.sha1(archive.read(WEIGHTS_MEMBER)).hexdigest()
+    except (zipfile.BadZipFile, KeyError):
+        return hashlib.sha1(model_file.read_bytes()).hexdigest()
+
+
 def load(name: str, root: Path | None = None) -> keras.Model:
     """The trained model of a variant from models/<name>/model.keras."""
     path = model_dir(name, root) / "model.keras"
