@@ -4,8 +4,6 @@ Importing the library loads TensorFlow (several seconds on a fresh server); a pa
 `open_page` first, so a visitor sees the title while that happens.
 """
 
-import threading
-
 import streamlit as st
 
 
@@ -23,13 +21,14 @@ def shut_down_expired_sessions(every: float = 30.0) -> bool:
     the tab can come back, then forgets it without shutting it down: the photos uploaded there
     and the pictures drawn there stay in the server's memory for good. Here the store of closed
     sessions shuts each one down as it expires, and is swept every `every` seconds (or half the
-    reconnect time, if shorter). Once per server; False, changing nothing, where this Streamlit's
-    internals differ or no server runs (AppTest)."""
+    reconnect time, if shorter), on the server's event loop. Once per server; False, changing
+    nothing, where this Streamlit's internals differ or no server runs (AppTest)."""
     try:
         from streamlit.runtime import Runtime
         from streamlit.runtime.caching.ttl_cache import TTLCache
 
-        manager = Runtime.instance()._session_mgr
+        runtime = Runtime.instance()
+        manager, loop = runtime._session_mgr, runtime._get_async_objs().eventloop
         storage, lock = manager._session_storage, manager._storage_lock
         closed = storage._cache
     except (AttributeError, ImportError, RuntimeError):
@@ -48,21 +47,24 @@ def shut_down_expired_sessions(every: float = 30.0) -> bool:
             return removed
 
     tidy = ShutDownOnExpiry(closed.maxsize, closed.ttl)
-    with lock:
-        for key in list(closed):
-            try:
-                tidy[key] = closed[key]
-            except KeyError:  # expired meanwhile: Streamlit has already forgotten it
-                pass
-        storage._cache = tidy
+    interval = min(every, max(tidy.ttl / 2, 0.5))
+
+    def swap():  # on the server's event loop, where Streamlit itself reads and writes the store
+        with lock:
+            for key in list(closed):
+                try:
+                    tidy[key] = closed[key]
+                except KeyError:  # expired meanwhile: Streamlit has already forgotten it
+                    pass
+            storage._cache = tidy
+        loop.call_later(interval, sweep)
 
     def sweep():
-        while True:
-            threading.Event().wait(min(every, max(tidy.ttl / 2, 0.5)))
-            with lock:
-                tidy.expire()
+        with lock:
+            tidy.expire()
+        loop.call_later(interval, sweep)
 
-    threading.Thread(target=sweep, name="happymaps-expired-sessions", daemon=True).start()
+    loop.call_soon_threadsafe(swap)
     return True
 
 
