@@ -266,7 +266,8 @@ for column, name in zip(st.columns(len(panels)), panels):
         cols = min(len(shown), compare_cols) if compare_cols else None
         labels = here.unit_labels(here_layer, shown)
         # a unit that never fires on a training face is said in words: optimising it is wasted time
-        silent = set(ui.dead_units(name, here_layer)) & set(shown)
+        never_fire = set(ui.dead_units(name, here_layer))
+        silent = never_fire & set(shown)
         live = [u for u in shown if u not in silent]
         canvas, status = st.empty(), st.empty()
         try:
@@ -317,7 +318,7 @@ for column, name in zip(st.columns(len(panels)), panels):
             else:
                 status.info("Press **Regenerate** to compute HappyMaps with these settings.")
                 continue
-        alive = [i for i, u in enumerate(shown) if u not in silent]  # the units a picture stands for
+        alive = [i for i, u in enumerate(shown) if u not in never_fire]  # the units a picture stands for
         drawn[name] = (np.asarray(images)[alive], here.mean_image, [labels[i] for i in alive])
         pictures, words = tiles(images, name, here_layer, shown, here.mean_image)
         sheet = plots.montage(pictures, labels, cols=cols, scale=scale, words=words)
