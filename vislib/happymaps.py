@@ -148,7 +148,8 @@ def spread(images: np.ndarray, computed: Sequence[int], units: Sequence[int], fi
     """Pictures for `units` from those of `computed` (a subset of them), `fill` for the others:
     units skipped because they can show nothing (e.g. never firing) keep their place in a sheet."""
     where = {int(u): i for i, u in enumerate(computed)}
-    missing = [u for u in where if u not in set(int(u) for u in units)]
+    wanted = {int(u) for u in units}
+    missing = [u for u in where if u not in wanted]
     if missing:
         raise ValueError(f"computed units must be among the units shown; {missing} are not in {list(units)}")
     images = np.asarray(images)
