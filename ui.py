@@ -74,8 +74,7 @@ def top_faces(variant: str, layer: str, pre_activation: bool, k: int = 9):
 
 def dead_units(variant: str, layer: str) -> list[int]:
     """Units of a layer that never respond to any CMU training face."""
-    flags = load_or_stop(unit_stats, variant).get(layer, {}).get("dead", [])
-    return [i for i, dead in enumerate(flags) if dead]
+    return zoo.never_firing(load_or_stop(unit_stats, variant), layer)
 
 
 CHOSEN_KEY = "variant_chosen_by_hand"

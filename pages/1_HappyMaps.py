@@ -224,9 +224,8 @@ def keep(key, result):
         results.pop(next(iter(results)))
 
 
-def tiles(images, name, layer_name, shown, mean_face):
+def tiles(images, shown, dead):
     """The maps as a person sees them: stretched if asked, dead units in words."""
-    dead = set(ui.dead_units(name, layer_name))
     span = np.percentile(images, 99, axis=(1, 2)) - np.percentile(images, 1, axis=(1, 2))
     level = np.asarray(images).mean(axis=(1, 2))
     flat = {i: "no pattern:\nall white" if level[i] > 0.9 else "no pattern:\nall black" if level[i] < 0.1
@@ -279,11 +278,11 @@ for column, name in zip(st.columns(len(panels)), panels):
                     status.empty()
                     bar = st.progress(0.0, text="Optimising…")
 
-                    def show(progress, bar=bar, canvas=canvas, shown=shown, live=live, labels=labels, name=name,
-                             layer_name=here_layer):
+                    def show(progress, bar=bar, canvas=canvas, shown=shown, live=live, labels=labels,
+                             dead=never_fire, mean_face=here.mean_image):
                         bar.progress(progress.step / progress.steps, text=f"Step {progress.step} of {progress.steps}")
-                        every_unit = happymaps.spread(progress.images, live, shown, here.mean_image)
-                        pictures, words = tiles(every_unit, name, layer_name, shown, here.mean_image)
+                        every_unit = happymaps.spread(progress.images, live, shown, mean_face)
+                        pictures, words = tiles(every_unit, shown, dead)
                         picture(canvas, plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
 
                     try:
@@ -320,7 +319,7 @@ for column, name in zip(st.columns(len(panels)), panels):
                 continue
         alive = [i for i, u in enumerate(shown) if u not in never_fire]  # the units a picture stands for
         drawn[name] = (np.asarray(images)[alive], here.mean_image, [labels[i] for i in alive])
-        pictures, words = tiles(images, name, here_layer, shown, here.mean_image)
+        pictures, words = tiles(images, shown, never_fire)
         sheet = plots.montage(pictures, labels, cols=cols, scale=scale, words=words)
         picture(canvas, sheet)
         status.caption(note)

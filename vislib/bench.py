@@ -278,8 +278,8 @@ def image_speed(variant: str, layer: str, steps: int, repeats: int = 3) -> dict:
     """Warm time of one layer's HappyMaps (all units) for each image parameterisation's default."""
     engine = happymaps.engine_for(variant)
     n_units = int(engine.model.get_layer(layer).output.shape[-1])
-    silent = zoo.read_json(variant, "unit_stats.json").get(layer, {}).get("dead", [])
-    live = [u for u in range(n_units) if not (u < len(silent) and silent[u])]
+    silent = set(zoo.never_firing(zoo.read_json(variant, "unit_stats.json"), layer))
+    live = [u for u in range(n_units) if u not in silent]
     batches = {f"all {n_units} units": list(range(n_units))}
     if len(live) < n_units:  # the page optimises these only: the others never fire and are said in words
         batches[f"the {len(live)} that fire (what the page optimises)"] = live

@@ -131,6 +131,11 @@ def model_dir(name: str, root: Path | None = None) -> Path:
     return (root or settings.MODELS_DIR) / name
 
 
+def never_firing(unit_stats: dict, layer: str) -> list[int]:
+    """Units of a layer that respond to no training face (a variant's `unit_stats.json`)."""
+    return [i for i, dead in enumerate(unit_stats.get(layer, {}).get("dead", [])) if dead]
+
+
 WEIGHTS_MEMBER = "model.weights.h5"
 
 
