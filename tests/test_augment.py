@@ -56,6 +56,7 @@ TRANSFORMS = {
     "blur": augment.blur(1.0),
     "erase": augment.erase(1.0),
     "strong": augment.recipe("strong"),
+    "strong+head+photometric": augment.recipe("strong+head+photometric"),
 }
 
 

@@ -144,6 +144,35 @@ def test_the_models_folder_stays_under_40_mb():  # the budget of issue 10
     assert size < 40 * 2**20
 
 
+def _has_optimizer_state(model_file) -> bool:
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(model_file) as archive, h5py.File(io.BytesIO(archive.read(zoo.WEIGHTS_MEMBER)), "r") as f:
+        return "optimizer" in f
+
+
+def test_a_saved_model_keeps_its_weights_and_leaves_the_optimizer_out(tmp_path):
+    model = zoo.build("ex1-5")
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(np.random.default_rng(0).random((8, *settings.INPUT_SHAPE)), np.eye(2)[[0, 1] * 4], verbose=0)
+    path = zoo.save(model, tmp_path / "model.keras")
+    assert model.compiled  # the caller's model is left as it was
+    assert not _has_optimizer_state(path)
+    loaded = keras.saving.load_model(path, compile=False)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # saving what was loaded gives the same weights digest: an atlas stays valid
+    assert zoo.weights_digest(zoo.save(loaded, tmp_path / "again.keras")) == zoo.weights_digest(path)
+
+
+@pytest.mark.parametrize("name", zoo.shipped_variants())
+def test_shipped_models_carry_no_optimizer_state(name):
+    assert not _has_optimizer_state(zoo.model_dir(name) / "model.keras")
+
+
 def test_a_short_training_run_writes_every_file_and_is_reproducible(tmp_path):
     first = train.train_variant("ex1-5", tmp_path / "a", epochs=2, folds=2, log=lambda *_: None)
     second = train.train_variant("ex1-5", tmp_path / "b", epochs=2, folds=2, log=lambda *_: None)

@@ -90,6 +90,9 @@ def candidates() -> dict:
         "c_lcn_photo": replace(base1, preprocess="local_contrast", augment="strong+photometric"),
         "c_lcn_photo_long": replace(base1, preprocess="local_contrast", augment="strong+photometric", **long),
         "c_lcn_wide": replace(base1, preprocess="local_contrast", augment="sweep:wide"),
+        # second search (ex2-3): the head alone on backdrops, finer local contrast
+        "c_head_photo": replace(base1, preprocess="local_contrast", augment="strong+head+photometric"),
+        "c_head_photo_fine": replace(base1, preprocess="local_contrast_fine", augment="strong+head+photometric"),
         "t_base": base2,
         "t_sb": replace(base2, augment="strong+backdrop"),
         "t_mild": replace(base2, augment="mild"),

@@ -218,6 +218,10 @@ def recipe(name: str) -> Transform:
             "strong+photometric": compose(background(0.5), shift_scale(0.12, 0.12, rotate=8), gamma(0.9),
                                           contrast(0.6), brightness(0.25), blur(0.4, 1.5), noise(0.05),
                                           erase(0.6)),
+            # strong+photometric's ranges, with backdrops as in strong+head: the head alone must decide
+            "strong+head+photometric": compose(background(0.35), background(0.35, shoulders=False),
+                                               shift_scale(0.12, 0.12, rotate=8), gamma(0.9), contrast(0.6),
+                                               brightness(0.25), blur(0.4, 1.5), noise(0.05), erase(0.6)),
             # ... and half of those backdrops hide the shoulders too: the head alone must decide
             "strong+head": compose(background(0.3), background(0.3, shoulders=False), shift_scale(0.1, 0.1),
                                    gamma(0.5), contrast(0.4), brightness(0.15), blur(0.3), noise(0.03),

@@ -9,6 +9,8 @@ the normalisation can never be forgotten at use time.
 - `LocalContrast`: local contrast normalisation (each pixel minus a Gaussian-weighted local
   mean, divided by the local standard deviation). Also removes slow shading across the face
   and the backdrop's brightness, keeping edges and features.
+- `local_contrast_fine`: the same over a 4-pixel window instead of 8: what is left is closer to
+  the edges of the eyes, nose and mouth, and the shading of a studio's light goes with the rest.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 
-KINDS = ("standardise", "local_contrast")
+KINDS = ("standardise", "local_contrast", "local_contrast_fine")
 
 
 @keras.saving.register_keras_serializable(package="happymaps")
@@ -76,4 +78,6 @@ def layer(kind: str) -> keras.layers.Layer:
         return Standardise(name="preprocess")
     if kind == "local_contrast":
         return LocalContrast(name="preprocess")
+    if kind == "local_contrast_fine":
+        return LocalContrast(sigma=4.0, name="preprocess")
     raise ValueError(f"preprocess must be one of {KINDS} or None, got {kind!r}")

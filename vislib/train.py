@@ -357,7 +357,7 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
     if save:
         folder = zoo.model_dir(name, out_root)
         folder.mkdir(parents=True, exist_ok=True)
-        model.save(folder / "model.keras")
+        zoo.save(model, folder / "model.keras")
         (folder / "history.json").write_text(json.dumps(history, indent=1))
         (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
         (folder / "unit_stats.json").write_text(json.dumps(unit_statistics(model, train.x)))

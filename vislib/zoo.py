@@ -84,6 +84,15 @@ VARIANTS: dict[str, Variant] = {
                 training_data=("cmu", "pointing04_train"), framing="detector", augment="mild",
                 preprocess="standardise", split="person", epochs=80, average_from=40,
                 pointing04_framings=("detected", "face")),
+        Variant("ex2-3", "CMU only, fine local contrast, the head alone on random backdrops",
+                series="Experiment 2",
+                hypothesis="A CMU-only network transfers to another studio when it sees only the features "
+                           "of the face: local contrast over a 4-pixel window (the studio's light gone, the "
+                           "edges of eyes, nose and mouth kept), and the wall, and half of the time the "
+                           "shoulders too, replaced by random backdrops, with ex2-1's changes of exposure, "
+                           "blur, noise and framing.",
+                framing="detector", augment="strong+head+photometric", preprocess="local_contrast_fine",
+                split="person", epochs=40, average_from=20),
     )
 }
 
@@ -154,6 +163,18 @@ def weights_digest(model_file: Path) -> str:
             return hashlib.sha1(archive.read(WEIGHTS_MEMBER)).hexdigest()
     except (zipfile.BadZipFile, KeyError):
         return hashlib.sha1(model_file.read_bytes()).hexdigest()
+
+
+def save(model: keras.Model, path: Path) -> Path:
+    """Write a trained model for use: its layers and weights, without the optimizer's state.
+
+    Nothing in the app trains a shipped model further, and Adam's two moments per weight would
+    triple the file (ex1-3: 6 MB instead of 2). An uncompiled copy is what gets saved
+    (`keras.models.clone_model` would compile it again)."""
+    copy = model.__class__.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    copy.save(path)
+    return Path(path)
 
 
 def load(name: str, root: Path | None = None) -> keras.Model:
