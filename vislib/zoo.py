@@ -88,9 +88,9 @@ VARIANTS: dict[str, Variant] = {
                 series="Experiment 2",
                 hypothesis="A CMU-only network transfers to another studio when it sees only the features "
                            "of the face: local contrast over a 4-pixel window (the studio's light gone, the "
-                           "edges of eyes, nose and mouth kept), and the wall, and half of the time the "
-                           "shoulders too, replaced by random backdrops, with ex2-1's changes of exposure, "
-                           "blur, noise and framing.",
+                           "edges of eyes, nose and mouth kept), and the wall replaced by a random backdrop "
+                           "in about 6 pictures of 10 (the shoulders with it in about 1 of 3), with ex2-1's "
+                           "changes of exposure, blur, noise and framing.",
                 framing="detector", augment="strong+head+photometric", preprocess="local_contrast_fine",
                 split="person", epochs=40, average_from=20),
     )
