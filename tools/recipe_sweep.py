@@ -102,6 +102,16 @@ def candidates() -> dict:
         "t_long_std": replace(base2, preprocess="standardise", **long),
         "t_long_std_mild": replace(base2, preprocess="standardise", augment="mild", **long),
         "t_long_lcn": replace(base2, preprocess="local_contrast", **long),
+        # third search (two studios, around ex2-2 = t_long_std_mild)
+        "t_vlong_std_mild": replace(base2, preprocess="standardise", augment="mild", epochs=120, average_from=60),
+        "t_long_std_mildbg": replace(base2, preprocess="standardise", augment="mild+backdrop", **long),
+        "t_long_lcn_mild": replace(base2, preprocess="local_contrast", augment="mild", **long),
+        "t_long_lcnf_mild": replace(base2, preprocess="local_contrast_fine", augment="mild", **long),
+        "t_long_std_mild_wd": replace(base2, preprocess="standardise", augment="mild", weight_decay=1e-4, **long),
+        "t_long_std_mild_wide": replace(base2, preprocess="standardise", augment="mild", conv_filters=(32, 64, 64),
+                                        **long),
+        "t_long_std_mild_det": replace(base2, preprocess="standardise", augment="mild", pointing04_framings=("detected",),
+                                       **long),
     }
 
 
@@ -178,7 +188,8 @@ def main(argv=None) -> int:
     unknown = [n for n in names if n not in known]
     if unknown:
         parser.error(f"unknown candidates {unknown}; expected some of {sorted(known)}")
-    jobs = [(n, int(s), int(f), args.amigos, args.epochs) for n in names for s in args.seeds.split(",")
+    # seed by seed: a run stopped early still has every candidate's first seeds
+    jobs = [(n, int(s), int(f), args.amigos, args.epochs) for s in args.seeds.split(",") for n in names
             for f in args.folds.split(",")]
     out = Path(os.environ.get("OUT", ROOT / ".sweep"))
     with mp.get_context("spawn").Pool(args.processes) as pool, open(out / "sweep.json", "a") as log:
