@@ -361,22 +361,20 @@ def _renice_tree(pid: int, nice: int, spare: int) -> None:
                 pass  # it has just ended
 
 
-def load_benchmark(sessions: int = 20, seconds: float = 120, settle: float = 60, browser_nice: int = 0,
+def load_benchmark(sessions: int = 20, seconds: float = 120, settle: float = 60, browser_nice: int = 10,
                    log=print) -> LoadResult:
     """`sessions` tabs of one Chromium loop through a HappyMaps regeneration, a photo upload, a
     variant switch and a page load, for `seconds`; then the tabs close and the server's memory is
     read again after `settle` seconds. Each action's time is the browser's own, from the gesture
-    until the app has stopped running. `browser_nice`: the load generator (this process and the
-    Chromium it starts) runs at that CPU priority, the server at its own (a real deployment has
-    the browsers on other machines; here they share the server's cores)."""
+    until the app has stopped running. `browser_nice`: every thread of the Chromium it starts runs at
+    that CPU priority, the server at its own (a real deployment has the browsers on other
+    machines; here they share the server's cores); 0: as Chromium sets them."""
     result = LoadResult(times={a: [] for a in ACTIONS})
     with browser.serve_process() as (url, _, process):
-        if browser_nice:
-            os.nice(browser_nice)  # after the server started: only this process and its Chromium
         log(f"{sessions} sessions of one headless Chromium for {seconds:.0f} s, on the server's {os.cpu_count()} "
             f"cores; CPU priority (nice): server {_nice_of(process.pid)}, Chromium (every thread, set again "
-            f"every 5 s) and this load generator " + (f"{browser_nice}" if browser_nice else
-                                                      "as Chromium sets them (some threads at -8 as root)")
+            f"every 5 s) " + (f"{browser_nice}, below the server, as when the browsers are the clients' own"
+                              if browser_nice else "as Chromium sets them (some threads at -8 as root)")
             + f"; regenerations in the server's worker process (nice {workers.NICE})")
         driver = browser.chromium()
         reniced = 0.0
@@ -384,7 +382,7 @@ def load_benchmark(sessions: int = 20, seconds: float = 120, settle: float = 60,
         def renice():
             nonlocal reniced
             if browser_nice and time.perf_counter() - reniced > 5:
-                _renice_tree(os.getpid(), os.getpriority(os.PRIO_PROCESS, 0), spare=process.pid)
+                _renice_tree(os.getpid(), browser_nice, spare=process.pid)
                 reniced = time.perf_counter()
 
         try:
