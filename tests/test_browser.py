@@ -166,3 +166,34 @@ def test_a_closed_tabs_session_is_shut_down_once_it_can_no_longer_reconnect(tmp_
         text = log.read_text()
     assert "HappyMaps: shut down 1 session(s) closed more than 2 s ago" in text, text[-2000:]
     assert "Traceback" not in text, text[-3000:]
+
+
+MALLOC_PROBE = """
+import ctypes, numpy as np
+import shell
+
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                               "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+assert shell.keep_large_blocks_out_of_the_heap.__wrapped__(1 << 20) is True
+for _ in range(3):  # by default, freeing these raises glibc's own threshold past 4 MB (the next block: heap)
+    block = np.ones(8 << 20, np.uint8); del block
+mapped = libc.mallinfo2().hblkhd
+block = np.ones(4 << 20, np.uint8)
+print(libc.mallinfo2().hblkhd - mapped >= 4 << 20)
+"""
+
+
+def test_the_server_serves_large_blocks_from_their_own_mappings():
+    """A photo's decoded pixels must not fragment the server's heap (see shell.keep_large_blocks_out_of_the_heap)."""
+    import subprocess
+    import sys
+
+    from vislib import settings
+
+    done = subprocess.run([sys.executable, "-c", MALLOC_PROBE], cwd=settings.REPO_ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True", done.stdout
