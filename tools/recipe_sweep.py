@@ -110,8 +110,8 @@ def candidates() -> dict:
         "t_long_std_mild_wd": replace(base2, preprocess="standardise", augment="mild", weight_decay=1e-4, **long),
         "t_long_std_mild_wide": replace(base2, preprocess="standardise", augment="mild", conv_filters=(32, 64, 64),
                                         **long),
-        "t_long_std_mild_det": replace(base2, preprocess="standardise", augment="mild", pointing04_framings=("detected",),
-                                       **long),
+        "t_long_std_mild_det": replace(base2, preprocess="standardise", augment="mild",
+                                       pointing04_framings=("detected",), **long),
     }
 
 

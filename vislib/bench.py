@@ -25,9 +25,6 @@ from vislib import autodiff, happymaps, regularizers, settings, surgery, zoo
 
 
 PIXEL_PRESET = happymaps.DEFAULT_FOR_IMAGE["pixels"]
-# the load benchmark's browsers share the server's two cores here; in a deployment they are
-# the clients' machines, so by default they run below the server (vislib.loadtest)
-BROWSER_NICE = 10
 
 
 def _conv_flops(model: keras.Model, layer: str, batch: int) -> float:
@@ -384,10 +381,10 @@ def main(argv=None) -> int:
     ld.add_argument("--sessions", type=int, default=20)
     ld.add_argument("--seconds", type=float, default=120)
     ld.add_argument("--settle", type=float, default=60, help="seconds to wait before reading memory again")
-    ld.add_argument("--browser-nice", type=int, default=BROWSER_NICE,
-                    help="the load generator's CPU priority (Chromium and this process), below the "
-                         "server's, as when the browsers run on the clients' machines; 0: Chromium as "
-                         "it sets itself (some threads at -8 as root, above the server)")
+    ld.add_argument("--browser-nice", type=int, default=None,
+                    help="Chromium's CPU priority; by default below the server's (vislib.loadtest.BROWSER_NICE), "
+                         "as when the browsers are the clients' own; 0: as Chromium sets it (some threads "
+                         "at -8 as root, above the server)")
     up = sub.add_parser("uploads", help="a real browser: server memory after large uploads and after the session")
     up.add_argument("--count", type=int, default=10)
     up.add_argument("--size", type=int, default=3000, help="photo side, pixels")
@@ -402,7 +399,8 @@ def main(argv=None) -> int:
         elif args.what == "uploads":
             loadtest.uploads_benchmark(args.count, args.size, args.settle, args.sessions)
         else:
-            loadtest.load_benchmark(args.sessions, args.seconds, args.settle, args.browser_nice)
+            nice = loadtest.BROWSER_NICE if args.browser_nice is None else args.browser_nice
+            loadtest.load_benchmark(args.sessions, args.seconds, args.settle, nice)
         return 0
     if args.what == "happymaps":
         happymaps_vs_tf_keras_vis(args.variant, args.layer, args.steps, args.preset, args.repeats)
