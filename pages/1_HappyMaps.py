@@ -9,7 +9,7 @@ shell.open_page("HappyMaps")
 with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
     import ui
     from vislib import compare as comparing
-    from vislib import data, exemplars, happymaps, limits, plots, settings, workers, workqueue, zoo
+    from vislib import data, exemplars, happymaps, limits, plots, preprocessing, settings, workers, workqueue, zoo
 
 st.markdown(
     "Each tile is a picture optimised, step by step, to excite one **unit** of the network as much as "
@@ -382,6 +382,8 @@ if len(drawn) == 2:
                    "does this for every layer, with the layers' representation similarity (CKA).")
     st.caption(f"Units paired at random give {similarity.mean():.2f} on average. Pairs: "
                + ", ".join(f"{labels_a[r]} ↔ {labels_b[c]} ({similarity[r, c]:.2f})" for r, c in zip(rows, cols)))
+if spec.preprocess:
+    st.caption(preprocessing.how_maps_read(spec.preprocess))
 st.caption(
     ("Each tile's contrast is stretched on its own (1st to 99th percentile), so compare shapes, not brightness. "
      if stretch else "Mid-gray is the average training pixel. ") +

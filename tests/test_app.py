@@ -488,3 +488,12 @@ def test_an_experiment_2_variant_says_its_cmu_test_faces_are_new_people():
     assert "CMU test, 4 held-out people" in labels and "CMU test, same people" not in labels
     at.sidebar.selectbox(key="variant").set_value("exp0").run()
     assert "CMU test, same people" in {m.label for m in at.metric}
+
+
+def test_happymaps_says_how_to_read_the_maps_of_a_network_that_normalises_its_input():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    assert_healthy(at)
+    assert not any("blind to slow light and shadow" in c.value for c in at.caption)  # exp0 sees raw pixels
+    at.sidebar.selectbox(key="variant").set_value("ex2-3").run()
+    assert_healthy(at)
+    assert any("blind to slow light and shadow" in c.value and "about 4 pixels" in c.value for c in at.caption)

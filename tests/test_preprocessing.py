@@ -76,3 +76,11 @@ def test_experiment_2_models_normalise_first_and_survive_a_save(name, tmp_path):
 
 def test_originals_have_no_preprocess_layer():
     assert "preprocess" not in [layer.name for layer in zoo.build("exp0").layers]
+
+
+def test_every_normalisation_says_how_its_happymaps_read_and_an_unknown_one_is_refused():
+    notes = {kind: preprocessing.how_maps_read(kind) for kind in preprocessing.KINDS}
+    assert "about 8 pixels" in notes["local_contrast"] and "about 4 pixels" in notes["local_contrast_fine"]
+    assert "brightness" in notes["standardise"]
+    with pytest.raises(ValueError, match="preprocess must be one of"):
+        preprocessing.how_maps_read("sharpen")

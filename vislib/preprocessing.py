@@ -72,6 +72,24 @@ class LocalContrast(keras.layers.Layer):
         return {**super().get_config(), "sigma": self.sigma, "eps": self.eps}
 
 
+_LOCAL_CONTRAST_MAPS = ("This network first keeps only the local contrast of each picture (over about {px} pixels): "
+                        "it is blind to slow light and shadow, so its HappyMaps draw edges (the outline of the "
+                        "head, of the eyes and brows) rather than the broad shading of a face.")
+MAP_NOTES = {
+    "standardise": "This network first standardises each picture (its overall brightness and contrast are taken "
+                   "away), so a HappyMap's overall brightness means nothing to it: read its shapes.",
+    "local_contrast": _LOCAL_CONTRAST_MAPS.format(px=8),
+    "local_contrast_fine": _LOCAL_CONTRAST_MAPS.format(px=4),
+}
+
+
+def how_maps_read(kind: str) -> str:
+    """One plain sentence on what a network with this input normalisation can show in its HappyMaps."""
+    if kind not in MAP_NOTES:
+        raise ValueError(f"preprocess must be one of {KINDS}, got {kind!r}")
+    return MAP_NOTES[kind]
+
+
 def layer(kind: str) -> keras.layers.Layer:
     """The named normalisation as a layer called "preprocess"."""
     if kind == "standardise":
