@@ -80,27 +80,30 @@ def keep_large_blocks_out_of_the_heap(threshold: int = 1 << 20) -> bool:
     leave it in pieces that no later trim gives back (measured: a server kept +157 MB after two
     sessions of ten 3000x3000 uploads, +92 MB with this). Once per server; False, changing
     nothing, where there is no glibc."""
-    import ctypes
-    import ctypes.util
-
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = _glibc()
         # the trim threshold too: glibc raised it with the other, and it keeps freed heap from the system
         return bool(libc.mallopt(M_MMAP_THRESHOLD, int(threshold)) and libc.mallopt(M_TRIM_THRESHOLD, int(threshold)))
     except (OSError, AttributeError):
         return False
 
 
+def _glibc():
+    """The C library; OSError or AttributeError (on use) where it is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+
+
 def give_back_freed_memory() -> None:
     """Free what a shut-down session left (cycles included) and ask glibc to return the freed pages
     to the system: without `malloc_trim` a closed session's large photos stay in the server's
     resident memory although nothing uses them. Nothing happens where there is no glibc."""
-    import ctypes
-    import ctypes.util
     import gc
 
     gc.collect()
     try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+        _glibc().malloc_trim(0)
     except (OSError, AttributeError):
         pass

@@ -382,8 +382,9 @@ if len(drawn) == 2:
                    "does this for every layer, with the layers' representation similarity (CKA).")
     st.caption(f"Units paired at random give {similarity.mean():.2f} on average. Pairs: "
                + ", ".join(f"{labels_a[r]} ↔ {labels_b[c]} ({similarity[r, c]:.2f})" for r, c in zip(rows, cols)))
-if spec.preprocess:
-    st.caption(preprocessing.how_maps_read(spec.preprocess))
+for name in panels:  # a network that normalises its input shows other things: say what
+    if zoo.variant(name).preprocess:
+        st.caption(f"{name}: " + preprocessing.how_maps_read(zoo.variant(name).preprocess))
 st.caption(
     ("Each tile's contrast is stretched on its own (1st to 99th percentile), so compare shapes, not brightness. "
      if stretch else "Mid-gray is the average training pixel. ") +

@@ -497,3 +497,8 @@ def test_happymaps_says_how_to_read_the_maps_of_a_network_that_normalises_its_in
     at.sidebar.selectbox(key="variant").set_value("ex2-3").run()
     assert_healthy(at)
     assert any("blind to slow light and shadow" in c.value and "about 4 pixels" in c.value for c in at.caption)
+    at.sidebar.selectbox(key="variant").set_value("exp0").run()  # compared with it, ex2-3's note stays
+    at.sidebar.selectbox(key="hm_compare").set_value("ex2-3").run()
+    assert_healthy(at)
+    assert any(c.value.startswith("ex2-3: This network first keeps only the local contrast") for c in at.caption)
+    assert not any(c.value.startswith("exp0: This network") for c in at.caption)

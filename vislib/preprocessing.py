@@ -72,14 +72,15 @@ class LocalContrast(keras.layers.Layer):
         return {**super().get_config(), "sigma": self.sigma, "eps": self.eps}
 
 
-_LOCAL_CONTRAST_MAPS = ("This network first keeps only the local contrast of each picture (over about {px} pixels): "
-                        "it is blind to slow light and shadow, so its HappyMaps draw edges (the outline of the "
+LOCAL_CONTRAST_SIGMAS = {"local_contrast": 8.0, "local_contrast_fine": 4.0}  # the window, in pixels
+
+_LOCAL_CONTRAST_MAPS = ("This network first keeps only the local contrast of each picture (over about {px:.0f} "
+                        "pixels): it is blind to slow light and shadow, so its HappyMaps draw edges (the outline of the "
                         "head, of the eyes and brows) rather than the broad shading of a face.")
 MAP_NOTES = {
     "standardise": "This network first standardises each picture (its overall brightness and contrast are taken "
                    "away), so a HappyMap's overall brightness means nothing to it: read its shapes.",
-    "local_contrast": _LOCAL_CONTRAST_MAPS.format(px=8),
-    "local_contrast_fine": _LOCAL_CONTRAST_MAPS.format(px=4),
+    **{kind: _LOCAL_CONTRAST_MAPS.format(px=sigma) for kind, sigma in LOCAL_CONTRAST_SIGMAS.items()},
 }
 
 
@@ -94,8 +95,6 @@ def layer(kind: str) -> keras.layers.Layer:
     """The named normalisation as a layer called "preprocess"."""
     if kind == "standardise":
         return Standardise(name="preprocess")
-    if kind == "local_contrast":
-        return LocalContrast(name="preprocess")
-    if kind == "local_contrast_fine":
-        return LocalContrast(sigma=4.0, name="preprocess")
+    if kind in LOCAL_CONTRAST_SIGMAS:
+        return LocalContrast(sigma=LOCAL_CONTRAST_SIGMAS[kind], name="preprocess")
     raise ValueError(f"preprocess must be one of {KINDS} or None, got {kind!r}")
