@@ -54,7 +54,7 @@ if left_recall is not None and left_recall < 0.2:
     st.warning(f"{variant} finds {left_recall:.0%} of the three amigos looking left: its {amigos['overall']:.0%} "
                f"comes from answering “not left”, which is right for the other poses. See *Why it fails*.")
 st.caption(f"Task: {' / '.join(metrics['classes'])}. Trained on "
-           f"{', '.join(zoo.TRAINING_DATA_NAMES.get(d, d) for d in metrics.get('training_data', ['cmu']))}.")
+           f"{', '.join(zoo.training_data_names(zoo.variant(variant)))}.")
 ui.chart(plots.honest_bars(acc, test_label))
 tab_arch, tab_curves, tab_confusion, tab_all = st.tabs(
     ["Architecture", "Training curves", "Confusion matrices", "All variants"])

@@ -118,7 +118,7 @@ def variant_picker(default: str | None = None) -> str:
     spec = zoo.VARIANTS[name]
     recommended = " · recommended for your photos" if name == getattr(zoo, "RECOMMENDED", None) else ""
     st.sidebar.caption(f"**{name}**: {spec.title} ({getattr(spec, 'series', 'Original study')}{recommended}). "
-                       f"Trained on: {', '.join(zoo.TRAINING_DATA_NAMES.get(d, d) for d in getattr(spec, 'training_data', ('cmu',)))}.")
+                       f"Trained on: {', '.join(zoo.training_data_names(spec))}.")
     if st.session_state.get(CHOSEN_KEY):
         st.query_params["variant"] = name
     st.sidebar.caption(f"Computing on **{autodiff.device_name()}** (Keras backend: {autodiff.backend()})")

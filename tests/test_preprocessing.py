@@ -61,7 +61,7 @@ def test_unknown_kind_names_the_choices():
         preprocessing.layer("whiten")
 
 
-@pytest.mark.parametrize("name", ["ex2-1", "ex2-2", "ex2-3"])
+@pytest.mark.parametrize("name", zoo.EXPERIMENT_2)
 def test_experiment_2_models_normalise_first_and_survive_a_save(name, tmp_path):
     model = zoo.build(name)
     assert model.layers[1].name == "preprocess"

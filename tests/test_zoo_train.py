@@ -1,6 +1,7 @@
 """The model zoo, training, and the shipped models' files."""
 
 import json
+import sys
 import re
 
 import keras
@@ -135,8 +136,37 @@ def test_experiment_2_models_ship_their_face_basis_and_never_saw_the_amigos(name
     split = metrics["split"]
     assert split["by"] == "person" and len(split["test_people"]) == 4
     if "pointing04_train" in metrics["training_data"]:
-        assert not set(split["pointing04_train"]["validation_people"]) & set(data.AMIGO_PERSONS)
-        assert metrics["accuracy"]["pointing04_validation"]["overall"] > 0.5
+        held_out = split["pointing04_train"]["validation_people"]
+        assert held_out == list(zoo.variant(name).pointing04_validation)
+        assert not set(held_out) & set(data.AMIGO_PERSONS)
+        if held_out:
+            assert metrics["accuracy"]["pointing04_validation"]["overall"] > 0.5
+        else:
+            assert "pointing04_validation" not in metrics["accuracy"]
+
+
+def test_a_variant_says_how_many_pointing04_people_it_trained_on():
+    from vislib import report
+
+    assert zoo.training_data_names(zoo.variant("exp0")) == ["CMU faces"]
+    assert zoo.training_data_names(zoo.variant("ex2-2"), cmu="CMU Face Images") == [
+        "CMU Face Images", "seven Pointing'04 people (two more held out for validation; not the three amigos)"]
+    assert zoo.training_data_names(zoo.variant("ex2-4"))[1] == "nine Pointing'04 people (not the three amigos)"
+    assert (report.trained_on("ex2-2"), report.trained_on("ex2-4"), report.trained_on("ex1-4")) == (
+        "CMU + Pointing'04 (7 people)", "CMU + Pointing'04 (9 people)", "CMU")
+
+
+def test_pointing04_validation_people_are_held_out_only_where_a_variant_says_so():
+    with_validation, everyone = zoo.variant("ex2-2"), zoo.variant("ex2-4")
+    train_part, validation = train.pointing04_training(with_validation, subset=12)
+    assert set(validation.people) == set(with_validation.pointing04_validation) == {"person06", "person13"}
+    assert not set(train_part.people) & set(validation.people)
+    assert set(validation.source) == {"pointing04_train"}
+    train_all, none = train.pointing04_training(everyone, subset=12)
+    assert len(none) == 0
+    assert set(train_all.people) == set(train_part.people) | set(validation.people)
+    assert len(set(train_all.people)) == zoo.POINTING04_TRAIN_PEOPLE
+    assert not set(train_all.people) & set(data.AMIGO_PERSONS)
 
 
 def test_the_models_folder_stays_under_40_mb():  # the budget of issue 10
@@ -194,6 +224,38 @@ def test_a_short_training_run_writes_every_file_and_is_reproducible(tmp_path):
     stats = json.loads((folder / "unit_stats.json").read_text())
     assert set(stats) == {"conv2d_1", "conv2d_2", "conv2d_3", "dense_1"}
     assert len(stats["conv2d_2"]["max"]) == 32
+
+
+def test_training_several_variants_trains_their_folds_alongside_and_records_them(tmp_path):
+    returned = train.train_variants(["ex1-5", "exp0"], tmp_path, epochs=1, folds=2, log=lambda *_: None)
+    assert [m["variant"] for m in returned] == ["ex1-5", "exp0"]
+    for metrics in returned:
+        on_disk = json.loads((tmp_path / metrics["variant"] / "metrics.json").read_text())
+        new_people = on_disk["accuracy"]["cmu_new_people"]
+        assert new_people == metrics["accuracy"]["cmu_new_people"]
+        first, second = map(set, new_people["held_out"])
+        assert not first & second and len(first | second) == 20  # every CMU person left out once
+        assert new_people["images"] == 624 and new_people["seconds"] > 0
+
+
+def test_fold_workers_never_run_the_page_script_that_streamlit_left_as_main(tmp_path, monkeypatch):
+    import threading
+    import types
+
+    # AppTest (and Streamlit) leave the page's script as __main__, which spawned workers re-import
+    marker = tmp_path / "ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit('a page ran in a fold worker')\n")
+    page = types.ModuleType("__main__")
+    page.__file__, page.__spec__ = str(script), None
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    done = {}
+    worker = threading.Thread(target=lambda: done.update(result=train.cmu_new_people(
+        zoo.variant("ex1-5"), 1234, 1, k=2, log=lambda *_: None, processes=2)), daemon=True)
+    worker.start()
+    worker.join(300)
+    assert not marker.exists(), "a fold worker ran the parent's __main__ script"
+    assert done["result"]["folds"] == 2 and sys.modules["__main__"] is page
 
 
 def test_an_experiment_2_variant_trains_on_a_small_subset_with_every_file(tmp_path):

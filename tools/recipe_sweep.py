@@ -142,7 +142,7 @@ def run_one(job) -> dict:
     cache = np.load(CACHE)
     cmu, p04d, p04f = (_examples(cache, p) for p in ("cmu", "p04d", "p04f"))
     two_studios = "pointing04_train" in spec.training_data
-    p_train, p_val = data.person_split(p04d.people, train.P04_VALIDATION)
+    p_train, p_val = data.person_split(p04d.people, spec.pointing04_validation)
     train_idx, test_idx = data.person_folds(cmu.people, train.CMU_FOLDS, train.FOLD_SEED)[fold]
     examples = cmu.take(train_idx)
     if two_studios:

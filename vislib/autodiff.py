@@ -156,6 +156,21 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+def limit_threads(n: int) -> None:
+    """Run the backend's CPU kernels on at most n threads (call before its first operation):
+    several single-threaded training processes get more from a small CPU than one that spreads
+    a small network over every core."""
+    if backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(n)
+    elif backend() == "torch":
+        import torch
+
+        torch.set_num_threads(n)
+
+
 @lru_cache(maxsize=1)
 def device_name() -> str:
     """The accelerator in use, in words: 'GPU: NVIDIA H100 80GB HBM3' or 'CPU'."""

@@ -246,7 +246,7 @@ def legibility(variants=None, preset: str = happymaps.DEFAULT_PRESET, overrides:
     for variant in variants:
         spec = zoo.variant(variant)
         # the faces it was trained on, as it saw them: CMU's 64x60 files for the originals, the
-        # upload path's crops for Experiment 2 (with ex2-2's Pointing'04 training people)
+        # upload path's crops for Experiment 2 (with its Pointing'04 training people)
         examples = train.training_sets(spec)[0]
         direction = pose_direction(examples)
         engine = happymaps.engine_for(variant)

@@ -28,7 +28,6 @@ from vislib import compare, data, settings, zoo
 DEFAULT_PHOTO = settings.SAMPLES_DIR / "astronaut.jpg"
 DEFAULT_PHOTO_CREDIT = ("Sample photo: NASA portrait of astronaut Eileen Collins (public domain; "
                         "scikit-image's skimage.data.astronaut).")
-DATA_NAMES = {**zoo.TRAINING_DATA_NAMES, "cmu": "CMU Face Images"}
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222; max-width: 60em;
@@ -96,9 +95,8 @@ def _what_it_is(variant: str, spec: zoo.Variant, metrics: dict) -> str:
         items.append(html.escape(spec.notes[0].upper() + spec.notes[1:]) + ".")
     if getattr(spec, "hypothesis", ""):
         items.append(f"<b>Hypothesis.</b> {html.escape(spec.hypothesis)}")
-    trained_on = metrics.get("training_data") or list(getattr(spec, "training_data", ("cmu",)))
     items.append(f"Task: {' / '.join(html.escape(c) for c in spec.classes)}. Trained on "
-                 f"{html.escape(', '.join(DATA_NAMES.get(d, d) for d in trained_on))}. "
+                 f"{html.escape(', '.join(zoo.training_data_names(spec, cmu='CMU Face Images')))}. "
                  f"{metrics.get('params', 0):,} parameters; conv filters {', '.join(map(str, spec.conv_filters))}; "
                  f"hidden dense units {', '.join(map(str, spec.dense_units)) or 'none'}; "
                  f"decision: {html.escape(spec.decision_activation)}, {html.escape(spec.loss.replace('_', ' '))}.")

@@ -20,7 +20,6 @@ import json
 import sys
 import time
 
-import numpy as np
 
 from vislib import data, imaging, settings, zoo
 
@@ -60,10 +59,9 @@ def amigo_metrics(model, spec: zoo.Variant, metrics: dict) -> dict:
 FRAMING_VERSION = 2
 
 
-def evaluate_shipped(name: str, kfold: bool = True, folds: int | None = None, log=print) -> dict:
-    """Re-evaluate one shipped variant in place (metrics.json only)."""
-    from vislib import train
-
+def evaluate_shipped(name: str, new_people: dict | None = None, log=print) -> dict:
+    """Re-evaluate one shipped variant in place (metrics.json only); `new_people`, when given,
+    replaces its `cmu_new_people` (`vislib.train.cmu_new_people_of`)."""
     spec = zoo.variant(name)
     path = zoo.model_dir(name) / "metrics.json"
     metrics = zoo.read_json(name, "metrics.json")
@@ -72,9 +70,8 @@ def evaluate_shipped(name: str, kfold: bool = True, folds: int | None = None, lo
     metrics.setdefault("series", spec.series)
     metrics.setdefault("framing", spec.framing)
     amigo_metrics(model, spec, metrics)
-    if kfold:
-        metrics["accuracy"]["cmu_new_people"] = train.cmu_new_people(
-            spec, metrics["seed"], metrics["epochs"], folds or train.CMU_FOLDS, log)
+    if new_people is not None:
+        metrics["accuracy"]["cmu_new_people"] = new_people
     path.write_text(json.dumps(metrics, indent=1))
     a = metrics["accuracy"]
     new = a.get("cmu_new_people", {}).get("overall")
@@ -97,8 +94,15 @@ def main(argv=None) -> int:
     names = zoo.shipped_variants() if args.all else args.variant
     started = time.perf_counter()
     try:
+        new_people = {}
+        if not args.no_kfold:  # every variant's folds in one pool of workers
+            from vislib import train
+
+            runs = [(zoo.variant(n), m["seed"], m["epochs"]) for n in names
+                    for m in [zoo.read_json(n, "metrics.json")]]
+            new_people = dict(zip(names, train.cmu_new_people_of(runs, args.folds or train.CMU_FOLDS)))
         for name in names:
-            evaluate_shipped(name, kfold=not args.no_kfold, folds=args.folds)
+            evaluate_shipped(name, new_people.get(name))
     except data.DataNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

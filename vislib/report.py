@@ -14,7 +14,14 @@ COLUMNS = ("CMU train", "CMU test", "CMU new people", "three amigos (face framed
            "“left” recall (face framed)", "three amigos (detected face)", "three amigos (whole frame)")
 HEADER = ("| variant | what changed | trained on | parameters | " + " | ".join(COLUMNS) + " |\n"
           "|---|---|---|---:|" + "---:|" * len(COLUMNS))
-DATA_NAMES = {"cmu": "CMU", "pointing04_train": "Pointing'04 (7 people)"}
+
+
+def trained_on(name: str) -> str:
+    """A variant's training data, short: "CMU + Pointing'04 (7 people)"."""
+    spec = zoo.variant(name)
+    people = zoo.POINTING04_TRAIN_PEOPLE - len(spec.pointing04_validation)
+    return " + ".join({"cmu": "CMU", "pointing04_train": f"Pointing'04 ({people} people)"}.get(d, d)
+                      for d in spec.training_data)
 
 
 def results_rows() -> list[dict]:
@@ -45,9 +52,7 @@ def _pct(value) -> str:
 def results_table() -> str:
     lines = [HEADER]
     for r in results_rows():
-        trained_on = " + ".join(DATA_NAMES.get(d, d) for d in
-                                zoo.read_json(r["variant"], "metrics.json").get("training_data", ["cmu"]))
-        lines.append(f"| {r['variant']} | {r['what changed']} | {trained_on} | {r['parameters']:,} | "
+        lines.append(f"| {r['variant']} | {r['what changed']} | {trained_on(r['variant'])} | {r['parameters']:,} | "
                      + " | ".join(_pct(r[c]) for c in COLUMNS) + " |")
     return "\n".join(lines)
 

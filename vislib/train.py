@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
+import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -30,8 +34,8 @@ LEARNING_RATE = 1e-3
 CMU_FOLDS = 5  # leave-people-out: 5 folds of 4 CMU people
 FOLD_SEED = 0
 # Experiment 2 holds out whole people for validation (never the three amigos): the CMU people
-# of fold 0 of `data.person_folds(users, CMU_FOLDS, FOLD_SEED)`, and these Pointing'04 people.
-P04_VALIDATION = ("person06", "person13")
+# of fold 0 of `data.person_folds(users, CMU_FOLDS, FOLD_SEED)`, and the Pointing'04 people of
+# each variant's `pointing04_validation`.
 
 
 def confusion(truth, predicted, n_classes: int) -> list[list[int]]:
@@ -149,10 +153,10 @@ def pointing04_examples(framing: str = "detected", subset: int | None = None) ->
 
 
 def pointing04_training(spec: zoo.Variant, subset: int | None = None) -> tuple[Examples, Examples]:
-    """(training, validation) Pointing'04 examples of a variant: the validation people
-    (P04_VALIDATION) framed as uploads; the others in each of the variant's framings."""
+    """(training, validation) Pointing'04 examples of a variant: its validation people
+    (`spec.pointing04_validation`) framed as uploads; the others in each of its framings."""
     detected = pointing04_examples("detected", subset)
-    p_train, p_val = data.person_split(detected.people, P04_VALIDATION)
+    p_train, p_val = data.person_split(detected.people, spec.pointing04_validation)
     train = _join(*(pointing04_examples(f, subset).take(p_train) for f in spec.pointing04_framings))
     return train, detected.take(p_val)
 
@@ -243,43 +247,112 @@ def training_sets(spec: zoo.Variant, subset: int | None = None) -> tuple[Example
         p_train, p_val = pointing04_training(spec, subset)
         train, test = _join(train, p_train), _join(test, p_val)
         split["pointing04_train"] = {"train": len(p_train), "validation": len(p_val),
-                                     "validation_people": list(P04_VALIDATION),
+                                     "validation_people": list(spec.pointing04_validation),
                                      "framings": list(spec.pointing04_framings)}
     return train, test, split
 
 
+def fold_processes() -> int:
+    """How many folds train at once: on TensorFlow, one single-threaded process per core (on
+    2 cores, 1.65 times the throughput of one process on both: BENCHMARKS.md, "Time"); on JAX
+    or torch one, in this process, since they may hold an accelerator."""
+    return max(1, os.cpu_count() or 1) if autodiff.backend() == "tensorflow" else 1
+
+
+def _single_threaded() -> None:
+    autodiff.limit_threads(1)
+
+
+@contextmanager
+def _workers_import_this_module():
+    """A spawned worker first re-imports its parent's `__main__`; after Streamlit (or AppTest) ran
+    a page, that is the page's script, which must not run in a worker (the pool would restart
+    dying workers for ever). While the workers start, this module stands in as `__main__`."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = sys.modules[__name__]
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+@lru_cache(maxsize=8)
+def _fold_data(spec: zoo.Variant, subset: int | None) -> tuple[Examples, Examples | None]:
+    """(CMU, other training data) of a variant's folds; built once per process."""
+    extra = pointing04_training(spec, subset)[0] if "pointing04_train" in spec.training_data else None
+    return cmu_examples(spec.framing, subset), extra
+
+
+def _fold_predictions(job) -> tuple[np.ndarray, float]:
+    """Train fold i of a variant's recipe and predict the CMU people it left out (in a worker)."""
+    spec, seed, epochs, k, i, subset = job
+    cmu, extra = _fold_data(spec, subset)
+    train_idx, test_idx = data.person_folds(cmu.people, k, FOLD_SEED)[i]
+    train = cmu.take(train_idx) if extra is None else _join(cmu.take(train_idx), extra)
+    model, _, seconds = fit(spec, train, None, seed, epochs)
+    predicted = predict(model, cmu.x[test_idx])
+    keras.backend.clear_session()
+    return predicted, seconds
+
+
+def cmu_new_people_of(runs, k: int = CMU_FOLDS, log=print, subset: int | None = None,
+                      processes: int | None = None, meanwhile: Callable[[], object] | None = None) -> list[dict]:
+    """`cmu_new_people` of several (spec, seed, epochs) runs, their k folds trained together by
+    `processes` workers (default `fold_processes()`), the longest first so none waits at the end.
+    `meanwhile` runs in this process while the workers train (before them, without workers)."""
+    jobs = [(spec, seed, epochs, k, i, subset) for spec, seed, epochs in runs for i in range(k)]
+
+    def cost(job):  # a two-studio fold has about three times the pictures
+        spec, _, epochs = job[:3]
+        return epochs * (3 if "pointing04_train" in spec.training_data else 1)
+
+    order = sorted(range(len(jobs)), key=lambda j: -cost(jobs[j]))
+    processes = min(len(jobs), processes or fold_processes())
+    outputs = [None] * len(jobs)
+    if processes > 1:
+        with _workers_import_this_module():
+            pool = mp.get_context("spawn").Pool(processes, initializer=_single_threaded)
+        with pool:
+            pending = pool.map_async(_fold_predictions, [jobs[j] for j in order], chunksize=1)
+            if meanwhile:
+                meanwhile()
+            for j, out in zip(order, pending.get()):
+                outputs[j] = out
+    else:
+        if meanwhile:
+            meanwhile()
+        outputs = [_fold_predictions(job) for job in jobs]
+    results = []
+    for r, (spec, seed, epochs) in enumerate(runs):
+        cmu, _ = _fold_data(spec, subset)
+        labels = cmu.labels(spec.task)
+        predicted = np.full(len(cmu), -1)
+        per_fold, held_out, seconds = [], [], 0.0
+        for i, (_, test_idx) in enumerate(data.person_folds(cmu.people, k, FOLD_SEED)):
+            fold_predicted, fold_seconds = outputs[r * k + i]
+            predicted[test_idx] = fold_predicted
+            per_fold.append(round(float((fold_predicted == labels[test_idx]).mean()), 4))
+            held_out.append(sorted(set(cmu.people[test_idx].tolist())))
+            seconds += fold_seconds
+        tested = predicted >= 0
+        result = {"overall": round(float((predicted[tested] == labels[tested]).mean()), 4),
+                  **recalls(labels[tested], predicted[tested], spec.task),
+                  "folds": k, "fold_seed": FOLD_SEED, "per_fold": per_fold, "held_out": held_out,
+                  "images": int(tested.sum()), "framing": spec.framing, "seconds": round(seconds, 1),
+                  "command": "python -m vislib.evaluate --variant " + spec.name}
+        log(f"  {spec.name}: CMU new people ({k}-fold by person) {result['overall']:.3f}, "
+            f"left recall {result['left_recall']:.3f}, {result['seconds']:.0f} s of training")
+        results.append(result)
+    return results
+
+
 def cmu_new_people(spec: zoo.Variant, seed: int, epochs: int, k: int = CMU_FOLDS, log=print,
-                   subset: int | None = None) -> dict:
+                   subset: int | None = None, processes: int | None = None) -> dict:
     """Accuracy on CMU people the model never saw: a leave-people-out k-fold of the variant's
     own recipe (same epochs, seed, framing, augmentation, other training data), every CMU
-    image tested once by the fold that left its person out."""
-    cmu = cmu_examples(spec.framing, subset)
-    extra = None
-    if "pointing04_train" in spec.training_data:
-        extra = pointing04_training(spec, subset)[0]
-    labels = cmu.labels(spec.task)
-    predicted = np.full(len(cmu), -1)
-    per_fold, held_out = [], []
-    started = time.perf_counter()
-    for i, (train_idx, test_idx) in enumerate(data.person_folds(cmu.people, k, FOLD_SEED)):
-        train = cmu.take(train_idx)
-        if extra is not None:
-            train = _join(train, extra)
-        model, _, _ = fit(spec, train, None, seed, epochs)
-        predicted[test_idx] = predict(model, cmu.x[test_idx])
-        per_fold.append(round(float((predicted[test_idx] == labels[test_idx]).mean()), 4))
-        held_out.append(sorted(set(cmu.people[test_idx].tolist())))
-        keras.backend.clear_session()
-    tested = predicted >= 0
-    result = {"overall": round(float((predicted[tested] == labels[tested]).mean()), 4),
-              **recalls(labels[tested], predicted[tested], spec.task),
-              "folds": k, "fold_seed": FOLD_SEED, "per_fold": per_fold, "held_out": held_out,
-              "images": int(tested.sum()), "framing": spec.framing,
-              "seconds": round(time.perf_counter() - started, 1),
-              "command": "python -m vislib.evaluate --variant " + spec.name}
-    log(f"  {spec.name}: CMU new people ({k}-fold by person) {result['overall']:.3f}, "
-        f"left recall {result['left_recall']:.3f}, {result['seconds']:.0f} s")
-    return result
+    image tested once by the fold that left its person out (`seconds`: its folds' training
+    time, summed)."""
+    return cmu_new_people_of([(spec, seed, epochs)], k, log, subset, processes)[0]
 
 
 # ---------------------------------------------------------------- one variant
@@ -342,7 +415,7 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
         "backend": autodiff.backend(),
         "three_amigos_citation": settings.POINTING04_CITATION,
     }
-    if "pointing04_train" in spec.training_data:
+    if "pointing04_train" in spec.training_data and spec.pointing04_validation:
         p04_val = test.source == "pointing04_train"
         metrics["accuracy"]["pointing04_validation"] = {
             "overall": acc(p_test, labels_test, p04_val), **recalls(labels_test[p04_val], p_test[p04_val], spec.task)}
@@ -366,6 +439,26 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
         timelapse.finish(recorder, folder, name, epochs, seed, split, seconds)
     keras.backend.clear_session()
     return metrics
+
+
+def train_variants(names, out_root: Path | None = None, epochs: int | None = None, folds: int | None = CMU_FOLDS,
+                   log=print, save: bool = True) -> list[dict]:
+    """`train_variant` for each name while a pool of workers trains every variant's
+    leave-people-out folds (they do not depend on the shipped models); returns the metrics."""
+    results = []
+
+    def train_each():
+        results.extend(train_variant(name, out_root, epochs, log=log, folds=None, save=save) for name in names)
+
+    if not folds:
+        train_each()
+        return results
+    runs = [(spec, spec.seed, spec.epochs if epochs is None else epochs) for spec in map(zoo.variant, names)]
+    for metrics, new_people in zip(results, cmu_new_people_of(runs, folds, log, meanwhile=train_each)):
+        metrics["accuracy"]["cmu_new_people"] = new_people
+        if save:
+            (zoo.model_dir(metrics["variant"], out_root) / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return results
 
 
 def seed_table(name: str, seeds, log=print) -> list[dict]:
@@ -409,18 +502,17 @@ def main(argv=None) -> int:
     names = list(zoo.VARIANTS) if args.all else args.variant
     try:
         started = time.perf_counter()
-        for name in names:
-            if args.seeds:
-                rows = seed_table(name, args.seeds)
-                if args.record:
-                    path = zoo.model_dir(name, args.out) / "metrics.json"
-                    metrics = json.loads(path.read_text())
-                    metrics["seed_runs"] = rows
-                    metrics["seed_runs_command"] = (f"python -m vislib.train --variant {name} --seeds "
-                                                    + " ".join(map(str, args.seeds)) + " --record")
-                    path.write_text(json.dumps(metrics, indent=1))
-            else:
-                train_variant(name, args.out, args.epochs, folds=args.folds or None, save=not args.no_save)
+        if not args.seeds:
+            train_variants(names, args.out, args.epochs, folds=args.folds or None, save=not args.no_save)
+        for name in names if args.seeds else ():
+            rows = seed_table(name, args.seeds)
+            if args.record:
+                path = zoo.model_dir(name, args.out) / "metrics.json"
+                metrics = json.loads(path.read_text())
+                metrics["seed_runs"] = rows
+                metrics["seed_runs_command"] = (f"python -m vislib.train --variant {name} --seeds "
+                                                + " ".join(map(str, args.seeds)) + " --record")
+                path.write_text(json.dumps(metrics, indent=1))
         print(f"trained {len(names)} variant(s) in {time.perf_counter() - started:.0f} s")
     except data.DataNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
