@@ -20,7 +20,6 @@ import json
 import sys
 import time
 
-
 from vislib import data, imaging, settings, zoo
 
 AMIGO_FRAMINGS = (("three_amigos", "face"), ("three_amigos_full_frame", "full"),

@@ -106,7 +106,7 @@ VARIANTS: dict[str, Variant] = {
     )
 }
 
-POINTING04_TRAIN_PEOPLE = 9  # people in pointing04_train/ (data/SOURCE.md), never the three amigos
+POINTING04_TRAIN_PEOPLE = 9  # people in pointing04_train/ (its SOURCE.md), never the three amigos
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
