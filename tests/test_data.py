@@ -272,6 +272,17 @@ def test_missing_data_names_the_setting_and_the_download_command(data_dir):
     assert "three_amigos/labels.csv" in str(caught.value)
 
 
+def test_missing_data_crosses_a_process_boundary_intact(data_dir):
+    import pickle
+
+    with pytest.raises(DataNotFoundError) as caught:
+        data.load_cmu()
+    # a fold worker reports it to vislib.train through pickle; the pool breaks if it cannot
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert type(again) is DataNotFoundError
+    assert (str(again), again.where) == (str(caught.value), caught.value.where)
+
+
 def test_a_cmu_folder_without_faces_at_that_scale_is_missing_data(data_dir):
     user = data_dir / "cmu_faces" / "faces" / "an2i"
     user.mkdir(parents=True)

@@ -54,7 +54,10 @@ class DataNotFoundError(FileNotFoundError):
             f"'cmu_faces/' and 'three_amigos/', or fetch the originals with "
             f"`{settings.DOWNLOAD_COMMAND}` (default folder: {settings.REPO_ROOT / 'data'})."
         )
-        self.where = where
+        self.what, self.where = what, where
+
+    def __reduce__(self):  # so that a worker process can report it (vislib.train's folds)
+        return type(self), (self.what, self.where)
 
 
 @dataclass(frozen=True)
