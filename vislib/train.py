@@ -254,7 +254,7 @@ def training_sets(spec: zoo.Variant, subset: int | None = None) -> tuple[Example
 
 def fold_processes() -> int:
     """How many folds train at once: on TensorFlow, one single-threaded process per core (on
-    2 cores, 1.65 times the throughput of one process on both: BENCHMARKS.md, "Time"); on JAX
+    2 cores, 1.6 times the throughput of one process on both: BENCHMARKS.md, "Time"); on JAX
     or torch one, in this process, since they may hold an accelerator."""
     return max(1, os.cpu_count() or 1) if autodiff.backend() == "tensorflow" else 1
 
