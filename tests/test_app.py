@@ -502,3 +502,14 @@ def test_happymaps_says_how_to_read_the_maps_of_a_network_that_normalises_its_in
     assert_healthy(at)
     assert any(c.value.startswith("ex2-3: This network first keeps only the local contrast") for c in at.caption)
     assert not any(c.value.startswith("exp0: This network") for c in at.caption)
+
+
+def test_the_servers_imported_objects_are_left_out_of_the_collections_after_each_run():
+    import gc
+    import sys
+
+    sys.path.insert(0, str(settings.REPO_ROOT))
+    import ui  # noqa: F401  (importing it freezes what is alive: TensorFlow, Keras, Plotly)
+
+    assert gc.get_freeze_count() > 100_000, gc.get_freeze_count()
+    assert ui.freeze_imported_objects() >= gc.get_freeze_count() > 100_000

@@ -382,9 +382,9 @@ def main(argv=None) -> int:
     ld.add_argument("--seconds", type=float, default=120)
     ld.add_argument("--settle", type=float, default=60, help="seconds to wait before reading memory again")
     ld.add_argument("--browser-nice", type=int, default=None,
-                    help="Chromium's CPU priority; by default below the server's (vislib.loadtest.BROWSER_NICE), "
-                         "as when the browsers are the clients' own; 0: as Chromium sets it (some threads "
-                         "at -8 as root, above the server)")
+                    help="Chromium's CPU priority; by default (vislib.loadtest.BROWSER_NICE, 0) as Chromium "
+                         "sets it (some threads at -8 as root, above the server); 10: below the server, as "
+                         "when the browsers are the clients' own")
     up = sub.add_parser("uploads", help="a real browser: server memory after large uploads and after the session")
     up.add_argument("--count", type=int, default=10)
     up.add_argument("--size", type=int, default=3000, help="photo side, pixels")
