@@ -131,7 +131,7 @@ def variant_picker(default: str | None = None) -> str:
     # Re-assigning a widget's key keeps its value when the user moves to another page.
     st.session_state[VARIANT_KEY] = st.session_state[VARIANT_KEY]
     st.sidebar.selectbox("Network variant", shipped, key=VARIANT_KEY, on_change=_chosen_by_hand,
-                         format_func=lambda n: f"{n} · {zoo.VARIANTS[n].title}",
+                         format_func=lambda n: zoo.VARIANTS[n].label,
                          help="The original study's seven networks (exp0, ex1-*) and Experiment 2's (ex2-*), "
                               "trained to generalise; every page shows the one chosen here.")
     name = st.session_state[VARIANT_KEY]

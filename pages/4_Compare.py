@@ -23,7 +23,7 @@ if not others:
     st.stop()
 default = "exp0" if "exp0" in others else "ex1-1" if "ex1-1" in others else others[0]
 other = st.selectbox("Compare it with", others, index=others.index(default), key="compare_with",
-                     format_func=lambda n: f"{n} · {zoo.VARIANTS[n].title}",
+                     format_func=lambda n: zoo.VARIANTS[n].label,
                      help="Network A is the one chosen in the sidebar; pick network B here.")
 ui.load_or_stop(ui.model, variant)
 ui.load_or_stop(ui.model, other)

@@ -513,3 +513,12 @@ def test_the_servers_imported_objects_are_left_out_of_the_collections_after_each
 
     assert gc.get_freeze_count() > 100_000, gc.get_freeze_count()
     assert ui.freeze_imported_objects() >= gc.get_freeze_count() > 100_000
+
+
+def test_the_variant_picker_shows_every_variant_whole():
+    at = fresh()
+    options = at.sidebar.selectbox(key="variant").options
+    assert options == [zoo.VARIANTS[n].label for n in zoo.shipped_variants()]
+    # about 30 characters fit the sidebar's picker; the full title is in the caption under it
+    assert max(len(o) for o in options) <= 30, options
+    assert "ex2-4 · Two studios, 9 people" in options

@@ -23,6 +23,7 @@ class Variant:
     name: str
     title: str
     task: str = "binary"
+    short_title: str = ""  # for pickers, where a long title is cut (the title is shown beside them)
     conv_filters: tuple[int, ...] = (16, 32, 32)
     dense_units: tuple[int, ...] = (64, 32)  # hidden dense layers, before the decision layer
     decision_activation: str = "softmax"
@@ -53,6 +54,11 @@ class Variant:
         return data.TASKS[self.task]
 
     @property
+    def label(self) -> str:
+        """The variant as a picker shows it: "ex2-4 · Two studios, 9 people"."""
+        return f"{self.name} · {self.short_title or self.title}"
+
+    @property
     def decision_layer(self) -> str:
         return f"dense_{len(self.dense_units) + 1}"
 
@@ -66,9 +72,10 @@ VARIANTS: dict[str, Variant] = {
         Variant("ex1-3", "Wider dense layers", dense_units=(256, 128)),
         Variant("ex1-4", "Four pose classes", task="pose"),
         Variant("ex1-5", "No hidden dense layer", dense_units=()),
-        Variant("ex1-6", "Linear decision layer, mean squared error",
+        Variant("ex1-6", "Linear decision layer, mean squared error", short_title="Linear decision, MSE",
                 decision_activation="linear", loss="mean_squared_error"),
         Variant("ex2-1", "CMU only, framed as uploads, local contrast, photometric augmentation",
+                short_title="CMU, local contrast",
                 series="Experiment 2",
                 hypothesis="A CMU-only network transfers to another studio when it cannot use the "
                            "studio's light: trained on the upload path's own crops of the CMU originals, "
@@ -78,7 +85,7 @@ VARIANTS: dict[str, Variant] = {
                 framing="detector", augment="strong+photometric", preprocess="local_contrast", split="person",
                 epochs=40, average_from=20),
         Variant("ex2-2", "CMU + Pointing'04 training people, standardised, long weight averaging",
-                series="Experiment 2",
+                short_title="Two studios, 7 people", series="Experiment 2",
                 hypothesis="Adding a second studio (seven more Pointing'04 people, framed both as uploads "
                            "and around their face boxes), standardising each picture in the network's "
                            "first layer and averaging the weights over the second half of 80 epochs makes "
@@ -87,7 +94,7 @@ VARIANTS: dict[str, Variant] = {
                 preprocess="standardise", split="person", epochs=80, average_from=40,
                 pointing04_framings=("detected", "face")),
         Variant("ex2-3", "CMU only, fine local contrast, the head alone on random backdrops",
-                series="Experiment 2",
+                short_title="CMU, the head alone", series="Experiment 2",
                 hypothesis="A CMU-only network transfers to another studio when it sees only the features "
                            "of the face: local contrast over a 4-pixel window (the studio's light gone, the "
                            "edges of eyes, nose and mouth kept), and the wall replaced by a random backdrop "
@@ -96,7 +103,7 @@ VARIANTS: dict[str, Variant] = {
                 framing="detector", augment="strong+head+photometric", preprocess="local_contrast_fine",
                 split="person", epochs=40, average_from=20),
         Variant("ex2-4", "CMU + all nine Pointing'04 training people, ex2-2's recipe",
-                series="Experiment 2",
+                short_title="Two studios, 9 people", series="Experiment 2",
                 hypothesis="ex2-2's recipe, chosen on two held-out Pointing'04 people, does better on new "
                            "people when it is then fitted on every Pointing'04 training person (nine, not "
                            "seven): on held-out people, seven gave 1.3 points more than five (three seeds).",
