@@ -190,7 +190,7 @@ class _Session:
     actions: itertools.cycle
     action: str = ""
     phase: str = "idle"  # "navigating" (to the action's page, not timed), "acting" (timed), "idle"
-    started: _Mark = field(default_factory=lambda: _Mark(0.0, 0, 0))  # the tab's clock at the gesture
+    started: _Mark = field(default_factory=lambda: _Mark(0.0, 0, 0))  # the window's clock at the gesture
     since: float = 0.0  # this process's clock at the same moment (a guard against stuck windows)
     target: str | None = None  # the page a page change goes to
     looked: float = float("-inf")  # this process's clock when the benchmark last looked at the window
@@ -430,8 +430,8 @@ def load_benchmark(sessions: int = 20, seconds: float = 120, settle: float = 60,
                     driver.switch_to.window(session.handle)
                     _step(page, session, result)
                     renice()
-                watched = [t.looked for t in windows if time.perf_counter() < deadline or t.phase == "acting"]
-                due = min(watched, default=0.0) + LOOK_EVERY - time.perf_counter()
+                still_looked_at = [t.looked for t in windows if time.perf_counter() < deadline or t.phase == "acting"]
+                due = min(still_looked_at, default=0.0) + LOOK_EVERY - time.perf_counter()
                 if due > 0:
                     time.sleep(min(due, 0.2))
                 peak = max(peak, browser.rss_mb(process.pid))
