@@ -148,6 +148,7 @@ def test_experiment_2_models_ship_their_face_basis_and_never_saw_the_amigos(name
 def test_a_variant_says_how_many_pointing04_people_it_trained_on():
     from vislib import report
 
+    assert [zoo.pointing04_people(zoo.variant(n)) for n in ("exp0", "ex2-2", "ex2-4")] == [0, 7, 9]
     assert zoo.training_data_names(zoo.variant("exp0")) == ["CMU faces"]
     assert zoo.training_data_names(zoo.variant("ex2-2"), cmu="CMU Face Images") == [
         "CMU Face Images", "seven Pointing'04 people (two more held out for validation; not the three amigos)"]

@@ -19,7 +19,7 @@ HEADER = ("| variant | what changed | trained on | parameters | " + " | ".join(C
 def trained_on(name: str) -> str:
     """A variant's training data, short: "CMU + Pointing'04 (7 people)"."""
     spec = zoo.variant(name)
-    people = zoo.POINTING04_TRAIN_PEOPLE - len(spec.pointing04_validation)
+    people = zoo.pointing04_people(spec)
     return " + ".join({"cmu": "CMU", "pointing04_train": f"Pointing'04 ({people} people)"}.get(d, d)
                       for d in spec.training_data)
 

@@ -504,15 +504,16 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         if not args.seeds:
             train_variants(names, args.out, args.epochs, folds=args.folds or None, save=not args.no_save)
-        for name in names if args.seeds else ():
-            rows = seed_table(name, args.seeds)
-            if args.record:
-                path = zoo.model_dir(name, args.out) / "metrics.json"
-                metrics = json.loads(path.read_text())
-                metrics["seed_runs"] = rows
-                metrics["seed_runs_command"] = (f"python -m vislib.train --variant {name} --seeds "
-                                                + " ".join(map(str, args.seeds)) + " --record")
-                path.write_text(json.dumps(metrics, indent=1))
+        else:
+            for name in names:  # a seed table per variant, nothing saved but the table on --record
+                rows = seed_table(name, args.seeds)
+                if args.record:
+                    path = zoo.model_dir(name, args.out) / "metrics.json"
+                    metrics = json.loads(path.read_text())
+                    metrics["seed_runs"] = rows
+                    metrics["seed_runs_command"] = (f"python -m vislib.train --variant {name} --seeds "
+                                                    + " ".join(map(str, args.seeds)) + " --record")
+                    path.write_text(json.dumps(metrics, indent=1))
         print(f"trained {len(names)} variant(s) in {time.perf_counter() - started:.0f} s")
     except data.DataNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -117,13 +117,20 @@ POINTING04_TRAIN_PEOPLE = 9  # people in pointing04_train/ (its SOURCE.md), neve
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
+def pointing04_people(spec: Variant) -> int:
+    """How many Pointing'04 training people a variant was fitted on (0 without that data)."""
+    if "pointing04_train" not in spec.training_data:
+        return 0
+    return POINTING04_TRAIN_PEOPLE - len(spec.pointing04_validation)
+
+
 def training_data_names(spec: Variant, cmu: str = "CMU faces") -> list[str]:
     """What a variant was trained on, in words (pages and the client report)."""
     names = []
     for source in spec.training_data:
         if source == "pointing04_train":
             held = len(spec.pointing04_validation)
-            names.append(f"{_NUMBERS[POINTING04_TRAIN_PEOPLE - held]} Pointing'04 people ("
+            names.append(f"{_NUMBERS[pointing04_people(spec)]} Pointing'04 people ("
                          + (f"{_NUMBERS[held]} more held out for validation; " if held else "")
                          + "not the three amigos)")
         else:
