@@ -45,6 +45,11 @@ _CMU_NAME = re.compile(
 _P04_NAME = re.compile(r"^person(?:ne)?(?P<person>\d\d)(?P<series>\d)(?P<index>\d\d)(?P<tilt>[+-]\d+)(?P<pan>[+-]\d+)\.jpg$")
 
 
+def is_pointing04_name(name: str) -> bool:
+    """Whether a file name is a Pointing'04 original's (person<NN><series><index><tilt><pan>.jpg)."""
+    return _P04_NAME.match(name) is not None
+
+
 class DataNotFoundError(FileNotFoundError):
     """The data folder, or a data set inside it, is missing."""
 
