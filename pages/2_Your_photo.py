@@ -188,6 +188,9 @@ name, gray, crop_box, source, x, credit, decision = good[chosen]
 st.subheader(name)
 c1, c2, c3 = st.columns([3, 2, 3])
 c1.image(plots.with_box(gray, crop_box), caption=f"Original; the red box is what the network gets ({source})")
+if imaging.LESS_SURE in source:
+    c1.caption("The face detector was not sure of this face: check that the red box holds it "
+               "(the crop sliders above move it).")
 c2.image(plots.enlarge(x[..., 0], 4), caption="What the network sees (64x60)", clamp=True)
 with c3:
     st.metric("Decision", decision.label)

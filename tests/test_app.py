@@ -204,6 +204,21 @@ def test_upload_a_good_photo_and_a_bad_file_the_good_one_is_still_classified():
     assert any("What the network sees" in c for c in captions), captions
 
 
+def test_a_face_only_the_less_sure_pass_finds_is_framed_and_the_page_says_to_check_it():
+    from vislib import data
+
+    photo = next(p for p in data.load_pointing04_train() if p.file == "person02/left/person02127-15-90.jpg")
+    at = fresh().switch_page(PHOTO).run()
+    at.file_uploader[0].set_value(("turned.jpg", photo.path.read_bytes(), "image/jpeg")).run()
+    assert_healthy(at)
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert any("less sure" in c for c in captions), captions
+    assert any("not sure of this face" in c.value for c in at.caption)
+    at.file_uploader[0].set_value(("me.jpg", (settings.SAMPLES_DIR / "astronaut.jpg").read_bytes(),
+                                   "image/jpeg")).run()
+    assert not any("not sure of this face" in c.value for c in at.caption)  # a sure face: no warning
+
+
 def test_only_a_bad_file_shows_a_clear_message_and_no_traceback():
     at = fresh().switch_page(PHOTO).run()
     at.file_uploader[0].set_value(("broken.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 40, "image/jpeg")).run()

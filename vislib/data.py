@@ -245,10 +245,11 @@ def _load_photos(root: Path, kind) -> list:
 FRAMINGS = ("face", "full", "detected")
 
 
-def amigo_inputs(photos, framing: str = "face") -> np.ndarray:
+def amigo_inputs(photos, framing: str = "face", less_sure: bool = True) -> np.ndarray:
     """Network inputs for Pointing'04 photos (three amigos or pointing04_train) through the
     upload intake: the database's 'face' box, the 'full' frame, or the face the intake's own
-    detector finds ('detected': exactly what an upload gets; the whole photo where none)."""
+    detector finds ('detected': exactly what an upload gets; the whole photo where none;
+    less_sure=False: without the detector's less sure pass, as Experiment 2 is trained)."""
     from vislib import imaging
 
     if framing not in FRAMINGS:
@@ -257,31 +258,32 @@ def amigo_inputs(photos, framing: str = "face") -> np.ndarray:
     for photo in photos:
         gray = imaging.load_photo(photo.path.read_bytes())
         if framing == "detected":
-            inputs.append(imaging.frame(gray).input)
+            inputs.append(imaging.frame(gray, less_sure=less_sure).input)
         else:
             inputs.append(imaging.frame(gray, photo.face_box, use_whole_photo=framing == "full").input)
     return np.stack(inputs)
 
 
-def cmu_detected_inputs(faces: CmuFaces | None = None) -> np.ndarray:
+def cmu_detected_inputs(faces: CmuFaces | None = None, less_sure: bool = True) -> np.ndarray:
     """The CMU shots through the upload intake: each 128x120 original framed by
     `imaging.frame` with its own face detector (the whole shot where it finds no face), as an
-    uploaded photo would be. (N, 60, 64, 1), in the order of `load_cmu(1)`."""
+    uploaded photo would be (less_sure=False: without the detector's less sure pass).
+    (N, 60, 64, 1), in the order of `load_cmu(1)`."""
     faces = load_cmu(1) if faces is None else faces
     if faces is load_cmu(1):
-        return _cmu_detected(str(cmu_root()), faces.files)
-    return _frame_all(faces.images)
+        return _cmu_detected(str(cmu_root()), faces.files, less_sure)
+    return _frame_all(faces.images, less_sure)
 
 
 @lru_cache(maxsize=2)
-def _cmu_detected(root: str, files: tuple[str, ...]) -> np.ndarray:
-    return _frame_all(load_cmu(1).images)
+def _cmu_detected(root: str, files: tuple[str, ...], less_sure: bool) -> np.ndarray:
+    return _frame_all(load_cmu(1).images, less_sure)
 
 
-def _frame_all(images: np.ndarray) -> np.ndarray:
+def _frame_all(images: np.ndarray, less_sure: bool) -> np.ndarray:
     from vislib import imaging
 
-    return np.stack([imaging.frame(image[..., 0]).input for image in images])
+    return np.stack([imaging.frame(image[..., 0], less_sure=less_sure).input for image in images])
 
 
 # ---------------------------------------------------------------- download
