@@ -160,5 +160,4 @@ def load_or_stop(loader, *args):
 
 
 def cite_pointing04() -> None:
-    st.caption(f"Three-amigos photos: Head Pose Image Database (Pointing'04), INRIA. "
-               f"Cite: {settings.POINTING04_CITATION}")
+    st.caption(f"Pointing'04 photos: Head Pose Image Database, INRIA. Cite: {settings.POINTING04_CITATION}")

@@ -123,7 +123,9 @@ with sample_tab:
     else:
         st.query_params.pop("sample", None)
 
-photos = [(name, payload, None, None) for name, payload in st.session_state.get(KEPT, [])]
+# an upload named as a Pointing'04 original is most likely one, so it is cited like the samples
+photos = [(name, payload, None, "pointing04" if data.is_pointing04_name(name) else None)
+          for name, payload in st.session_state.get(KEPT, [])]
 if snapshot is not None:
     photos.append(("Camera snapshot", snapshot.getvalue(), None, None))
 if sample != "(none)":

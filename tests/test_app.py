@@ -214,6 +214,9 @@ def test_a_face_only_the_less_sure_pass_finds_is_framed_and_the_page_says_to_che
     captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
     assert any("less sure" in c for c in captions), captions
     assert any("not sure of this face" in c.value for c in at.caption)
+    assert not any("Gourier" in c.value for c in at.caption)  # renamed: nothing says it is Pointing'04's
+    at.file_uploader[0].set_value((photo.path.name, photo.path.read_bytes(), "image/jpeg")).run()
+    assert any("Gourier" in c.value for c in at.caption)  # its original name: cited as the samples are
     at.file_uploader[0].set_value(("me.jpg", (settings.SAMPLES_DIR / "astronaut.jpg").read_bytes(),
                                    "image/jpeg")).run()
     assert not any("not sure of this face" in c.value for c in at.caption)  # a sure face: no warning
