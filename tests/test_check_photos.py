@@ -113,6 +113,15 @@ def test_the_command_cites_pointing04_when_it_scores_its_photos(capsys):
     assert settings.POINTING04_CITATION in out and "46 photos" in out
 
 
+def test_mistakes_lists_each_photo_a_variant_gets_wrong_with_its_framing(tmp_path, capsys):
+    _put(tmp_path / "left")  # the astronaut looks straight: every variant answering "not left" misses it
+    _put(tmp_path / "straight")
+    assert check_photos.main([str(tmp_path), "--variant", "exp0", "--variant", "ex1-1", "--mistakes"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2] == "1 photo(s) answered wrong by at least one variant:"
+    assert out[-1] == "  left/photo.jpg (looks left; detected face (frontal)): wrong for exp0, ex1-1"
+
+
 def test_the_command_on_a_missing_folder_exits_2_with_a_message(tmp_path, capsys):
     assert check_photos.main([str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err

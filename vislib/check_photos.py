@@ -1,6 +1,6 @@
 """Score the variants on a folder of your own labelled photos, framed exactly as uploads are.
 
-    python -m vislib.check_photos FOLDER [--variant NAME ...] [--all]
+    python -m vislib.check_photos FOLDER [--variant NAME ...] [--all] [--mistakes]
 
 The third-source check of issue 10: photos from anywhere but CMU and Pointing'04, each in a
 folder named for where the face looks: `left`, or `not_left` (also accepted: `right`,
@@ -85,7 +85,8 @@ def read_folder(root: Path) -> LabelledPhotos:
 
 def score(model, spec: zoo.Variant, photos: LabelledPhotos) -> dict:
     """Accuracy, "left" recall and "not left" recall of one model on the photos (None where a
-    side has no photo), and whether the third-source goal is met."""
+    side has no photo), whether the third-source goal is met, and each photo's answer
+    (`called_left`)."""
     left = spec.classes.index("left")
     called_left = model.predict(photos.inputs, verbose=0).argmax(axis=1) == left
     truth = photos.looks_left
@@ -93,7 +94,7 @@ def score(model, spec: zoo.Variant, photos: LabelledPhotos) -> dict:
     def share(mask, hit):
         return float(hit[mask].mean()) if mask.any() else None
 
-    result = {"accuracy": float((called_left == truth).mean()),
+    result = {"called_left": called_left, "accuracy": float((called_left == truth).mean()),
               "left_recall": share(truth, called_left),
               "not_left_recall": share(~truth, ~called_left)}
     result["goal_met"] = (result["left_recall"] is not None and result["not_left_recall"] is not None
@@ -114,6 +115,8 @@ def main(argv=None) -> int:
     which.add_argument("--variant", choices=list(zoo.VARIANTS), action="append",
                        help="a variant to score (repeatable; default: the Experiment 2 series)")
     which.add_argument("--all", action="store_true", help="every shipped variant")
+    parser.add_argument("--mistakes", action="store_true",
+                        help="then list each photo some variant gets wrong, with how it was framed")
     args = parser.parse_args(argv)
     names = zoo.shipped_variants() if args.all else args.variant or list(zoo.EXPERIMENT_2)
     try:
@@ -131,14 +134,23 @@ def main(argv=None) -> int:
         print(f"Pointing'04 photos (Head Pose Image Database, INRIA): {settings.POINTING04_CITATION}")
     print(f"goal: \"left\" recall >= {GOAL_LEFT_RECALL:.0%} and \"not left\" recall >= {GOAL_NOT_LEFT_RECALL:.0%}")
     print(f"{'variant':<8} {'accuracy':>9} {'left recall':>12} {'not left recall':>16}  goal")
+    wrong: dict[str, list[str]] = {}
     for name in names:
         try:
             result = score(zoo.load(name), zoo.variant(name), photos)
         except zoo.ModelLoadError as error:
             print(f"{name:<8} error: {error}")
             continue
+        for path in np.array(photos.files, dtype=object)[result["called_left"] != photos.looks_left]:
+            wrong.setdefault(path, []).append(name)
         print(f"{name:<8} {_percent(result['accuracy']):>9} {_percent(result['left_recall']):>12} "
               f"{_percent(result['not_left_recall']):>16}  {'met' if result['goal_met'] else 'not met'}")
+    if args.mistakes:
+        print(f"{len(wrong)} photo(s) answered wrong by at least one variant:")
+        for path, looks_left, source in zip(photos.files, photos.looks_left, photos.sources):
+            if path in wrong:
+                print(f"  {path.relative_to(args.folder)} (looks {'left' if looks_left else 'not left'}; "
+                      f"{source}): wrong for {', '.join(wrong[path])}")
     return 0
 
 
