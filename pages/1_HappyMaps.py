@@ -61,6 +61,11 @@ def apply_image_default():
     apply_preset()
 
 
+def use_preset(name: str):
+    st.session_state["hm_preset"] = name
+    apply_preset(name)
+
+
 def reset():
     st.session_state["hm_preset"] = happymaps.DEFAULT_PRESET
     apply_preset(happymaps.DEFAULT_PRESET)
@@ -145,7 +150,8 @@ with st.sidebar:
                                key=f"hm_units_{variant}_{layer}", persist_state=KEEP)
     st.selectbox("Preset", list(happymaps.PRESETS), key="hm_preset", on_change=apply_preset, persist_state=KEEP,
                  format_func=lambda n: happymaps.PRESETS[n].label,
-                 help="'Legible' (the default) optimises in the space of faces. The 'Table 1' presets use the "
+                 help="'Legible' (the default) optimises in the space of faces; 'smoothed' adds jitter and blur at "
+                      "every step, for networks that see only local contrast. The 'Table 1' presets use the "
                       "regulariser values of Yosinski et al. 2015 on pixels, with our step size and 128 steps: "
                       "not the paper's own runs (500-1000 steps at its learning rates).")
     st.selectbox("Picture made of", happymaps.IMAGES, key="hm_image", persist_state=KEEP, on_change=apply_image_default,
@@ -195,6 +201,14 @@ if layer == decision:
     reading = "their logit (the score before softmax)" if engine.reads_logit(layer, chosen) else "their output"
     st.caption(f"Decision units are optimised on {reading}. Units: "
                + ", ".join(f"{i} = **{c}**" for i, c in enumerate(spec.classes)) + ".")
+suggested = happymaps.suggested_preset(spec.preprocess)
+hinted = bool(suggested) and st.session_state["hm_preset"] != suggested and chosen.image == "faces"
+if hinted:
+    hint, use = st.columns([5, 2], vertical_alignment="center")
+    hint.info(f"{preprocessing.how_maps_read(spec.preprocess)} The **{happymaps.PRESETS[suggested].label}** preset "
+              f"moves and blurs the picture a little at every step, so the optimiser draws that shading too.")
+    use.button("Use the smoothed preset", on_click=use_preset, args=(suggested,), key="hm_use_suggested",
+               icon=":material/blur_on:")
 regenerate = st.button("Regenerate", type="primary", icon=":material/refresh:", key="hm_regenerate")
 if not units:
     st.info("No unit chosen: pick one or more units in the sidebar (or turn on **All units**).")
@@ -382,8 +396,8 @@ if len(drawn) == 2:
                    "does this for every layer, with the layers' representation similarity (CKA).")
     st.caption(f"Units paired at random give {similarity.mean():.2f} on average. Pairs: "
                + ", ".join(f"{labels_a[r]} ↔ {labels_b[c]} ({similarity[r, c]:.2f})" for r, c in zip(rows, cols)))
-for name in panels:  # a network that normalises its input shows other things: say what
-    if zoo.variant(name).preprocess:
+for name in panels:  # a network that normalises its input shows other things: say what (once)
+    if zoo.variant(name).preprocess and not (name == variant and hinted):
         st.caption(f"{name}: " + preprocessing.how_maps_read(zoo.variant(name).preprocess))
 st.caption(
     ("Each tile's contrast is stretched on its own (1st to 99th percentile), so compare shapes, not brightness. "

@@ -512,9 +512,21 @@ def test_happymaps_says_how_to_read_the_maps_of_a_network_that_normalises_its_in
     at = fresh().switch_page(HAPPYMAPS).run()
     assert_healthy(at)
     assert not any("blind to slow light and shadow" in c.value for c in at.caption)  # exp0 sees raw pixels
+    assert not any("smoothed" in i.value for i in at.info)
     at.sidebar.selectbox(key="variant").set_value("ex2-3").run()
     assert_healthy(at)
+    hint = [i.value for i in at.info if "blind to slow light and shadow" in i.value]
+    assert len(hint) == 1 and "about 4 pixels" in hint[0] and "Legible, smoothed" in hint[0]
+    assert not any("blind to slow light and shadow" in c.value for c in at.caption)  # said once
+    at.button(key="hm_use_suggested").click().run()  # one click: the smoothed preset, then regenerate
+    assert_healthy(at)
+    assert at.sidebar.selectbox(key="hm_preset").value == "legible-smooth"
+    assert (at.sidebar.slider(key="hm_jitter").value, at.sidebar.slider(key="hm_blur_every").value) == (6, 1)
+    assert not any("blind to slow light and shadow" in i.value for i in at.info)  # no hint once it is used
     assert any("blind to slow light and shadow" in c.value and "about 4 pixels" in c.value for c in at.caption)
+    at.button(key="hm_regenerate").click().run()
+    assert_healthy(at)
+    assert any("2 units × 128 steps" in c.value for c in at.caption)
     at.sidebar.selectbox(key="variant").set_value("exp0").run()  # compared with it, ex2-3's note stays
     at.sidebar.selectbox(key="hm_compare").set_value("ex2-3").run()
     assert_healthy(at)

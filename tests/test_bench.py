@@ -46,6 +46,21 @@ def test_legibility_prints_each_variant_and_the_worst_and_highest_figures(capsys
                          rf"-?\d\.\d\d, -?\d\.\d\d, -?\d\.\d\d\), saturated \d+\.\d%", out, re.M)
     assert re.fullmatch(r"legibility: trained -?\d\.\d\d, randomised -?\d\.\d\d, saturated \d+\.\d%",
                         out.strip().splitlines()[-1])
+    assert "as the page offers them" not in out  # other settings than the default: nothing else to measure
+
+
+def test_legibility_also_measures_a_local_contrast_network_at_the_preset_the_page_suggests(capsys):
+    x, y, z = bench.legibility(["ex2-3"], random_seeds=(0,))
+    lines = capsys.readouterr().out.strip().splitlines()
+    default, = (line for line in lines if line.startswith("ex2-3: trained"))
+    smoothed, = (line for line in lines if line.startswith("ex2-3 at legible-smooth, the preset the page suggests"))
+    figure = re.compile(r"trained (-?\d\.\d\d), randomised (-?\d\.\d\d)")
+    # the last line stays the default's; the line before it is what the page offers (smoothed here)
+    assert lines[-1] == f"legibility: trained {x:.2f}, randomised {y:.2f}, saturated {z:.1f}%"
+    assert figure.search(lines[-1]).groups() == figure.search(default).groups()
+    assert lines[-2].startswith("as the page offers them")
+    assert figure.search(lines[-2]).groups() == figure.search(smoothed).groups()
+    assert figure.search(smoothed).groups() != figure.search(default).groups()
 
 
 def test_images_times_each_image_parameterisation(capsys):

@@ -147,6 +147,22 @@ def test_happymaps_layer_slider_regenerate_and_compare(page):
     page.select("Compare with", "(none)")
 
 
+def test_a_local_contrast_network_offers_the_smoothed_preset_in_one_click(page):
+    page.open("HappyMaps?variant=ex2-3")
+    assert_clean(page)
+    assert "blind to slow light and shadow" in page.text() and "From the precomputed atlas" in page.text()
+    assert_not_blank(page.screenshot("happymaps-ex2-3-hint"))
+    page.click_button("Use the smoothed preset")
+    assert_clean(page)
+    assert page.selected("Preset").startswith("Legible, smoothed")
+    page.click_button("Regenerate", timeout=300)
+    assert_clean(page)
+    assert "2 units × 128 steps" in page.text()
+    assert_not_blank(page.screenshot("happymaps-ex2-3-smoothed"))
+    page.click_button("Reset settings")
+    assert page.selected("Preset").startswith("Legible: in the space of faces")
+
+
 def test_a_closed_tabs_session_is_shut_down_once_it_can_no_longer_reconnect(tmp_path):
     # Streamlit alone forgets such a session without shutting it down, keeping its uploads in memory
     photo = tmp_path / "portrait.png"

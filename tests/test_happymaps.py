@@ -28,7 +28,8 @@ import numpy as np
 import pytest
 from keras import ops
 
-from vislib import atlas, autodiff, exemplars, happymaps, limits, objectives, regularizers, settings, surgery
+from vislib import (atlas, autodiff, exemplars, happymaps, limits, objectives, preprocessing, regularizers, settings,
+                    surgery, zoo)
 from vislib.happymaps import Engine, FeatureExtractor, Settings
 
 VARIANT = "exp0"
@@ -260,6 +261,17 @@ def test_the_default_is_the_legible_preset_in_face_space_and_every_image_has_a_d
     assert set(happymaps.DEFAULT_FOR_IMAGE) == set(happymaps.IMAGES)
     for image, preset in happymaps.DEFAULT_FOR_IMAGE.items():
         assert Settings.from_preset(preset).image == image
+
+
+def test_networks_that_see_only_local_contrast_are_offered_the_smoothed_preset():
+    assert set(happymaps.SMOOTHED_FOR) <= set(preprocessing.KINDS)
+    for kind in happymaps.SMOOTHED_FOR:
+        smooth = Settings.from_preset(happymaps.suggested_preset(kind))
+        assert smooth.image == "faces" and smooth.jitter > 0 and smooth.blur_every == 1 and smooth.blur_sigma > 0
+        assert smooth.preset_name() == "legible-smooth"
+    assert happymaps.suggested_preset("standardise") is None and happymaps.suggested_preset(None) is None
+    # the shipped local-contrast networks are the ones that get it
+    assert {v for v in zoo.VARIANTS if happymaps.suggested_preset(zoo.variant(v).preprocess)} == {"ex2-1", "ex2-3"}
 
 
 def test_the_decay_slider_reaches_both_ends_of_the_papers_table():

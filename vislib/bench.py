@@ -5,6 +5,7 @@
     python -m vislib.bench photo                          # last line: ms: X
     python -m vislib.bench engine                         # every layer, warm; last line: all layers ms: X
     python -m vislib.bench legibility                     # last line: legibility: trained X, randomised Y, saturated Z%
+                                                          # (the line before: as the page offers them)
     python -m vislib.bench images                         # one layer, 128 steps, each image parameterisation
     python -m vislib.bench pages | load | uploads         # a real browser (vislib.loadtest)
 """
@@ -236,42 +237,66 @@ def legibility(variants=None, preset: str = happymaps.DEFAULT_PRESET, overrides:
     The correlation between (map - mean face) and (mean "left" face - mean "not left" face) of
     the variant's own training faces (`pose_direction`), for the trained network and for copies with
     re-randomised weights (Adebayo et al. 2018; the median over `random_seeds`, since one copy
-    can land anywhere), and the share of the decision maps' pixels within 0.02 of black or white."""
+    can land anywhere), and the share of the decision maps' pixels within 0.02 of black or white.
+    At the default settings, the networks the page offers another preset (happymaps.suggested_preset)
+    are measured there too, and summed up on the line before the last."""
     from vislib import train
 
     settings_ = happymaps.Settings.from_preset(preset, **(overrides or {}))
     variants = variants or [v for v in zoo.shipped_variants() if zoo.variant(v).task == "binary"]
     print(f"preset {preset}: {settings_}")
-    trained, randomised, saturated = {}, {}, {}
+    measured, offered = {}, {}
     for variant in variants:
         spec = zoo.variant(variant)
         # the faces it was trained on, as it saw them: CMU's 64x60 files for the originals, the
         # upload path's crops for Experiment 2 (with its Pointing'04 training people)
         examples = train.training_sets(spec)[0]
-        direction = pose_direction(examples)
-        engine = happymaps.engine_for(variant)
-        layer, left = engine.decision_layer, spec.classes.index("left")
-        ours = engine.layer(layer, settings=settings_, every=settings_.steps)
-        added = ours.images[left:left + 1] - engine.mean_image
-        trained[variant] = float(happymaps.correlation(added, direction)[0])
-        copies = []
-        for seed in random_seeds:
-            copy = happymaps.Engine(surgery.randomized_copy(engine.model, seed), engine.mean_image, engine.face_basis,
-                                    engine.classes, engine.transforms)
-            check = copy.layer(layer, settings=settings_, every=settings_.steps)
-            copies.append(float(happymaps.correlation(check.images[left:left + 1] - engine.mean_image, direction)[0]))
-        randomised[variant] = statistics.median(copies)
-        saturated[variant] = 100 * happymaps.saturated_share(ours.images)
-        also = ""
-        if len(spec.training_data) > 1:
-            cmu_only = pose_direction(examples.take(examples.source == "cmu"))
-            also = f"; against its CMU faces alone {happymaps.correlation(added, cmu_only)[0]:.2f}"
-        print(f"{variant}: trained {trained[variant]:.2f}, randomised {randomised[variant]:.2f} "
-              f"(median of seeds {', '.join(f'{c:.2f}' for c in copies)}), "
-              f"saturated {saturated[variant]:.1f}% ({ours.reading} of {layer}, {ours.seconds:.1f} s{also})")
-    x, y, z = min(trained.values()), max(randomised.values()), max(saturated.values())
-    print(f"legibility: trained {x:.2f}, randomised {y:.2f}, saturated {z:.1f}%")
-    return x, y, z
+        measured[variant] = _legibility_of(variant, settings_, examples, random_seeds)
+        suggested = happymaps.suggested_preset(spec.preprocess)
+        if suggested and preset == happymaps.DEFAULT_PRESET and not overrides:
+            offered[variant] = _legibility_of(variant, happymaps.Settings.from_preset(suggested), examples,
+                                              random_seeds, f" at {suggested}, the preset the page suggests for it")
+    if offered:
+        print("as the page offers them (the suggested preset where there is one): "
+              + _summary({**measured, **offered}))
+    print(f"legibility: {_summary(measured)}")
+    return _summary_values(measured)
+
+
+def _legibility_of(variant: str, settings_: happymaps.Settings, examples, random_seeds, label: str = "") -> tuple:
+    """(trained, randomised median, saturated %) of one variant's "left" map; printed as a line."""
+    spec = zoo.variant(variant)
+    direction = pose_direction(examples)
+    engine = happymaps.engine_for(variant)
+    layer, left = engine.decision_layer, spec.classes.index("left")
+    ours = engine.layer(layer, settings=settings_, every=settings_.steps)
+    added = ours.images[left:left + 1] - engine.mean_image
+    trained = float(happymaps.correlation(added, direction)[0])
+    copies = []
+    for seed in random_seeds:
+        copy = happymaps.Engine(surgery.randomized_copy(engine.model, seed), engine.mean_image, engine.face_basis,
+                                engine.classes, engine.transforms)
+        check = copy.layer(layer, settings=settings_, every=settings_.steps)
+        copies.append(float(happymaps.correlation(check.images[left:left + 1] - engine.mean_image, direction)[0]))
+    saturated = 100 * happymaps.saturated_share(ours.images)
+    also = ""
+    if len(spec.training_data) > 1:
+        cmu_only = pose_direction(examples.take(examples.source == "cmu"))
+        also = f"; against its CMU faces alone {happymaps.correlation(added, cmu_only)[0]:.2f}"
+    print(f"{variant}{label}: trained {trained:.2f}, randomised {statistics.median(copies):.2f} "
+          f"(median of seeds {', '.join(f'{c:.2f}' for c in copies)}), "
+          f"saturated {saturated:.1f}% ({ours.reading} of {layer}, {ours.seconds:.1f} s{also})")
+    return trained, statistics.median(copies), saturated
+
+
+def _summary_values(measured: dict) -> tuple:
+    """The worst trained figure, the highest randomised one, the most saturated share."""
+    return tuple(f(m[i] for m in measured.values()) for i, f in enumerate((min, max, max)))
+
+
+def _summary(measured: dict) -> str:
+    x, y, z = _summary_values(measured)
+    return f"trained {x:.2f}, randomised {y:.2f}, saturated {z:.1f}%"
 
 
 def image_speed(variant: str, layer: str, steps: int, repeats: int = 3) -> dict:

@@ -105,6 +105,11 @@ def _preset(label: str, image: str, learning_rate: float, decay: float, blur_sig
 PRESETS = {
     "legible": _preset("Legible: in the space of faces (the default)", "faces", 0.02, 0.2, 0.0, 0, 0.0, 0.0,
                        start="mean"),
+    # for networks that see only local contrast (SMOOTHED_FOR): there the face-space optimiser draws
+    # the edges of a turned head and none of its shading; jitter and blur at every step make it draw
+    # broad shading too (python -m vislib.bench legibility --variant ex2-3 --preset legible-smooth)
+    "legible-smooth": _preset("Legible, smoothed: faces with jitter and blur", "faces", 0.02, 0.2, 1.0, 1, 0.0, 0.0,
+                              jitter=6, start="mean"),
     "fourier": _preset("Decorrelated spectrum, with jitter (lucid's)", "fourier", 0.01, 0.1, 0.0, 0, 0.0, 0.0,
                        jitter=2, start="gray"),
     "regularisers-1": _preset("Yosinski Table 1 row 1's regularisers, on pixels", "pixels", 0.05, 0.0, 0.5, 4, 50.0, 0.0),
@@ -115,6 +120,13 @@ PRESETS = {
 }
 DEFAULT_PRESET = "legible"
 DEFAULT_FOR_IMAGE = {"faces": "legible", "pixels": "regularisers-3", "fourier": "fourier"}  # the atlas holds these
+SMOOTHED_FOR = ("local_contrast", "local_contrast_fine")  # vislib.preprocessing kinds blind to slow shading
+
+
+def suggested_preset(preprocess: str | None) -> str | None:
+    """The preset that draws a network with this input normalisation best, where it is not the
+    default: "legible-smooth" for networks that see only local contrast, else None."""
+    return "legible-smooth" if preprocess in SMOOTHED_FOR else None
 
 
 @dataclass
