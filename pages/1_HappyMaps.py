@@ -67,8 +67,7 @@ def use_preset(name: str):
 
 
 def reset():
-    st.session_state["hm_preset"] = happymaps.DEFAULT_PRESET
-    apply_preset(happymaps.DEFAULT_PRESET)
+    use_preset(happymaps.DEFAULT_PRESET)
     st.session_state["hm_seed"], st.session_state["hm_reading"] = 0, "auto"
     st.session_state.pop("hm_results", None)
     st.session_state.pop("hm_last", None)

@@ -23,7 +23,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from vislib import autodiff, faceprior, limits, objectives, parameterizations, regularizers, surgery, zoo
+from vislib import (autodiff, faceprior, limits, objectives, parameterizations, preprocessing, regularizers,
+                    surgery, zoo)
 from vislib.features import FeatureExtractor
 from vislib.limits import LIMITS
 from vislib.settings import INPUT_SHAPE
@@ -120,7 +121,7 @@ PRESETS = {
 }
 DEFAULT_PRESET = "legible"
 DEFAULT_FOR_IMAGE = {"faces": "legible", "pixels": "regularisers-3", "fourier": "fourier"}  # the atlas holds these
-SMOOTHED_FOR = ("local_contrast", "local_contrast_fine")  # vislib.preprocessing kinds blind to slow shading
+SMOOTHED_FOR = tuple(preprocessing.LOCAL_CONTRAST_SIGMAS)  # the input normalisations blind to slow shading
 
 
 def suggested_preset(preprocess: str | None) -> str | None:
