@@ -81,6 +81,24 @@ def test_compiled_functions_are_reused(model, face):
     assert score._COMPILED[model] == cached
 
 
+def test_one_compiled_function_per_network_leaves_no_retracing_warning_in_the_log(face):
+    """The pages compile a function per network shown (and per randomised copy); TensorFlow
+    counts traces per source function and, from the fifth network on, warned of retracing."""
+    import logging
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.addHandler(handler)
+    try:
+        for variant in ("exp0", "ex1-1", "ex1-2", "ex1-3", "ex1-5", "ex1-6", "exp0"):
+            attribute(zoo.build(variant), face, "saliency", 1)
+    finally:
+        tf_logger.removeHandler(handler)
+    assert not [r.getMessage() for r in records if "retracing" in r.getMessage()]
+
+
 def test_a_linear_decision_layer_is_scored_by_its_output(face):
     linear = zoo.build("ex1-6")
     result = attribute(linear, face, "saliency", 1)

@@ -8,6 +8,7 @@ Keras runs on (KERAS_BACKEND: 'tensorflow' by default, 'jax' or 'torch').
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Callable
@@ -50,6 +51,7 @@ def value_and_grad(fn: Callable) -> Callable:
             value = fn(x, *args)
         return value, tape.gradient(value, x)
 
+    _quiet_retracing_warnings()
     # A function of its own, never inlined into a compiled loop. TensorFlow's oneDNN pass turns a
     # max-pool gradient into its fast kernel only when it meets the forward pool first; in the
     # cyclic graph of a loop the order it meets them varies from process to process, and a
@@ -73,8 +75,24 @@ def compile(fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:  # 
 
     import tensorflow as tf
 
+    _quiet_retracing_warnings()
     # keras.ops already builds graph control flow (cond, fori_loop): no AutoGraph rewriting needed
     return tf.function(fn, reduce_retracing=True, autograph=False)
+
+
+class _NotRetracing(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@lru_cache(maxsize=1)
+def _quiet_retracing_warnings() -> None:
+    """Drop TensorFlow's "N out of the last N calls ... triggered tf.function retracing" warning.
+
+    TensorFlow counts traces per source function, not per compiled one. The app compiles a
+    function once for each network it shows (and each randomised copy of one), so its log
+    filled with that warning although nothing is compiled twice for one network."""
+    logging.getLogger("tensorflow").addFilter(_NotRetracing())
 
 
 def grouped_conv(x, kernel):

@@ -112,9 +112,12 @@ def _cached(model: keras.Model, inputs) -> dict:
     if key not in per_model:
         if model not in _PROBES:
             names = compared_layers(model)
-            _PROBES[model] = (names, keras.Model(model.inputs, [model.get_layer(n).output for n in names]))
+            _PROBES[model] = (names, keras.Model(model.input, [model.get_layer(n).output for n in names]))
         names, probe = _PROBES[model]
-        outputs = probe.predict_on_batch(inputs) if len(names) > 1 else [probe.predict_on_batch(inputs)]
+        # called directly, not with predict(): a few hundred pictures need no compiled step, and
+        # predict() would compile one per network and randomised copy the page compares
+        outputs = probe(inputs, training=False)
+        outputs = outputs if len(names) > 1 else [outputs]
         acts = {INPUT: inputs.reshape(len(inputs), -1)}
         acts.update({n: np.asarray(keras.ops.convert_to_numpy(o)).reshape(len(inputs), -1)
                      for n, o in zip(names, outputs)})
