@@ -221,8 +221,11 @@ if problem:
 
 
 def picture(where, image, caption=None):
-    """A montage at its own size, or the column's width side by side (never wider than it)."""
-    where.image(image, caption=caption, width="stretch" if compare != "(none)" else int(image.shape[1]))
+    """A montage at its own size, or the column's width side by side (never wider than it).
+
+    "content", not the width in pixels: Streamlit 1.67 narrows a fixed-width image to its column
+    only when it has no caption, so the captioned montages ran off the page."""
+    where.image(image, caption=caption, width="stretch" if compare != "(none)" else "content")
 
 
 def in_line(ahead: int) -> str:

@@ -145,6 +145,11 @@ def test_happymaps_layer_slider_regenerate_and_compare(page):
     assert "16 units × 128 steps" in page.text() and "ex1-1 · conv2d_1" in page.text()
     assert_not_blank(page.screenshot("happymaps-compare"))
     page.select("Compare with", "(none)")
+    page.select("Layer", "dense_1 · 64 hidden units (dense)")  # ten tiles a row: wider than the column
+    page.click_button("Regenerate", timeout=300)
+    assert_clean(page)
+    assert "What the network adds" in page.text()
+    assert not page.overflowing_images(), "a montage with a caption ran off the page"
 
 
 def test_a_local_contrast_network_offers_the_smoothed_preset_in_one_click(page):

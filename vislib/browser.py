@@ -126,6 +126,16 @@ class Page:
     def text(self) -> str:
         return self.driver.find_element("tag name", "body").text
 
+    def overflowing_images(self) -> list[str]:
+        """Images wider than the page's main column (cut off at its edge), as 'width > column'."""
+        return self.driver.execute_script("""
+            const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+            const edge = main.getBoundingClientRect().right + 1;
+            return Array.from(main.querySelectorAll('[data-testid="stImage"] img'))
+                .filter(img => img.getBoundingClientRect().right > edge)
+                .map(img => `${Math.round(img.getBoundingClientRect().width)} px ending at `
+                            + `${Math.round(img.getBoundingClientRect().right)} > ${Math.round(edge)}`);""")
+
     def title(self) -> str:
         found = self.find("h1")
         return found[0].text if found else ""
