@@ -139,12 +139,15 @@ with st.sidebar:
                "Each unit here detects one small pattern, wherever it appears in the picture."
                if len(network.get_layer(layer).output.shape) == 4 else
                "Each unit here combines the patterns found below it into one number.")
-    all_units = st.toggle("All units", value=n_units <= 64, key=f"hm_all_{variant}_{layer}", persist_state=KEEP,
+    # defaults through the session state, like a link's values: a widget given both warns in the log
+    st.session_state.setdefault(f"hm_all_{variant}_{layer}", n_units <= 64)
+    st.session_state.setdefault(f"hm_units_{variant}_{layer}", list(range(min(8, n_units))))
+    all_units = st.toggle("All units", key=f"hm_all_{variant}_{layer}", persist_state=KEEP,
                           help="Large layers default to a few units: every unit takes a while on a CPU.")
     if all_units:
         units = list(range(n_units))
     else:
-        units = st.multiselect("Units", list(range(n_units)), default=list(range(min(8, n_units))),
+        units = st.multiselect("Units", list(range(n_units)),
                                format_func=lambda u: engine.unit_labels(layer, [u])[0],
                                key=f"hm_units_{variant}_{layer}", persist_state=KEEP)
     st.selectbox("Preset", list(happymaps.PRESETS), key="hm_preset", on_change=apply_preset, persist_state=KEEP,

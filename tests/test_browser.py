@@ -152,6 +152,15 @@ def test_happymaps_layer_slider_regenerate_and_compare(page):
     assert not page.overflowing_images(), "a montage with a caption ran off the page"
 
 
+def test_a_happymaps_link_reopens_its_units_without_a_warning_in_the_log(page, server):
+    page.open("HappyMaps?variant=exp0&layer=dense_1&units=1,3&steps=8")
+    assert_clean(page)
+    assert page.selected("Layer").startswith("dense_1")
+    page.open("HappyMaps?variant=exp0&layer=dense_3&units=&steps=8")  # "All units", set by the link
+    assert_clean(page)
+    assert "set via the Session State API" not in server[1].read_text(), "a widget got a default and a link's value"
+
+
 def test_a_local_contrast_network_offers_the_smoothed_preset_in_one_click(page):
     page.open("HappyMaps?variant=ex2-3")
     assert_clean(page)
