@@ -33,7 +33,6 @@ REGULARISERS = ("blur_sigma", "blur_every", "norm_pct", "contrib_pct")
 TUNED = ("image", "steps", "learning_rate", "decay", "jitter", "start", *REGULARISERS)
 READINGS = {"auto": None, "activation": False, "pre-activation": True}
 MAX_KEPT_RESULTS = 12
-FLAT_SPAN = 0.03  # a map whose 1st-99th percentile span is under this shows nothing: said in words
 KEEP = "session"  # widget values survive a visit to another page
 
 
@@ -245,10 +244,9 @@ def keep(key, result):
 
 def tiles(images, shown, dead):
     """The maps as a person sees them: stretched if asked, dead units in words."""
-    span = np.percentile(images, 99, axis=(1, 2)) - np.percentile(images, 1, axis=(1, 2))
     level = np.asarray(images).mean(axis=(1, 2))
     flat = {i: "no pattern:\nall white" if level[i] > 0.9 else "no pattern:\nall black" if level[i] < 0.1
-            else "no pattern:\nthe picture\nstays flat" for i in range(len(shown)) if span[i] < FLAT_SPAN}
+            else "no pattern:\nthe picture\nstays flat" for i in np.flatnonzero(happymaps.flat(images))}
     words = {**flat, **{i: "never fires on\nany training\nface" for i, u in enumerate(shown) if u in dead}}
     shown_images = plots.stretch(images) if stretch else images
     return shown_images, words
@@ -344,9 +342,17 @@ for column, name in zip(st.columns(len(panels)), panels):
         status.caption(note)
         st.download_button("Download these HappyMaps (PNG)", plots.png_bytes(sheet), icon=":material/download:",
                            file_name=f"happymaps-{name}-{here_layer}.png", mime="image/png", key=f"hm_png_{name}")
+        added = images - here.mean_image
+        adds_nothing = {i: "adds nothing:\nthe mean face" for i in np.flatnonzero(happymaps.flat(added))}
+        unmoved = [i for i in alive if i in adds_nothing]
+        if unmoved:
+            st.caption(f"{len(unmoved)} of {len(alive)} maps stayed the mean face (what the network adds is flat): "
+                       "with these settings the regularisers leave the optimiser no room. Lower the decay or the "
+                       "clipping, or press **Reset settings**.")
         if adds:
-            coloured, limit = plots.diverging(images - here.mean_image)
-            picture(st, plots.montage(coloured, labels, cols=cols, scale=scale, words=words),
+            # full colour at no less than the flat span: a difference nobody could see stays white
+            coloured, limit = plots.diverging(added, max(float(np.abs(added).max()), happymaps.FLAT_SPAN))
+            picture(st, plots.montage(coloured, labels, cols=cols, scale=scale, words={**adds_nothing, **words}),
                     caption=f"What the network adds: the map minus the mean training face. Red: brighter than the "
                              f"mean face, blue: darker, white: the same (full colour at ±{limit:.2f}).")
         if sanity and not stale:
@@ -363,16 +369,23 @@ for column, name in zip(st.columns(len(panels)), panels):
                         st.error(str(error))
                         continue
             check = results[check_key]
-            similar = happymaps.correlation(images - here.mean_image, check.images - here.mean_image)
+            check_added = check.images - here.mean_image
+            similar = happymaps.correlation(added, check_added)
+            # a map that stayed the mean face, here or on the random copy, has nothing to correlate
+            compared = [i for i in alive if i not in adds_nothing and not happymaps.flat(check_added[i:i + 1])[0]]
             picture(st, plots.montage(plots.stretch(check.images) if stretch else check.images,
-                                      [f"{l} · r={r:.2f}" if i in alive else l
-                                       for i, (l, r) in enumerate(zip(labels, similar))], cols=cols, scale=scale,
+                                      [f"{l} · r={similar[i]:.2f}" if i in compared else f"{l} · r: –" if i in alive
+                                       else l for i, l in enumerate(labels)], cols=cols, scale=scale,
                                       words={i: w for i, w in words.items() if i not in alive}),
                     caption="The same settings on a copy of the network with random weights (Adebayo et al. 2018).")
-            st.metric("Resemblance to the random network's maps (median r)", f"{np.median(similar[alive]):.2f}" if alive else "–",
+            st.metric("Resemblance to the random network's maps (median r)",
+                      f"{np.median(similar[compared]):.2f}" if compared else "–",
                       help="Correlation between what each map adds to the mean face here and on the random "
                            "network. Near 0: the picture comes from what the network learned. Near 1: from the "
                            "method alone, whatever the network.")
+            if len(compared) < len(alive):
+                st.caption(f"r: – for {len(alive) - len(compared)} of {len(alive)} units: their map, here or on "
+                           "the random network, stayed the mean face, so there is nothing to compare.")
         if top and name == variant and not stale:
             try:
                 reads_logit = here.reads_logit(here_layer, chosen)

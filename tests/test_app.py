@@ -111,6 +111,22 @@ def test_happymaps_sanity_check_and_an_empty_unit_choice_are_said_in_words():
     assert any("No unit chosen" in i.value for i in at.info)
 
 
+def test_maps_that_stay_the_mean_face_are_said_so_and_get_no_sanity_figure():
+    """Clipping every pixel keeps each map at the mean face: the random copy's maps are the same
+    picture, which once read r = 0.00, "the picture comes from what the network learned"."""
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.slider(key="hm_steps").set_value(8).run()
+    at.sidebar.slider(key="hm_norm_pct").set_value(100.0).run()
+    at.button(key="hm_regenerate").click().run()
+    at.sidebar.toggle(key="hm_sanity").set_value(True).run()
+    assert_healthy(at)
+    assert any("2 of 2 maps stayed the mean face" in c.value for c in at.caption)
+    assert any("random network" in m.label and m.value == "–" for m in at.metric)
+    assert any("r: – for 2 of 2 units" in c.value for c in at.caption)
+    assert any("±0.03" in img.caption for element in at.get("image") for img in element.proto.imgs), \
+        "a flat difference is drawn on a scale no narrower than a visible one"
+
+
 def test_units_that_never_fire_are_said_in_words_and_not_optimised(monkeypatch):
     from vislib import workers
 

@@ -900,3 +900,11 @@ def test_the_face_basis_cli_writes_what_variants_lack_fitted_on_their_training_f
     assert faceprior.main([]) == 0 and "every shipped variant has its face_basis.npz" in capsys.readouterr().out
     shipped = faceprior.load(settings.REPO_ROOT / "models" / VARIANT)  # the committed one: the same fit
     np.testing.assert_allclose(shipped.mean, basis.mean, atol=1e-6)
+
+
+def test_flat_tells_a_picture_a_person_sees_as_one_tone():
+    rng = np.random.default_rng(0)
+    face = rng.uniform(0.2, 0.8, (60, 64)).astype(np.float32)
+    pictures = np.stack([face, np.full((60, 64), 0.5, np.float32), face * 0.0 + rng.normal(0, 0.004, (60, 64))])
+    assert happymaps.flat(pictures).tolist() == [False, True, True]
+    assert happymaps.flat(pictures[:1] - face).tolist() == [True], "a map that stayed the start adds nothing"

@@ -186,6 +186,16 @@ def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(denominator > 0, (a * b).sum(1) / np.where(denominator > 0, denominator, 1), 0.0)
 
 
+FLAT_SPAN = 0.03  # a picture whose 1st-99th percentile span is under this (of the gray range) shows nothing
+
+
+def flat(images: np.ndarray, span: float = FLAT_SPAN) -> np.ndarray:
+    """(N,) bool: the (N, H, W) pictures (or differences) whose 1st-99th percentile span is under
+    `span`, i.e. that a person sees as one flat tone."""
+    images = np.asarray(images, np.float32)
+    return (np.percentile(images, 99, axis=(1, 2)) - np.percentile(images, 1, axis=(1, 2))) < span
+
+
 def saturated_share(images: np.ndarray, margin: float = 0.02) -> float:
     """The share of pixels within `margin` of black or white (clipped, unreadable)."""
     images = np.asarray(images)
