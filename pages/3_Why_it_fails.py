@@ -11,13 +11,17 @@ with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per s
     from vislib import attribution, data, diagnosis, plots, settings, zoo
 
 st.markdown(
-    "The networks score about 100% on CMU test faces, yet say *not left* to nearly every photo from another "
-    "studio. Below, the chosen network is put to four tests: what it is shown, where it looks, what changes "
-    "its decision, and whether the pictures of *where it looks* can be trusted. Every number and sentence "
+    "The original study's networks score about 100% on CMU test faces, yet say *not left* to nearly every photo "
+    "from another studio. Below, the chosen network is put to four tests: what it is shown, where it looks, what "
+    "changes its decision, and whether the pictures of *where it looks* can be trusted. Every number and sentence "
     "here is computed now, from the data and the model.")
 variant = ui.variant_picker()
 spec = zoo.variant(variant)
 network = ui.load_or_stop(ui.model, variant)
+scores = ui.load_or_stop(ui.metrics, variant)["accuracy"]
+st.markdown(f"**{variant}** scores **{scores['test']:.0%}** on its CMU test faces and "
+            f"**{scores['three_amigos']['overall']:.0%}** on the three amigos, where it finds "
+            f"**{scores['three_amigos']['left_recall']:.0%}** of the faces looking left.")
 
 
 @st.cache_data(show_spinner=False)
@@ -175,12 +179,22 @@ st.markdown(f"Methods that pass both checks here: **{', '.join(trusted) if trust
 if "left" in spec.classes:
     counts = empty_maps(variant)
     st.subheader("Why Grad-CAM is sometimes empty")
-    st.markdown(
-        f"Of the {counts['judged_left']} CMU test faces this network judges “left”, Grad-CAM shows nothing for "
-        f"**{counts['gradcam_empty']}**. Grad-CAM gives each feature of the last conv layer one weight, its gradient "
-        f"averaged over the whole picture, and keeps only the places where the weighted sum is positive. For those "
-        f"faces the sum is negative everywhere. Yet in **{counts['positive_before_averaging']}** of them, features "
-        f"times their own gradient, place by place, do push “left” up somewhere: the network reads a feature "
-        f"differently depending on where it sits, and the averaging cancels that evidence. Occlusion needs no "
-        f"gradient: it is empty for **{counts['occlusion_empty']}** of them, and the Your photo page switches to it "
-        f"when Grad-CAM is empty.")
+    if counts["judged_left"] == 0:
+        st.markdown("This network judges none of the CMU test faces “left”: there is no “left” map to check.")
+    elif counts["gradcam_empty"] == 0:
+        st.markdown(
+            f"For this network Grad-CAM shows something on every one of the {counts['judged_left']} CMU test faces "
+            f"it judges “left”. Grad-CAM gives each feature of the last conv layer one weight, its gradient "
+            f"averaged over the whole picture, and keeps only the places where the weighted sum is positive, so on "
+            f"some networks it is empty for some faces; on those, this section says how many and why.")
+    else:
+        st.markdown(
+            f"Of the {counts['judged_left']} CMU test faces this network judges “left”, Grad-CAM shows nothing "
+            f"for **{counts['gradcam_empty']}**. Grad-CAM gives each feature of the last conv layer one weight, its "
+            f"gradient averaged over the whole picture, and keeps only the places where the weighted sum is "
+            f"positive. For those faces the sum is negative everywhere. Yet in "
+            f"**{counts['positive_before_averaging']}** of them, features times their own gradient, place by place, "
+            f"do push “left” up somewhere: the network reads a feature differently depending on where it sits, and "
+            f"the averaging cancels that evidence. Occlusion needs no gradient: it is empty for "
+            f"**{counts['occlusion_empty']}** of them, and the Your photo page switches to it when Grad-CAM is "
+            f"empty.")

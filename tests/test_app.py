@@ -398,8 +398,20 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     text = " ".join(m.value for m in at.markdown)
     assert f"**{rows['as is']['left_recall']:.0%}** of the faces looking left as they are, and **{swap:.0%}**" in text
     assert any("Gourier" in c.value for c in at.caption), "the page shows Pointing'04 photos: cite"
+    scores = zoo.read_json("exp0", "metrics.json")["accuracy"]
+    assert f"**exp0** scores **{scores['test']:.0%}**" in text
+    assert f"where it finds **{scores['three_amigos']['left_recall']:.0%}** of the faces looking left" in text
+    counts = diagnosis.empty_gradcam(model, diagnosis.cmu_test_inputs(spec, cmu), spec.classes)
+    assert (f"Grad-CAM shows nothing for **{counts['gradcam_empty']}**" in text) == (counts["gradcam_empty"] > 0)
+    assert ("shows something on every one" in text) == (counts["gradcam_empty"] == 0 < counts["judged_left"])
     at.selectbox(key="why_method").set_value("saliency").run()
     assert_healthy(at)
+    at.sidebar.selectbox(key="variant").set_value("ex2-3").run()  # a network that does find left faces
+    assert_healthy(at)
+    text = " ".join(m.value for m in at.markdown)
+    scores = zoo.read_json("ex2-3", "metrics.json")["accuracy"]
+    assert f"where it finds **{scores['three_amigos']['left_recall']:.0%}** of the faces looking left" in text
+    assert "shows nothing for **0**" not in text, "no explanation of an empty map that did not happen"
 
 
 def test_a_link_with_a_variant_opens_that_variant_and_a_choice_is_written_into_the_link():
