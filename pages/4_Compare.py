@@ -73,12 +73,13 @@ st.markdown(
     "The first row and column are the pictures themselves.")
 if same:
     random = result.cka_random[inputs]
-    st.dataframe({"layer": list(same), f"{variant} vs {other}": list(same.values()),
+    st.dataframe({"layer": [result.label(n) for n in same], f"{variant} vs {other}": list(same.values()),
                   f"{variant} vs {other} with random weights": [random[n] for n in same]},
                  hide_index=True, column_config={k: st.column_config.NumberColumn(format="%.2f")
                                                  for k in (f"{variant} vs {other}", f"{variant} vs {other} with random weights")})
     st.caption(
-        f"The same layer of both networks, against a copy of {other} with random weights. On these faces the conv "
+        f"The same layer of both networks (their decision layers with each other, whatever their names), against "
+        f"a copy of {other} with random weights. On these faces the conv "
         "and pooling layers of any network, even an untrained one, stay close to the picture itself, so their CKA is "
         "high whatever was learned; only a value clearly above the random copy's shows something learned in common. "
         "The dense layers and the decision tell networks apart.")
@@ -86,7 +87,7 @@ if same:
 # ---------------------------------------------------------------- HappyMaps
 st.header("Do their units draw the same HappyMaps?")
 if result.happymaps:
-    layers = list(result.happymaps)
+    layers = [result.label(layer) for layer in result.happymaps]
     ui.chart(plots.matched_similarity_bars(layers, [m.mean for m in result.happymaps.values()],
                                            [m.baseline for m in result.happymaps.values()],
                                            "HappyMap similarity of paired units"))
@@ -95,7 +96,7 @@ if result.happymaps:
         "the pairs' pictures are as alike as possible (what each adds to the average face, correlated: 1 the same "
         "picture, 0 unrelated). Grey: the same for units paired at random. Where every unit of a layer draws "
         "nearly the same picture, random pairs score high too, and a high match means little.")
-    st.caption(" · ".join(f"{layer}: {len(m.pairs)} pairs of {m.units_a} × {m.units_b} units"
+    st.caption(" · ".join(f"{result.label(layer)}: {len(m.pairs)} pairs of {m.units_a} × {m.units_b} units"
                           for layer, m in result.happymaps.items()))
 else:
     st.info(f"HappyMap similarity is not available: {result.happymaps_problem}")

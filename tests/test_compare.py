@@ -140,6 +140,18 @@ def test_the_comparison_of_two_shipped_variants(inputs):
     assert result.same_layer_cka()["dense_3"] > result.cka_random[compare.CMU]["dense_3"]
 
 
+def test_a_hidden_layer_is_never_paired_with_the_other_networks_decision(inputs):
+    """ex1-5 has no hidden dense layer: its decision is "dense_1", which ex2-3 uses for 64 hidden units."""
+    result = compare.compare("ex2-3", "ex1-5")
+    assert result.counterparts["dense_3"] == "dense_1" and "dense_1" not in result.counterparts
+    assert set(result.same_layer_cka()) == set(result.counterparts)
+    assert result.label("dense_3") == "dense_3 ↔ dense_1" and result.label("conv2d_1") == "conv2d_1"
+    decision = result.happymaps["dense_3"]
+    assert (decision.units_a, decision.units_b) == (2, 2) and "dense_1" not in result.happymaps
+    i, j = result.layers_a.index("dense_3"), result.layers_b.index("dense_1")
+    assert result.same_layer_cka()["dense_3"] == pytest.approx(result.cka[compare.CMU][i, j])
+
+
 def test_python_m_vislib_compare_prints_its_figures_and_time(capsys):
     assert compare.main(["exp0", "ex1-1"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()

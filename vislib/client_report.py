@@ -178,7 +178,7 @@ def _comparison(variant: str, baseline: str) -> str:
     rows = []
     for layer in same[compare.CMU]:
         m = c.happymaps.get(layer)
-        rows.append(f"<tr><th>{html.escape(layer)}</th>"
+        rows.append(f"<tr><th>{html.escape(c.label(layer))}</th>"
                     + "".join(f"<td class='n'>{same[name][layer]:.2f}</td><td class='n muted'>{c.cka_random[name][layer]:.2f}</td>"
                               for name in c.cka)
                     + (f"<td class='n'>{m.mean:.2f}</td><td class='n muted'>{m.baseline:.2f}</td>" if m else "<td>–</td><td>–</td>")
@@ -191,7 +191,7 @@ def _comparison(variant: str, baseline: str) -> str:
             f"<table><tr><th rowspan='2'>layer</th>{sets}<th colspan='2'>HappyMaps, matched units</th></tr>"
             f"<tr>{sub}<th>matched r</th><th>paired at random</th></tr>{''.join(rows)}</table>"
             f"<p class='muted'>CKA (Kornblith et al. 2019): 1 means the layer holds the same information as the "
-            f"baseline's layer of the same name (up to rotation and scale), 0 nothing in common. The grey column is "
+            f"baseline's layer of the same name, or its decision layer (up to rotation and scale), 0 nothing in common. The grey column is "
             f"the same figure for a copy of the baseline with random weights: only a value clearly above it shows "
             f"something learned in common. On these faces the conv layers of any network, even a random one, stay "
             f"close to the picture itself, so their CKA is high everywhere; the dense layers tell networks apart.</p></section>")

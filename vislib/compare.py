@@ -96,6 +96,16 @@ def compared_layers(model: keras.Model) -> list[str]:
     return [l.name for l in model.layers if isinstance(l, kinds)]
 
 
+def counterparts(model_a: keras.Model, model_b: keras.Model) -> dict[str, str]:
+    """{A's layer: B's layer compared with it}, in A's order: the two decision layers with each
+    other, and every other layer with B's layer of the same name unless that one is B's decision
+    (a network without a hidden dense layer decides in "dense_1")."""
+    decision_a, decision_b = model_a.layers[-1].name, model_b.layers[-1].name
+    names_b = set(compared_layers(model_b)) - {decision_b}
+    return {n: decision_b if n == decision_a else n for n in compared_layers(model_a)
+            if n == decision_a or n in names_b}
+
+
 _PROBES: WeakKeyDictionary = WeakKeyDictionary()
 _CACHE: WeakKeyDictionary = WeakKeyDictionary()  # model -> {inputs digest: (activations, grams)}
 
@@ -197,16 +207,17 @@ class UnitMatch:
     units_b: int
 
 
-def happymap_similarity(atlas_a, atlas_b, layer: str, mean_a=None, mean_b=None) -> UnitMatch:
+def happymap_similarity(atlas_a, atlas_b, layer: str, mean_a=None, mean_b=None, layer_b: str | None = None) -> UnitMatch:
     """Matched HappyMap similarity of one layer of two atlases (default settings' maps; a layer
     missing from either raises KeyError). mean_a / mean_b: the variants' mean training images,
-    subtracted so that only what each network adds to the mean face is compared.
+    subtracted so that only what each network adds to the mean face is compared. layer_b: B's
+    layer, when it has another name (`counterparts`).
 
     The baseline is what a random one-to-one pairing gives on average (the mean of every pair's
     correlation): where all units of a layer draw nearly the same picture (conv2d_1 here), any
     pairing scores high, and the matching adds little above it."""
     maps_a = np.asarray(atlas_a.images[layer], np.float32) - (0 if mean_a is None else np.asarray(mean_a, np.float32))
-    maps_b = np.asarray(atlas_b.images[layer], np.float32) - (0 if mean_b is None else np.asarray(mean_b, np.float32))
+    maps_b = np.asarray(atlas_b.images[layer_b or layer], np.float32) - (0 if mean_b is None else np.asarray(mean_b, np.float32))
     similarity = correlation_matrix(maps_a, maps_b)
     rows, cols = best_matching(similarity)
     matched = similarity[rows, cols]
@@ -246,18 +257,23 @@ class Comparison:
     layers_a: list
     layers_b: list
     cka: dict  # input set -> (len(layers_a), len(layers_b)) matrix
-    cka_random: dict  # input set -> {layer of A: CKA with the same-named layer of B's randomised copy}
+    cka_random: dict  # input set -> {layer of A: CKA with its counterpart in B's randomised copy}
     agreement: dict  # input set -> decision_agreement(...)
     happymaps: dict = field(default_factory=dict)  # layer -> UnitMatch (layers of both atlases)
     happymaps_problem: str | None = None  # why there are none (no atlas, damaged, ...)
     inputs: dict = field(default_factory=dict)  # input set -> N
     seconds: float = 0.0
+    counterparts: dict = field(default_factory=dict)  # layer of A -> its counterpart in B (`counterparts`)
 
     def same_layer_cka(self, inputs: str = CMU) -> dict:
-        """{layer: CKA of A's layer with B's layer of the same name} for the layers both have."""
+        """{layer of A: CKA with its counterpart in B} (the same layer, or the other decision)."""
         matrix = self.cka[inputs]
-        return {n: float(matrix[i, self.layers_b.index(n)]) for i, n in enumerate(self.layers_a)
-                if n in self.layers_b and n != INPUT}
+        return {n: float(matrix[self.layers_a.index(n), self.layers_b.index(m)]) for n, m in self.counterparts.items()}
+
+    def label(self, layer: str) -> str:
+        """A's layer as the tables name the pair: "dense_2", or "dense_3 ↔ dense_1" across names."""
+        other = self.counterparts.get(layer, layer)
+        return layer if other == layer else f"{layer} ↔ {other}"
 
 
 @lru_cache(maxsize=None)
@@ -292,13 +308,13 @@ def compare(a: str, b: str, models=None) -> Comparison:
     model_a, model_b = load(a), load(b)
     random_b = randomised(model_b)
     classes_a, classes_b = zoo.variant(a).classes, zoo.variant(b).classes
+    pairs = counterparts(model_a, model_b)
     cka, cka_random, agreement, counts = {}, {}, {}, {}
     layers_a = layers_b = []
     for name, inputs in reference_inputs().items():
         layers_a, layers_b, cka[name] = cka_matrix(model_a, model_b, inputs)
         _, layers_r, random_matrix = cka_matrix(model_a, random_b, inputs)
-        cka_random[name] = {n: float(random_matrix[i, layers_r.index(n)]) for i, n in enumerate(layers_a)
-                            if n in layers_r and n != INPUT}
+        cka_random[name] = {n: float(random_matrix[layers_a.index(n), layers_r.index(m)]) for n, m in pairs.items()}
         agreement[name] = decision_agreement(model_a, model_b, inputs, classes_a, classes_b)
         counts[name] = len(inputs)
     matches, problem = {}, None
@@ -311,13 +327,13 @@ def compare(a: str, b: str, models=None) -> Comparison:
         problem = problem or f"no HappyMaps atlas for {a if atlas_a is None else b} (python -m vislib.atlas)"
     else:
         try:
-            for layer in layers_a:
-                if layer in atlas_a.images and layer in atlas_b.images:
-                    matches[layer] = happymap_similarity(atlas_a, atlas_b, layer, mean_a, mean_b)
+            for layer, other in pairs.items():
+                if layer in atlas_a.images and other in atlas_b.images:
+                    matches[layer] = happymap_similarity(atlas_a, atlas_b, layer, mean_a, mean_b, other)
         except ModuleNotFoundError as error:  # scipy: a runtime requirement, missing from an old install
             matches, problem = {}, f"the unit matching needs {error.name} (pip install {error.name})"
     return Comparison(a, b, layers_a, layers_b, cka, cka_random, agreement, matches, problem, counts,
-                      time.perf_counter() - started)
+                      time.perf_counter() - started, pairs)
 
 
 # ---------------------------------------------------------------- command line
@@ -339,7 +355,7 @@ def format_comparison(c: Comparison) -> str:
         same = c.same_layer_cka(name)
         if same:
             out.append("same layer, " + c.b + " / its random-weight copy: " + ", ".join(
-                f"{n} {v:.2f}/{c.cka_random[name].get(n, float('nan')):.2f}" for n, v in same.items()))
+                f"{c.label(n)} {v:.2f}/{c.cka_random[name][n]:.2f}" for n, v in same.items()))
     out.append("")
     note = " (ex1-4's four poses: 'left' vs the other three)" if "pose" in (zoo.variant(c.a).task, zoo.variant(c.b).task) else ""
     out.append(f"Decision agreement, left / not left{note}:")
@@ -349,7 +365,7 @@ def format_comparison(c: Comparison) -> str:
     if c.happymaps:
         out.append("HappyMap similarity, best one-to-one matching of units (mean matched r; baseline: units paired at random):")
         for layer, m in c.happymaps.items():
-            out.append(f"  {layer}: {m.mean:.2f} (baseline {m.baseline:.2f}; {len(m.pairs)} pairs of {m.units_a} x {m.units_b} units)")
+            out.append(f"  {c.label(layer)}: {m.mean:.2f} (baseline {m.baseline:.2f}; {len(m.pairs)} pairs of {m.units_a} x {m.units_b} units)")
     else:
         out.append(f"HappyMap similarity: not available ({c.happymaps_problem})")
     return "\n".join(out)
