@@ -35,7 +35,7 @@ c1, c2, c3, c4, c5 = st.columns(5)
 c1.metric("Parameters", f"{metrics['params']:,}")
 by_person = metrics.get("split", {}).get("by") == "person"
 test_people = len(metrics.get("split", {}).get("test_people", []))
-test_label = f"CMU test, {test_people} held-out people" if by_person else "CMU test, same people"
+test_label = f"CMU, {test_people} held-out people" if by_person else "CMU test, same people"
 c2.metric(test_label, f"{acc['test']:.1%}",
           help=f"The CMU faces of {test_people} people held out of this network's training (its split is by "
                f"person); “CMU, new people” repeats that over every person."

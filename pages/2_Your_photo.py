@@ -138,7 +138,9 @@ for i, (name, *rest) in enumerate(photos):  # two uploads of one file name stay 
         photos[i] = (f"{name} ({seen_names[name]})", *rest)
 
 if not photos:
-    st.info("Upload a photo or pick a sample to begin.")
+    st.info(f"Upload a photo or pick a sample to begin. A file the uploader marks in red was refused before it "
+            f"reached the app (over {imaging.MAX_BYTES // 2**20} MB, or not one of its formats): point at it to "
+            f"see why.")
     st.stop()
 
 framing = st.radio("Framing", ["face", "whole photo"], horizontal=True, key="photo_framing", persist_state=KEEP,

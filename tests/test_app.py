@@ -531,7 +531,7 @@ def test_an_experiment_2_variant_says_its_cmu_test_faces_are_new_people():
     at.sidebar.selectbox(key="variant").set_value("ex2-2").run()
     assert_healthy(at)
     labels = {m.label for m in at.metric}
-    assert "CMU test, 4 held-out people" in labels and "CMU test, same people" not in labels
+    assert "CMU, 4 held-out people" in labels and "CMU test, same people" not in labels
     at.sidebar.selectbox(key="variant").set_value("exp0").run()
     assert "CMU test, same people" in {m.label for m in at.metric}
 

@@ -908,3 +908,15 @@ def test_flat_tells_a_picture_a_person_sees_as_one_tone():
     pictures = np.stack([face, np.full((60, 64), 0.5, np.float32), face * 0.0 + rng.normal(0, 0.004, (60, 64))])
     assert happymaps.flat(pictures).tolist() == [False, True, True]
     assert happymaps.flat(pictures[:1] - face).tolist() == [True], "a map that stayed the start adds nothing"
+
+
+def test_a_zero_bar_keeps_its_label_outside_the_bar():
+    """Plotly draws no label on a bar of height 0; "no left face found" is the figure that matters."""
+    from vislib import plots
+
+    fig = plots.honest_bars({"test": 1.0, "three_amigos": {"overall": 0.674, "left_recall": 0.0}})
+    accuracy, recall = fig.data
+    assert list(recall.text) == ["", "0%"] and list(recall.textposition)[1] == "outside"
+    assert list(accuracy.textposition) == ["inside", "inside"]
+    bars = plots.probabilities(["not left", "left"], [1.0, 0.0]).data[0]
+    assert list(bars.textposition) == ["inside", "outside"] and list(bars.text) == ["100.0%", "0.0%"]

@@ -106,11 +106,18 @@ def confusion_matrix(matrix, classes, title: str) -> go.Figure:
     return fig
 
 
+def _label_positions(values, small: float = 0.15) -> list[str]:
+    """Each bar's label inside it, or just outside where the bar is too short to hold it: Plotly
+    draws no label at all on a bar of height 0 (a 0% that matters, like no "left" face found)."""
+    return ["inside" if v is not None and abs(v) >= small else "outside" for v in values]
+
+
 def probabilities(classes, scores, title: str = "", as_probability: bool = True) -> go.Figure:
     """One bar per class; the chosen class in green. Raw scores (a linear output) get a free axis."""
     scores = np.asarray(scores, dtype=float)
     text = [f"{p:.1%}" for p in scores] if as_probability else [f"{p:.2f}" for p in scores]
-    fig = go.Figure(go.Bar(x=scores, y=list(classes), orientation="h", text=text,
+    fig = go.Figure(go.Bar(x=scores, y=list(classes), orientation="h", text=text, cliponaxis=False,
+                           textposition=_label_positions(scores / max(np.abs(scores).max(), 1e-12)),
                            marker_color=["#2ca02c" if i == scores.argmax() else "#aaaaaa" for i in range(len(scores))]))
     xaxis = {"range": [0, 1.05], "tickformat": ".0%"} if as_probability else {"autorange": True}
     fig.update_layout(title=title, xaxis=xaxis, height=60 + 40 * len(scores),
@@ -196,8 +203,9 @@ def explanation_png(gray: np.ndarray, heatmap: np.ndarray, opacity: float, title
 
 def grouped_bars(groups: dict, title: str = "", percent: bool = True) -> go.Figure:
     """{series: {category: value}} as grouped bars."""
-    fig = go.Figure([go.Bar(name=series, x=list(values), y=list(values.values()),
-                            text=[f"{v:.0%}" if percent else f"{v:.2f}" for v in values.values()])
+    fig = go.Figure([go.Bar(name=series, x=list(values), y=list(values.values()), cliponaxis=False,
+                            text=[f"{v:.0%}" if percent else f"{v:.2f}" for v in values.values()],
+                            textposition=_label_positions(values.values()) if percent else "auto")
                      for series, values in groups.items()])
     fig.update_layout(barmode="group", height=340, title=title, legend={"orientation": "h", "y": -0.15},
                       yaxis={"tickformat": ".0%"} if percent else {}, margin={"t": 50, "b": 10, "l": 10, "r": 10})
@@ -258,9 +266,11 @@ def honest_bars(accuracy: dict, test_label: str = HONEST_GROUPS[0][1]) -> go.Fig
         overall.append(value if isinstance(value, float) else value.get("overall"))
         recall.append(value.get("left_recall") if isinstance(value, dict) else None)
     fig = go.Figure([
-        go.Bar(name="accuracy", x=names, y=overall, text=[f"{v:.0%}" for v in overall]),
+        go.Bar(name="accuracy", x=names, y=overall, text=[f"{v:.0%}" for v in overall],
+               textposition=_label_positions(overall), cliponaxis=False),
         go.Bar(name="“left” faces found (recall)", x=names, y=recall,
-               text=[f"{v:.0%}" if v is not None else "" for v in recall]),
+               text=[f"{v:.0%}" if v is not None else "" for v in recall],
+               textposition=_label_positions(recall), cliponaxis=False),
     ])
     fig.update_layout(barmode="group", yaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=320,
                       margin={"t": 20, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h"})
