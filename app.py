@@ -8,7 +8,7 @@ import shell
 shell.open_page("Overview", "HappyMaps")
 with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
     import ui
-    from vislib import plots, zoo
+    from vislib import plots, report, zoo
 
 st.markdown(
     "Small convolutional networks were trained on the CMU Face Images to answer **“is this face "
@@ -35,7 +35,7 @@ c1, c2, c3, c4, c5 = st.columns(5)
 c1.metric("Parameters", f"{metrics['params']:,}")
 by_person = metrics.get("split", {}).get("by") == "person"
 test_people = len(metrics.get("split", {}).get("test_people", []))
-test_label = f"CMU, {test_people} held-out people" if by_person else "CMU test, same people"
+test_label, _ = report.cmu_test_label(metrics)
 c2.metric(test_label, f"{acc['test']:.1%}",
           help=f"The CMU faces of {test_people} people held out of this network's training (its split is by "
                f"person); “CMU, new people” repeats that over every person."
@@ -50,9 +50,9 @@ c4.metric("Three amigos", f"{amigos['overall']:.1%}",
 c5.metric("“Left” faces found", "not measured" if left_recall is None else f"{left_recall:.1%}",
           help="Of the three amigos' photos looking left, the share the network calls left. A network that "
                "always answers “not left” scores 0% here, and still 67% accuracy.")
-if left_recall is not None and left_recall < 0.2:
-    st.warning(f"{variant} finds {left_recall:.0%} of the three amigos looking left: its {amigos['overall']:.0%} "
-               f"comes from answering “not left”, which is right for the other poses. See *Why it fails*.")
+warning = report.constant_answer_warning(variant, metrics)
+if warning:
+    st.warning(f"{warning} See *Why it fails*.")
 st.caption(f"Task: {' / '.join(metrics['classes'])}. Trained on "
            f"{', '.join(zoo.training_data_names(zoo.variant(variant)))}.")
 ui.chart(plots.honest_bars(acc, test_label))

@@ -378,11 +378,12 @@ for column, name in zip(st.columns(len(panels)), panels):
                                        else l for i, l in enumerate(labels)], cols=cols, scale=scale,
                                       words={i: w for i, w in words.items() if i not in alive}),
                     caption="The same settings on a copy of the network with random weights (Adebayo et al. 2018).")
-            st.metric("Resemblance to the random network's maps (median r)",
-                      f"{np.median(similar[compared]):.2f}" if compared else "–",
+            st.metric("Resemblance to the random network's maps (median |r|)",
+                      f"{np.median(np.abs(similar[compared])):.2f}" if compared else "–",
                       help="Correlation between what each map adds to the mean face here and on the random "
-                           "network. Near 0: the picture comes from what the network learned. Near 1: from the "
-                           "method alone, whatever the network.")
+                           "network, without its sign (a picture and its negative share their shapes). Near 0: "
+                           "the picture comes from what the network learned. Near 1: from the method alone, "
+                           "whatever the network.")
             if len(compared) < len(alive):
                 st.caption(f"r: – for {len(alive) - len(compared)} of {len(alive)} units: their map, here or on "
                            "the random network, stayed the mean face, so there is nothing to compare.")

@@ -62,6 +62,32 @@ def test_a_missing_figure_reads_not_measured():
     assert rows["Three amigos (face framed)"] == 0.5 and rows["CMU test, same people"] == 0.9
 
 
+def test_a_network_split_by_person_names_its_test_faces_held_out_people():
+    metrics = zoo.read_json("ex2-4", "metrics.json")
+    rows = {label: meaning for label, _, meaning in client_report.accuracy_rows(metrics)}
+    n = len(metrics["split"]["test_people"])
+    assert f"CMU, {n} held-out people" in rows and "CMU test, same people" not in rows
+    assert "held out of this network's training" in rows[f"CMU, {n} held-out people"]
+
+
+def test_the_constant_answer_warning_fits_the_task():
+    from vislib import report
+
+    binary = report.constant_answer_warning("exp0", zoo.read_json("exp0", "metrics.json"))
+    assert "comes from answering “not left”" in binary and "67%" in binary
+    pose = report.constant_answer_warning("ex1-4", zoo.read_json("ex1-4", "metrics.json"))
+    assert "names the right pose for" in pose and "not left" not in pose
+    assert report.constant_answer_warning("ex2-4", zoo.read_json("ex2-4", "metrics.json")) is None
+
+
+def test_the_honesty_verdict_judges_the_figure_it_prints(monkeypatch):
+    found = {"maps": np.zeros((2, 60, 64), np.float32), "labels": ["not left", "left"],
+             "random": np.zeros((2, 60, 64), np.float32), "r": np.array([-0.31, 0.61])}
+    monkeypatch.setattr(client_report, "decision_maps", lambda variant, honesty: found)
+    section = client_report._happymaps("ex2-4", True)
+    assert "(median of |r|): <b>0.46</b>, high" in section
+
+
 def test_the_page_cites_pointing04(page):
     assert settings.POINTING04_CITATION in page
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vislib import compare, data, settings, zoo
+from vislib import compare, data, report, settings, zoo
 
 DEFAULT_PHOTO = settings.SAMPLES_DIR / "astronaut.jpg"
 DEFAULT_PHOTO_CREDIT = ("Sample photo: NASA portrait of astronaut Eileen Collins (public domain; "
@@ -74,9 +74,10 @@ def accuracy_rows(metrics: dict) -> list[tuple[str, float | None, str]]:
             return value.get(field)
         return value if field == "overall" else None
 
+    test_label, test_meaning = report.cmu_test_label(metrics)
     return [
         ("CMU train", a.get("train"), "the faces it was trained on"),
-        ("CMU test, same people", a.get("test"), "new photos of the 20 people it was trained on"),
+        (test_label, a.get("test"), test_meaning),
         ("CMU, new people", get("cmu_new_people"), "the recipe retrained with people held out, scored on them"),
         ("Three amigos (face framed)", get("three_amigos"),
          "photos of three people from another studio (Pointing'04), never used for training"),
@@ -106,12 +107,8 @@ def _what_it_is(variant: str, spec: zoo.Variant, metrics: dict) -> str:
 def _accuracy(metrics: dict) -> str:
     rows = "".join(f"<tr><th>{html.escape(label)}</th><td class='n'>{_pct(value)}</td>"
                    f"<td class='muted'>{html.escape(meaning)}</td></tr>" for label, value, meaning in accuracy_rows(metrics))
-    amigos = metrics.get("accuracy", {}).get("three_amigos", {})
-    warning = ""
-    if isinstance(amigos, dict) and amigos.get("left_recall") is not None and amigos["left_recall"] < 0.2:
-        warning = (f"<p class='warn'>It finds {amigos['left_recall']:.0%} of the three amigos' left-looking photos: "
-                   f"its {amigos.get('overall', 0):.0%} on them comes from answering “not left”, which is right for the "
-                   f"other poses (a constant answer scores 67%).</p>")
+    said = report.constant_answer_warning(metrics.get("variant", "It"), metrics)
+    warning = f"<p class='warn'>{html.escape(said)}</p>" if said else ""
     return (f"<section><h2>Accuracy</h2><table>{rows}</table>{warning}"
             f"<p class='muted'>CMU: {html.escape(settings.CMU_CITATION)} Three amigos: Head Pose Image Database "
             f"(Pointing'04), INRIA; {html.escape(settings.POINTING04_CITATION)}</p></section>")
@@ -158,9 +155,11 @@ def _happymaps(variant: str, honesty: bool) -> str:
                                           cols=len(r), scale=2),
                             "honesty check", "Honesty check: the same method on a copy of the network with random "
                             "weights (Adebayo et al. 2018). r: how alike the two pictures' departures from the average face are."))
-        verdict = ("near 0: the pictures come from what the network learned" if np.median(np.abs(r)) < 0.3 else
+        resemblance = float(np.median(np.abs(r)))  # the figure judged is the figure printed
+        verdict = ("near 0: the pictures come from what the network learned" if resemblance < 0.3 else
                    "high: part of what the pictures show comes from the method, not from training")
-        note = f"<p>Resemblance to the random network's pictures (median r): <b>{np.median(r):.2f}</b>, {verdict}.</p>"
+        note = (f"<p>Resemblance to the random network's pictures (median of |r|): <b>{resemblance:.2f}</b>, "
+                f"{verdict}.</p>")
     else:
         note = "<p class='muted'>Honesty check: not available.</p>"
     return head + f"<div class='row'>{''.join(figures)}</div>{note}</section>"

@@ -45,6 +45,30 @@ def results_rows() -> list[dict]:
     return rows
 
 
+def cmu_test_label(metrics: dict) -> tuple[str, str]:
+    """(label, what it measures) of a variant's "test" figure: the same people as in training (the
+    original study's split by image) or people held out (Experiment 2's split by person)."""
+    split = metrics.get("split", {})
+    if split.get("by") == "person":
+        n = len(split.get("test_people", []))
+        return f"CMU, {n} held-out people", f"the CMU faces of {n} people held out of this network's training"
+    return "CMU test, same people", "new photos of the 20 people it was trained on"
+
+
+def constant_answer_warning(variant: str, metrics: dict) -> str | None:
+    """Markdown-free sentence when a network finds under 20% of the three amigos' left faces, saying
+    where its accuracy comes from; None otherwise."""
+    amigos = metrics.get("accuracy", {}).get("three_amigos", {})
+    recall = amigos.get("left_recall") if isinstance(amigos, dict) else None
+    if recall is None or recall >= 0.2:
+        return None
+    found = f"{variant} finds {recall:.0%} of the three amigos looking left"
+    if metrics.get("task", "binary") == "binary":
+        return (f"{found}: its {amigos.get('overall', 0):.0%} comes from answering “not left”, which is right for "
+                f"the other poses (always answering “not left” scores 67%).")
+    return f"{found}, and names the right pose for {amigos.get('overall', 0):.0%} of them (of four poses)."
+
+
 def _pct(value) -> str:
     return "–" if value is None else f"{value:.1%}"
 
