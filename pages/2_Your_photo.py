@@ -16,6 +16,7 @@ with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per s
 st.markdown("Upload face photos, or pick a sample, to see what the network sees, what it decides, "
             "and which pixels drove the decision. Photos stay in memory: nothing is saved.")
 variant = ui.variant_picker(default=getattr(zoo, "RECOMMENDED", None))
+spec = zoo.variant(variant)
 network = ui.load_or_stop(ui.model, variant)
 metrics = ui.load_or_stop(ui.metrics, variant)
 classes = metrics["classes"]
@@ -154,19 +155,22 @@ down = z3.slider("Move crop down", -0.5, 0.5, 0.0, 0.05, key="photo_down", disab
                  help="In fractions of the crop's height; negative moves it up.")
 
 
-def intake(payload: bytes, face_box):
+def intake(payload: bytes, face_box, as_trained: bool = False):
+    """as_trained: a CMU file given whole, as the original study's networks saw their training faces."""
     digest = hashlib.sha256(payload).hexdigest()
     gray = decode(digest, payload)
-    face = None if framing == "whole photo" else face_box if face_box is not None else find_face(digest, payload)
+    whole = framing == "whole photo" or as_trained
+    face = None if whole else face_box if face_box is not None else find_face(digest, payload)
     framed = imaging.frame(gray, face, zoom, use_whole_photo=face is None, right=right, down=down)
-    source = framed.source if face is not None or framing == "whole photo" else "whole photo (no face found)"
+    source = ("the whole CMU file, as this network's training faces were" if as_trained else
+              framed.source if face is not None or whole else "whole photo (no face found)")
     return gray, framed.box, source, framed.input
 
 
 good = []  # (name, gray, box, source, network input, credit, decision)
 for name, payload, box, credit in photos:
     try:
-        gray, crop_box, source, x = intake(payload, box)
+        gray, crop_box, source, x = intake(payload, box, as_trained=credit == "cmu" and spec.framing == "cmu")
     except imaging.PhotoError as error:
         st.error(f"**{name}**: {error}")
         continue

@@ -302,6 +302,22 @@ def test_class_choice_keeps_a_label_that_does_not_change_with_the_decision():
     assert decisions == {"left", "not left"}, "the walk changes the decision, the labels stay"
 
 
+def test_a_cmu_sample_reaches_an_original_network_as_its_training_faces_did():
+    """The originals were trained on CMU's files whole; the face detector's crop of one changed answers."""
+    at = fresh().switch_page(PHOTO).run()
+    cmu = [o for o in at.selectbox(key="photo_sample").options if o.startswith("CMU test face: ")]
+    for variant in ("exp0", "ex1-6"):
+        at.sidebar.selectbox(key="variant").set_value(variant).run()
+        for option in cmu[:6]:
+            at.selectbox(key="photo_sample").set_value(option).run()
+            assert_healthy(at)
+            expected = "left" if "_left_" in option else "not left"
+            assert at.metric[0].value == expected, (variant, option)
+            assert any("the whole CMU file" in img.caption for element in at.get("image") for img in element.proto.imgs)
+    at.sidebar.selectbox(key="variant").set_value("ex2-3").run()  # trained on the detector's crops: framed so
+    assert not any("the whole CMU file" in img.caption for element in at.get("image") for img in element.proto.imgs)
+
+
 def test_moving_the_crop_changes_what_the_network_sees():
     at = fresh().switch_page(PHOTO).run()
     photo = (settings.SAMPLES_DIR / "astronaut_wide.jpg").read_bytes()
