@@ -68,7 +68,9 @@ def response_pictures(name: str, x: np.ndarray) -> dict:
             pictures[layer_name] = plots.png_bytes(plots.montage(maps, list(range(act.shape[-1])), marked=dead,
                                                                 scale=scale))
         else:
-            pictures[layer_name] = plots.unit_strip(act, dead)
+            spec_here = zoo.variant(name)
+            pictures[layer_name] = plots.unit_strip(
+                act, dead, names=spec_here.classes if layer_name == spec_here.decision_layer else None)
     return pictures
 
 
@@ -261,15 +263,17 @@ for layer_name, picture in response_pictures(variant, x).items():
             st.image(picture)
         else:
             ui.chart(picture)
-st.caption("Red: units that never respond to any CMU training face (dead units).")
+st.caption("Red: units that never respond to any CMU training face (dead units): a red tile among the maps, a "
+           "red cross in the bar charts.")
 
 st.subheader("One unit: its HappyMap and its response here")
 u1, u2 = st.columns(2)
 unit_layer = u1.selectbox("Layer", zoo.unit_layers(network), key=f"unit_layer_{variant}")
 unit = u2.number_input("Unit", 0, int(responses[unit_layer].shape[-1]) - 1, 0, key=f"unit_{variant}_{unit_layer}")
+unit_name = f"{unit_layer} unit {unit}" + (f" (“{classes[unit]}”)" if unit_layer == spec.decision_layer else "")
 v1, v2 = st.columns(2)
 if book is not None and unit_layer in book.images:
-    v1.image(plots.enlarge(book.images[unit_layer][unit], 4), caption=f"HappyMap of {unit_layer} unit {unit}", clamp=True)
+    v1.image(plots.enlarge(book.images[unit_layer][unit], 4), caption=f"HappyMap of {unit_name}", clamp=True)
 else:
     v1.info("No atlas for this variant: see the HappyMaps page.")
 response = responses[unit_layer][..., unit]
@@ -277,4 +281,4 @@ if response.ndim == 2:
     v2.image(plots.enlarge(plots.normalise_maps(response[None])[0], 4 * 60 // response.shape[0]),
              caption=f"Its response to this photo (mean {response.mean():.3f})", clamp=True)
 else:
-    v2.metric(f"{unit_layer} unit {unit} on this photo", f"{float(response):.3f}")
+    v2.metric(f"{unit_name} on this photo", f"{float(response):.3f}")

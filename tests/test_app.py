@@ -318,6 +318,16 @@ def test_a_cmu_sample_reaches_an_original_network_as_its_training_faces_did():
     assert not any("the whole CMU file" in img.caption for element in at.get("image") for img in element.proto.imgs)
 
 
+def test_one_decision_unit_is_named_by_its_class():
+    at = fresh().switch_page(PHOTO).run()
+    at.sidebar.selectbox(key="variant").set_value("ex1-4").run()
+    at.selectbox(key="photo_sample").set_value("Sample: astronaut").run()
+    at.selectbox(key="unit_layer_ex1-4").set_value("dense_3").run()
+    at.number_input(key="unit_ex1-4_dense_3").set_value(3).run()
+    assert_healthy(at)
+    assert any(m.label == "dense_3 unit 3 (“up”) on this photo" for m in at.metric)
+
+
 def test_moving_the_crop_changes_what_the_network_sees():
     at = fresh().switch_page(PHOTO).run()
     photo = (settings.SAMPLES_DIR / "astronaut_wide.jpg").read_bytes()

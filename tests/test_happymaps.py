@@ -920,3 +920,14 @@ def test_a_zero_bar_keeps_its_label_outside_the_bar():
     assert list(accuracy.textposition) == ["inside", "inside"]
     bars = plots.probabilities(["not left", "left"], [1.0, 0.0]).data[0]
     assert list(bars.textposition) == ["inside", "outside"] and list(bars.text) == ["100.0%", "0.0%"]
+
+
+def test_a_dense_layers_bar_chart_marks_dead_units_and_names_decision_units():
+    from vislib import plots
+
+    fig = plots.unit_strip([0.5, 0.0, 0.2], dead=[1])
+    bars, crosses = fig.data
+    assert list(crosses.x) == [1] and list(crosses.y) == [0.0], "a dead unit's bar has no height: it gets a cross"
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.yaxis.title.text == "response"
+    decision = plots.unit_strip([0.1, 0.9], names=["not left", "left"])
+    assert list(decision.data[0].x) == ["0 · not left", "1 · left"] and len(decision.data) == 1

@@ -125,14 +125,22 @@ def probabilities(classes, scores, title: str = "", as_probability: bool = True)
     return fig
 
 
-def unit_strip(values, dead=(), title: str = "") -> go.Figure:
-    """A dense layer's response: one bar per unit, dead units in red."""
+def unit_strip(values, dead=(), title: str = "", names=None) -> go.Figure:
+    """A dense layer's response: one bar per unit, dead units marked with a red cross (their bar has
+    no height to colour). names: the decision layer's class names, one per unit."""
     values = np.asarray(values, dtype=float)
-    dead = set(dead)
-    fig = go.Figure(go.Bar(x=list(range(len(values))), y=values,
-                           marker_color=["#d62728" if i in dead else "#1f77b4" for i in range(len(values))],
-                           hovertemplate="unit %{x}: %{y:.3f}<extra></extra>"))
-    fig.update_layout(title=title, height=220, margin={"t": 30, "b": 10, "l": 10, "r": 10}, xaxis_title="unit")
+    dead = sorted(set(dead))
+    x = [f"{i} · {n}" for i, n in enumerate(names)] if names is not None else list(range(len(values)))
+    fig = go.Figure(go.Bar(x=x, y=values, marker_color=["#d62728" if i in dead else "#1f77b4"
+                                                         for i in range(len(values))],
+                           hovertemplate="unit %{x}: %{y:.3f}<extra></extra>", showlegend=False))
+    if dead:
+        fig.add_trace(go.Scatter(x=[x[i] for i in dead], y=[0.0] * len(dead), mode="markers", showlegend=False,
+                                 marker={"color": "#d62728", "symbol": "x", "size": 7},
+                                 hovertemplate="unit %{x}: never fires on a training face<extra></extra>"))
+    axis = {"type": "category"} if names is not None else {"dtick": 1} if len(values) <= 20 else {"tickformat": "d"}
+    fig.update_layout(title=title, height=220, margin={"t": 30, "b": 10, "l": 10, "r": 10},
+                      xaxis={"title": "class" if names is not None else "unit", **axis}, yaxis_title="response")
     return fig
 
 
