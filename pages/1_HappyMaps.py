@@ -319,9 +319,10 @@ for column, name in zip(st.columns(len(panels)), panels):
             if silent:
                 note += (f" {len(silent)} chosen unit{'s never fire' if len(silent) > 1 else ' never fires'} on any "
                          f"training face: said in words, not optimised.")
-            images = result.images
+            images, start = result.images, result.settings.start
         else:
             book = ui.atlas(name)
+            start = chosen.start
             found = book.lookup(here_layer, chosen) if book is not None else None
             if found is not None:
                 images = found[0][shown]
@@ -329,6 +330,7 @@ for column, name in zip(st.columns(len(panels)), panels):
             elif (name, here_layer) in last and last[(name, here_layer)] in results:
                 old = results[last[(name, here_layer)]]
                 images, shown, labels, stale = old.images, old.units, here.unit_labels(here_layer, old.units), True
+                start = old.settings.start
                 note = ("**Out of date**: computed with earlier settings or units. Press **Regenerate** to "
                         "compute these settings.")
             else:
@@ -342,14 +344,20 @@ for column, name in zip(st.columns(len(panels)), panels):
         status.caption(note)
         st.download_button("Download these HappyMaps (PNG)", plots.png_bytes(sheet), icon=":material/download:",
                            file_name=f"happymaps-{name}-{here_layer}.png", mime="image/png", key=f"hm_png_{name}")
-        added = images - here.mean_image
-        adds_nothing = {i: "adds nothing:\nthe mean face" for i in np.flatnonzero(happymaps.flat(added))}
+        from_mean = start == "mean"  # what the network adds is measured from the picture it started from
+        added = images - here.mean_image if from_mean else images
+        adds_nothing = ({i: "adds nothing:\nthe mean face" for i in np.flatnonzero(happymaps.flat(added))}
+                        if from_mean else {})
         unmoved = [i for i in alive if i in adds_nothing]
         if unmoved:
             st.caption(f"{len(unmoved)} of {len(alive)} maps stayed the mean face (what the network adds is flat): "
                        "with these settings the regularisers leave the optimiser no room. Lower the decay or the "
                        "clipping, or press **Reset settings**.")
-        if adds:
+        if adds and not from_mean:
+            st.caption(f"What the network adds is drawn for pictures that start from the mean face; these start "
+                       f"from {'flat gray' if start == 'gray' else 'random noise'}, so the picture itself is what "
+                       f"the optimiser built.")
+        elif adds:
             # full colour at no less than the flat span: a difference nobody could see stays white
             coloured, limit = plots.diverging(added, max(float(np.abs(added).max()), happymaps.FLAT_SPAN))
             picture(st, plots.montage(coloured, labels, cols=cols, scale=scale, words={**adds_nothing, **words}),
@@ -369,7 +377,7 @@ for column, name in zip(st.columns(len(panels)), panels):
                         st.error(str(error))
                         continue
             check = results[check_key]
-            check_added = check.images - here.mean_image
+            check_added = check.images - here.mean_image if from_mean else check.images
             similar = happymaps.correlation(added, check_added)
             # a map that stayed the mean face, here or on the random copy, has nothing to correlate
             compared = [i for i in alive if i not in adds_nothing and not happymaps.flat(check_added[i:i + 1])[0]]

@@ -66,6 +66,19 @@ def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_chan
     assert len(at.get("image")) == 2 and any("Out of date" in c.value for c in at.caption)
 
 
+def test_maps_that_start_from_noise_are_not_drawn_as_departures_from_the_mean_face():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_preset").set_value("regularisers-3").run()  # the paper's: pixels from noise
+    at.sidebar.slider(key="hm_steps").set_value(8).run()
+    at.button(key="hm_regenerate").click().run()
+    at.sidebar.toggle(key="hm_sanity").set_value(True).run()
+    assert_healthy(at)
+    assert any("these start from random noise" in c.value for c in at.caption)
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert not any(c.startswith("What the network adds") for c in captions)
+    assert any("random network" in m.label and m.value != "–" for m in at.metric)
+
+
 def test_a_preset_sets_the_four_regulariser_sliders_and_reset_restores_the_default():
     at = fresh().switch_page(HAPPYMAPS).run()
     at.sidebar.selectbox(key="hm_preset").set_value("regularisers-2").run()
