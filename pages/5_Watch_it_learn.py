@@ -68,9 +68,11 @@ st.caption(
       f"No CMU or Pointing'04 picture is stored, only these pictures and the network's answers to them.")
 
 st.header("Inside the network, epoch by epoch")
-st.markdown("A few feature maps of each conv and pool layer for one picture: white where the feature responds "
-            "most in that layer at that epoch, black where it is silent. Move the epoch to see them change as the "
-            "network learns.")
+kept = {len(c) for c in movie.channels.values()}
+st.markdown(f"{'One feature map' if kept == {1} else 'A few feature maps'} of each conv and pool layer for one "
+            f"picture: white where the feature responds most in that layer at that epoch, black where it is silent. "
+            f"Move the epoch to see {'it' if kept == {1} else 'them'} change as the network learns."
+            + (" (A recording of many epochs keeps one map a layer, to stay small.)" if kept == {1} else ""))
 c1, c2 = st.columns(2)
 picture = c1.selectbox("Picture", range(len(movie.input_names)), format_func=lambda i: movie.input_names[i],
                        key="timelapse_picture")
@@ -84,5 +86,6 @@ for k, (layer, maps) in enumerate(movie.activations.items()):
     tiles = maps[frame, picture]
     columns[k % 2].image(plots.montage(tiles, labels=[f"unit {c}" for c in movie.channels[layer]], cols=len(tiles),
                            scale=max(1, 192 // tiles.shape[-1])),
-             caption=f"{layer}: units {', '.join(map(str, movie.channels[layer]))} "
+             caption=f"{layer}: unit{'s' if len(movie.channels[layer]) > 1 else ''} "
+                     f"{', '.join(map(str, movie.channels[layer]))} "
                      f"(white = {movie.scales[layer][frame]:.2f}, this layer's highest at epoch {epoch})")

@@ -226,3 +226,7 @@ def test_the_page_plays_every_shipped_timelapse():
         assert any(m.value == f"**{timelapse.learning_sentence(movie)}**" for m in at.markdown), variant
         figure = json.loads(at.get("plotly_chart")[0].proto.spec)
         assert len(figure["frames"]) == len(movie), variant
+        one_map = all(len(c) == 1 for c in movie.channels.values())  # a long recording keeps one a layer
+        assert any(m.value.startswith("One feature map" if one_map else "A few feature maps") for m in at.markdown)
+        captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+        assert any(c.startswith("conv2d_1: unit 0 (" if one_map else "conv2d_1: units 0, ") for c in captions), variant
