@@ -198,6 +198,10 @@ name, gray, crop_box, source, x, credit, decision = good[chosen]
 st.subheader(name)
 c1, c2, c3 = st.columns([3, 2, 3])
 c1.image(plots.with_box(gray, crop_box), caption=f"Original; the red box is what the network gets ({source})")
+on_photo = imaging.share_on_photo(crop_box, gray.shape)
+if on_photo < 0.6:
+    c1.warning(f"Only {on_photo:.0%} of the crop lies on the photo; the rest is filled in from its edges, so the "
+               f"network sees little of the photo. Move the crop back toward the face.")
 if imaging.LESS_SURE in source:
     c1.caption("The face detector was not sure of this face: check that the red box holds it "
                "(the crop sliders above move it).")

@@ -331,6 +331,17 @@ def test_a_cmu_sample_reaches_an_original_network_as_its_training_faces_did():
     assert not any("the whole CMU file" in img.caption for element in at.get("image") for img in element.proto.imgs)
 
 
+def test_a_crop_moved_off_the_photo_says_so():
+    at = fresh().switch_page(PHOTO).run()
+    at.selectbox(key="photo_sample").set_value("Sample: astronaut").run()
+    assert not [w for w in at.warning if "of the crop lies on the photo" in w.value]
+    at.slider(key="photo_zoom").set_value(0.5).run()
+    at.slider(key="photo_right").set_value(0.5).run()
+    at.slider(key="photo_down").set_value(-0.5).run()
+    assert_healthy(at)
+    assert [w for w in at.warning if "of the crop lies on the photo" in w.value]
+
+
 def test_one_decision_unit_is_named_by_its_class():
     at = fresh().switch_page(PHOTO).run()
     at.sidebar.selectbox(key="variant").set_value("ex1-4").run()

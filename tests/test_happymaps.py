@@ -918,6 +918,8 @@ def test_a_zero_bar_keeps_its_label_outside_the_bar():
     accuracy, recall = fig.data
     assert list(recall.text) == ["", "0%"] and list(recall.textposition)[1] == "outside"
     assert list(accuracy.textposition) == ["inside", "inside"]
+    assert list(plots.honest_bars({"test": 0.995, "cmu_new_people": {"overall": 0.994}}).data[0].text) == \
+        ["99.5%", "99%"], "99.5% is not drawn as 100%"
     bars = plots.probabilities(["not left", "left"], [1.0, 0.0]).data[0]
     assert list(bars.textposition) == ["inside", "outside"] and list(bars.text) == ["100.0%", "0.0%"]
 

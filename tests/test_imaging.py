@@ -780,3 +780,9 @@ def test_frame_moves_a_face_crop_by_hand_but_never_the_whole_photo():
     assert framed.source == "face box, moved by hand"
     whole = imaging.frame(gray, face, use_whole_photo=True, right=0.25)
     assert whole.box == imaging.whole_frame(gray.shape) and whole.source == "whole photo"
+
+
+def test_share_on_photo_is_the_part_of_the_crop_that_is_not_padding():
+    assert imaging.share_on_photo((0, 0, 64, 60), (60, 64)) == 1.0
+    assert imaging.share_on_photo((32, 0, 96, 60), (60, 64)) == pytest.approx(0.5)
+    assert imaging.share_on_photo((-100, -100, -10, -10), (60, 64)) == 0.0

@@ -214,6 +214,15 @@ def moved(box: Box, right: float = 0.0, down: float = 0.0) -> Box:
     return (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
 
 
+def share_on_photo(box: Box, image_shape) -> float:
+    """The share of the box's area that lies on the photo (the rest is padding)."""
+    h, w = image_shape[:2]
+    x0, y0, x1, y1 = box
+    area = max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
+    inside = max(min(x1, w) - max(x0, 0.0), 0.0) * max(min(y1, h) - max(y0, 0.0), 0.0)
+    return inside / area if area > 0 else 0.0
+
+
 def _reduced(gray: np.ndarray, box: Box, k: int) -> tuple[np.ndarray, Box]:
     """The photo averaged over k x k blocks, and the box in its pixels (no-op for k < 2)."""
     if k < 2:

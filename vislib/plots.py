@@ -106,6 +106,13 @@ def confusion_matrix(matrix, classes, title: str) -> go.Figure:
     return fig
 
 
+def _percent(value) -> str:
+    """A share as a bar's label: whole percents, but never "100%" or "0%" for a figure that is not."""
+    if value is None:
+        return ""
+    return f"{value:.1%}" if 0.995 <= value < 1.0 or 0.0 < value < 0.005 else f"{value:.0%}"
+
+
 def _label_positions(values, small: float = 0.15) -> list[str]:
     """Each bar's label inside it, or just outside where the bar is too short to hold it: Plotly
     draws no label at all on a bar of height 0 (a 0% that matters, like no "left" face found)."""
@@ -212,7 +219,7 @@ def explanation_png(gray: np.ndarray, heatmap: np.ndarray, opacity: float, title
 def grouped_bars(groups: dict, title: str = "", percent: bool = True) -> go.Figure:
     """{series: {category: value}} as grouped bars."""
     fig = go.Figure([go.Bar(name=series, x=list(values), y=list(values.values()), cliponaxis=False,
-                            text=[f"{v:.0%}" if percent else f"{v:.2f}" for v in values.values()],
+                            text=[_percent(v) if percent else f"{v:.2f}" for v in values.values()],
                             textposition=_label_positions(values.values()) if percent else "auto")
                      for series, values in groups.items()])
     fig.update_layout(barmode="group", height=340, title=title, legend={"orientation": "h", "y": -0.15},
@@ -274,10 +281,10 @@ def honest_bars(accuracy: dict, test_label: str = HONEST_GROUPS[0][1]) -> go.Fig
         overall.append(value if isinstance(value, float) else value.get("overall"))
         recall.append(value.get("left_recall") if isinstance(value, dict) else None)
     fig = go.Figure([
-        go.Bar(name="accuracy", x=names, y=overall, text=[f"{v:.0%}" for v in overall],
+        go.Bar(name="accuracy", x=names, y=overall, text=[_percent(v) for v in overall],
                textposition=_label_positions(overall), cliponaxis=False),
         go.Bar(name="“left” faces found (recall)", x=names, y=recall,
-               text=[f"{v:.0%}" if v is not None else "" for v in recall],
+               text=[_percent(v) for v in recall],
                textposition=_label_positions(recall), cliponaxis=False),
     ])
     fig.update_layout(barmode="group", yaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=320,
@@ -315,7 +322,9 @@ def matched_similarity_bars(layers, matched, baseline, title: str = "") -> go.Fi
         go.Bar(name="units paired at random", x=short, y=list(baseline), text=[f"{v:.2f}" for v in baseline],
                marker_color="#bbbbbb"),
     ])
-    fig.update_layout(title=title, barmode="group", yaxis={"range": [min(0.0, *baseline) - 0.05, 1.05],
+    lowest = min(0.0, *baseline, *matched)
+    fig.update_traces(cliponaxis=False)  # a negative bar's label sits below it: room for it under the axis
+    fig.update_layout(title=title, barmode="group", yaxis={"range": [lowest - (0.12 if lowest < 0 else 0.05), 1.05],
                                                           "title": "mean correlation"},
                       height=320, margin={"t": 40, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h"})
     return fig
