@@ -279,7 +279,7 @@ for column, name in zip(st.columns(len(panels)), panels):
         if not shown:
             continue
         key = (name, here_layer, tuple(shown), chosen)
-        cols = min(len(shown), compare_cols) if compare_cols else None
+        cols = compare_cols  # side by side, both sheets have as many columns: tiles of one size in both
         labels = here.unit_labels(here_layer, shown)
         # a unit that never fires on a training face is said in words: optimising it is wasted time
         never_fire = set(ui.dead_units(name, here_layer))
