@@ -81,8 +81,13 @@ with tab_all:
         rates = [k for k in table.columns if k not in ("variant", "what changed", "parameters")]
         table[rates] = table[rates].astype(float) * 100  # shown as 67.4%, as in the header figures
         st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * len(table),
-                     column_config={"parameters": st.column_config.NumberColumn(format="localized"),
-                                    **{k: st.column_config.NumberColumn(format="%.1f%%") for k in rates}})
+                     column_config={"variant": st.column_config.TextColumn(pinned=True),
+                                    "what changed": st.column_config.TextColumn(width="medium"),
+                                    "parameters": st.column_config.NumberColumn(format="localized"),
+                                    **{k: st.column_config.NumberColumn(format="%.1f%%") for k in rates},
+                                    "CMU test": st.column_config.NumberColumn(
+                                        format="%.1f%%", help="The original study's split: new photos of the "
+                                        "people it was trained on. Experiment 2's: people held out of training.")})
         st.caption("“CMU new people”: retrained with people held out, scored on them. “Left” recall: the share of the "
                    "three amigos' left-looking photos called left. A dash: not measured for that variant.")
 ui.cite_pointing04()

@@ -45,6 +45,19 @@ def test_overview_shows_the_chosen_variants_figures_and_keeps_the_choice_across_
     assert any("Gourier" in c.value for c in fresh().caption), "the Overview scores Pointing'04 images: cite"
 
 
+def test_the_all_variants_table_has_every_shipped_variant_with_its_figures():
+    at = fresh()
+    assert_healthy(at)
+    tables = [d.value for d in at.dataframe if "variant" in d.value.columns]
+    assert tables, "the All variants tab shows a table"
+    table = tables[0].set_index("variant")
+    assert list(table.index) == zoo.shipped_variants()
+    for name in ("exp0", "ex2-4"):
+        accuracy = zoo.read_json(name, "metrics.json")["accuracy"]
+        assert table.loc[name, "CMU test"] == pytest.approx(100 * accuracy["test"])
+        assert table.loc[name, "three amigos (face framed)"] == pytest.approx(100 * accuracy["three_amigos"]["overall"])
+
+
 def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_change():
     at = fresh().switch_page(HAPPYMAPS).run()
     assert_healthy(at)
