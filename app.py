@@ -33,14 +33,12 @@ new_people = acc.get("cmu_new_people", {}).get("overall")
 left_recall = amigos.get("left_recall")
 c1, c2, c3, c4, c5 = st.columns(5)
 c1.metric("Parameters", f"{metrics['params']:,}")
+test_label, test_meaning = report.cmu_test_label(metrics)
 by_person = metrics.get("split", {}).get("by") == "person"
-test_people = len(metrics.get("split", {}).get("test_people", []))
-test_label, _ = report.cmu_test_label(metrics)
 c2.metric(test_label, f"{acc['test']:.1%}",
-          help=f"The CMU faces of {test_people} people held out of this network's training (its split is by "
-               f"person); “CMU, new people” repeats that over every person."
-          if by_person else "New photos of the 20 people the network was trained on (the original study's split "
-                            "by image): every test photo has a near twin in training.")
+          help=test_meaning[0].upper() + test_meaning[1:] + (
+              " (its split is by person); “CMU, new people” repeats that over every person." if by_person else
+              " (the original study's split by image): every test photo has a near twin in training."))
 c3.metric("CMU, new people", "not measured" if new_people is None else f"{new_people:.1%}",
           help="The same recipe retrained with a few CMU people held out each time (grouped by person), "
                "scored on the people it never saw.")

@@ -253,17 +253,19 @@ def tiles(images, shown, dead):
 
 
 panels = [variant] + ([compare] if compare != "(none)" else [])
-drawn = {}  # panel -> (maps, mean face, labels): the side-by-side comparison as a number
+drawn = {}  # panel -> (what its maps built, labels): the side-by-side comparison as a number
 compare_cols = 4 if len(panels) > 1 else None
 scale = 3
 for column, name in zip(st.columns(len(panels)), panels):
     with column:
         model = ui.load_or_stop(ui.model, name)
         here = ui.load_or_stop(ui.engine, name)
-        here_layer = zoo.variant(name).decision_layer if layer == decision else layer
-        st.subheader(f"{name} · {here_layer}")
-        if here_layer not in zoo.unit_layers(model):
-            st.info(f"{name} has no layer {layer}.")
+        # the other network's counterpart: its decision for the decision, else the same name if hidden there too
+        here_layer = layer if name == variant else comparing.counterparts(network, model).get(layer)
+        st.subheader(f"{name} · {here_layer or layer}")
+        if here_layer is None or here_layer not in zoo.unit_layers(model):
+            st.info(f"{name} has no layer that does the work of {variant}'s {layer}"
+                    + (f" ({name}'s {layer} is its decision layer)." if layer in zoo.unit_layers(model) else "."))
             continue
         n_here = int(model.get_layer(here_layer).output.shape[-1])
         if layer == decision and name != variant:
@@ -337,7 +339,6 @@ for column, name in zip(st.columns(len(panels)), panels):
                 status.info("Press **Regenerate** to compute HappyMaps with these settings.")
                 continue
         alive = [i for i, u in enumerate(shown) if u not in never_fire]  # the units a picture stands for
-        drawn[name] = (np.asarray(images)[alive], here.mean_image, [labels[i] for i in alive])
         pictures, words = tiles(images, shown, never_fire)
         sheet = plots.montage(pictures, labels, cols=cols, scale=scale, words=words)
         picture(canvas, sheet)
@@ -345,10 +346,12 @@ for column, name in zip(st.columns(len(panels)), panels):
         st.download_button("Download these HappyMaps (PNG)", plots.png_bytes(sheet), icon=":material/download:",
                            file_name=f"happymaps-{name}-{here_layer}.png", mime="image/png", key=f"hm_png_{name}")
         from_mean = start == "mean"  # what the network adds is measured from the picture it started from
-        added = images - here.mean_image if from_mean else images
-        adds_nothing = ({i: "adds nothing:\nthe mean face" for i in np.flatnonzero(happymaps.flat(added))}
-                        if from_mean else {})
+        added = happymaps.built(images, here.mean_image, start)
+        flat_here = happymaps.flat(added)
+        adds_nothing = {i: "adds nothing:\nthe mean face" for i in np.flatnonzero(flat_here)} if from_mean else {}
         unmoved = [i for i in alive if i in adds_nothing]
+        kept = [i for i in alive if not flat_here[i]]  # the maps a picture stands for, and that show something
+        drawn[name] = (added[kept], [labels[i] for i in kept])
         if unmoved:
             st.caption(f"{len(unmoved)} of {len(alive)} maps stayed the mean face (what the network adds is flat): "
                        "with these settings the regularisers leave the optimiser no room. Lower the decay or the "
@@ -377,10 +380,8 @@ for column, name in zip(st.columns(len(panels)), panels):
                         st.error(str(error))
                         continue
             check = results[check_key]
-            check_added = check.images - here.mean_image if from_mean else check.images
-            similar = happymaps.correlation(added, check_added)
-            # a map that stayed the mean face, here or on the random copy, has nothing to correlate
-            compared = [i for i in alive if i not in adds_nothing and not happymaps.flat(check_added[i:i + 1])[0]]
+            similar, comparable = happymaps.sanity_correlation(images, check.images, here.mean_image, start)
+            compared = [i for i in alive if comparable[i]]  # a map that stayed flat, here or there: no r
             picture(st, plots.montage(plots.stretch(check.images) if stretch else check.images,
                                       [f"{l} · r={similar[i]:.2f}" if i in compared else f"{l} · r: –" if i in alive
                                        else l for i, l in enumerate(labels)], cols=cols, scale=scale,
@@ -388,13 +389,14 @@ for column, name in zip(st.columns(len(panels)), panels):
                     caption="The same settings on a copy of the network with random weights (Adebayo et al. 2018).")
             st.metric("Resemblance to the random network's maps (median |r|)",
                       f"{np.median(np.abs(similar[compared])):.2f}" if compared else "–",
-                      help="Correlation between what each map adds to the mean face here and on the random "
-                           "network, without its sign (a picture and its negative share their shapes). Near 0: "
-                           "the picture comes from what the network learned. Near 1: from the method alone, "
-                           "whatever the network.")
+                      help=f"Correlation between {'what each map adds to the mean face' if from_mean else 'the maps'} "
+                           "here and on the random network, without its sign (a picture and its negative share "
+                           "their shapes). Near 0: the picture comes from what the network learned. Near 1: from "
+                           "the method alone, whatever the network.")
             if len(compared) < len(alive):
                 st.caption(f"r: – for {len(alive) - len(compared)} of {len(alive)} units: their map, here or on "
-                           "the random network, stayed the mean face, so there is nothing to compare.")
+                           f"the random network, stayed {'the mean face' if from_mean else 'flat'}, so there is "
+                           f"nothing to compare.")
         if top and name == variant and not stale:
             try:
                 reads_logit = here.reads_logit(here_layer, chosen)
@@ -412,9 +414,9 @@ for column, name in zip(st.columns(len(panels)), panels):
                                           words={10 * i: w for i, w in words.items()}),
                         caption=f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
                                  f"(with its response to each). {settings.CMU_CITATION}")
-if len(drawn) == 2:
-    (maps_a, mean_a, labels_a), (maps_b, mean_b, labels_b) = drawn.values()
-    similarity = comparing.correlation_matrix(maps_a - mean_a, maps_b - mean_b)
+if len(drawn) == 2 and all(len(maps) for maps, _ in drawn.values()):
+    (maps_a, labels_a), (maps_b, labels_b) = drawn.values()
+    similarity = comparing.correlation_matrix(maps_a, maps_b)  # what each built: `happymaps.built`
     rows, cols = comparing.best_matching(similarity)
     st.metric("How alike the two sets of HappyMaps are, unit for unit (matched r)",
               f"{similarity[rows, cols].mean():.2f}",

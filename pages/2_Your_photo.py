@@ -149,7 +149,10 @@ if not photos:
 framing = st.radio("Framing", ["face", "whole photo"], horizontal=True, key="photo_framing", persist_state=KEEP,
                    help="'face' crops head and shoulders around the face, as the CMU photos were framed.")
 z1, z2, z3 = st.columns(3)
-by_hand = framing != "face"
+whole_cmu_files = spec.framing == "cmu" and all(credit == "cmu" for *_, credit in photos)
+by_hand = framing != "face" or whole_cmu_files
+if whole_cmu_files:
+    st.caption(f"CMU files reach {variant} whole, as its training faces did: the framing and the crop do not apply.")
 zoom = z1.slider("Crop zoom", 0.5, 2.0, 1.0, 0.05, key="photo_zoom", disabled=by_hand, persist_state=KEEP)
 right = z2.slider("Move crop right", -0.5, 0.5, 0.0, 0.05, key="photo_right", disabled=by_hand, persist_state=KEEP,
                   help="In fractions of the crop's width; negative moves it left.")
@@ -201,7 +204,7 @@ c1.image(plots.with_box(gray, crop_box), caption=f"Original; the red box is what
 on_photo = imaging.share_on_photo(crop_box, gray.shape)
 if on_photo < 0.6:
     c1.warning(f"Only {on_photo:.0%} of the crop lies on the photo; the rest is filled in from its edges, so the "
-               f"network sees little of the photo. Move the crop back toward the face.")
+               f"network sees little of the photo. The crop sliders above move it onto the face.")
 if imaging.LESS_SURE in source:
     c1.caption("The face detector was not sure of this face: check that the red box holds it "
                "(the crop sliders above move it).")

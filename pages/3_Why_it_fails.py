@@ -19,9 +19,10 @@ variant = ui.variant_picker()
 spec = zoo.variant(variant)
 network = ui.load_or_stop(ui.model, variant)
 scores = ui.load_or_stop(ui.metrics, variant)["accuracy"]
-st.markdown(f"**{variant}** scores **{scores['test']:.0%}** on its CMU test faces and "
-            f"**{scores['three_amigos']['overall']:.0%}** on the three amigos, where it finds "
-            f"**{scores['three_amigos']['left_recall']:.0%}** of the faces looking left.")
+found_left = scores["three_amigos"].get("left_recall")
+st.markdown(f"**{variant}** scores **{scores['test']:.1%}** on its CMU test faces and "
+            f"**{scores['three_amigos']['overall']:.1%}** on the three amigos"
+            + (f", where it finds **{found_left:.1%}** of the faces looking left." if found_left is not None else "."))
 
 
 @st.cache_data(show_spinner=False)

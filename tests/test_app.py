@@ -340,7 +340,9 @@ def test_a_cmu_sample_reaches_an_original_network_as_its_training_faces_did():
             expected = "left" if "_left_" in option else "not left"
             assert at.metric[0].value == expected, (variant, option)
             assert any("the whole CMU file" in img.caption for element in at.get("image") for img in element.proto.imgs)
+    assert at.slider(key="photo_zoom").disabled, "the crop does not apply to a file given whole"
     at.sidebar.selectbox(key="variant").set_value("ex2-3").run()  # trained on the detector's crops: framed so
+    assert not at.slider(key="photo_zoom").disabled
     assert not any("the whole CMU file" in img.caption for element in at.get("image") for img in element.proto.imgs)
 
 
@@ -462,8 +464,8 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     assert f"**{rows['as is']['left_recall']:.0%}** of the faces looking left as they are, and **{swap:.0%}**" in text
     assert any("Gourier" in c.value for c in at.caption), "the page shows Pointing'04 photos: cite"
     scores = zoo.read_json("exp0", "metrics.json")["accuracy"]
-    assert f"**exp0** scores **{scores['test']:.0%}**" in text
-    assert f"where it finds **{scores['three_amigos']['left_recall']:.0%}** of the faces looking left" in text
+    assert f"**exp0** scores **{scores['test']:.1%}**" in text
+    assert f"where it finds **{scores['three_amigos']['left_recall']:.1%}** of the faces looking left" in text
     counts = diagnosis.empty_gradcam(model, diagnosis.cmu_test_inputs(spec, cmu), spec.classes)
     assert (f"Grad-CAM shows nothing for **{counts['gradcam_empty']}**" in text) == (counts["gradcam_empty"] > 0)
     assert ("shows something on every one" in text) == (counts["gradcam_empty"] == 0 < counts["judged_left"])
@@ -473,7 +475,7 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     assert_healthy(at)
     text = " ".join(m.value for m in at.markdown)
     scores = zoo.read_json("ex2-3", "metrics.json")["accuracy"]
-    assert f"where it finds **{scores['three_amigos']['left_recall']:.0%}** of the faces looking left" in text
+    assert f"where it finds **{scores['three_amigos']['left_recall']:.1%}** of the faces looking left" in text
     assert "shows nothing for **0**" not in text, "no explanation of an empty map that did not happen"
 
 
@@ -587,6 +589,31 @@ def test_comparing_two_variants_on_the_happymaps_page_gives_the_matched_similari
     score = next(m for m in at.metric if m.label.startswith("How alike the two sets of HappyMaps"))
     assert -1.0 <= float(score.value) <= 1.0
     assert any(c.value.startswith("Units paired at random give") and "↔" in c.value for c in at.caption)
+
+
+def test_side_by_side_a_hidden_layer_is_not_compared_with_the_other_networks_decision():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_layer_exp0").set_value("dense_1").run()
+    at.sidebar.selectbox(key="hm_compare").set_value("ex1-5").run()  # its dense_1 is its decision layer
+    assert_healthy(at)
+    assert any("ex1-5 has no layer that does the work of exp0's dense_1" in i.value for i in at.info)
+    assert not any(m.label.startswith("How alike the two sets") for m in at.metric)
+
+
+def test_side_by_side_maps_from_noise_are_matched_on_the_maps_themselves():
+    """Subtracting the mean face from maps that never started from it made any two networks look alike."""
+    from vislib import atlas, compare, happymaps
+
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_image").set_value("pixels").run()  # its default from the atlases: from noise
+    at.sidebar.selectbox(key="hm_compare").set_value("ex1-1").run()
+    assert_healthy(at)
+    score = next(m for m in at.metric if m.label.startswith("How alike the two sets of HappyMaps"))
+    settings_ = happymaps.Settings.from_preset(happymaps.DEFAULT_FOR_IMAGE["pixels"])
+    maps = [atlas.load(v).lookup("dense_3", settings_)[0] for v in ("exp0", "ex1-1")]
+    similarity = compare.correlation_matrix(*maps)
+    rows, cols = compare.best_matching(similarity)
+    assert score.value == f"{similarity[rows, cols].mean():.2f}"
 
 
 def test_an_experiment_2_variant_says_its_cmu_test_faces_are_new_people():

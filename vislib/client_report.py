@@ -134,7 +134,8 @@ def decision_maps(variant: str, honesty: bool = True) -> dict | None:
         engine = happymaps.engine_for(variant)
         check = engine.randomized().layer(spec.decision_layer, settings=saved.settings, every=saved.settings.steps)
         out["random"] = check.images
-        out["r"] = happymaps.correlation(maps - engine.mean_image, check.images - engine.mean_image)
+        r, comparable = happymaps.sanity_correlation(maps, check.images, engine.mean_image, saved.settings.start)
+        out["r"] = np.where(comparable, r, np.nan)  # a map that stayed its start has no r
     return out
 
 
@@ -151,15 +152,20 @@ def _happymaps(variant: str, honesty: bool) -> str:
                     "faces, from the average training face).")]
     if found["random"] is not None:
         r = found["r"]
-        figures.append(_img(plots.montage(found["random"], [f"{l} · r={v:.2f}" for l, v in zip(found["labels"], r)],
+        figures.append(_img(plots.montage(found["random"], [f"{l} · r={v:.2f}" if np.isfinite(v) else f"{l} · r: –"
+                                                            for l, v in zip(found["labels"], r)],
                                           cols=len(r), scale=2),
                             "honesty check", "Honesty check: the same method on a copy of the network with random "
                             "weights (Adebayo et al. 2018). r: how alike the two pictures' departures from the average face are."))
-        resemblance = float(np.median(np.abs(r)))  # the figure judged is the figure printed
-        verdict = ("near 0: the pictures come from what the network learned" if resemblance < 0.3 else
-                   "high: part of what the pictures show comes from the method, not from training")
-        note = (f"<p>Resemblance to the random network's pictures (median of |r|): <b>{resemblance:.2f}</b>, "
-                f"{verdict}.</p>")
+        comparable = r[np.isfinite(r)]
+        if comparable.size:
+            resemblance = float(np.median(np.abs(comparable)))  # the figure judged is the figure printed
+            verdict = ("near 0: the pictures come from what the network learned" if resemblance < 0.3 else
+                       "high: part of what the pictures show comes from the method, not from training")
+            note = (f"<p>Resemblance to the random network's pictures (median of |r|): <b>{resemblance:.2f}</b>, "
+                    f"{verdict}.</p>")
+        else:
+            note = "<p>Honesty check: the pictures did not move from where they started, so there is nothing to compare.</p>"
     else:
         note = "<p class='muted'>Honesty check: not available.</p>"
     return head + f"<div class='row'>{''.join(figures)}</div>{note}</section>"

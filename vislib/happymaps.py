@@ -35,6 +35,7 @@ START_IMAGES = ("noise", "gray", "mean")
 IMAGES = ("faces", "pixels", "fourier")  # the image parameterisations, by name
 RUNTIME_PARAMS = ("learning_rate", "decay", "blur_sigma", "blur_every", "norm_pct", "contrib_pct", "tv_weight")
 FACE_COMPONENTS = 30  # measured: 30 gave the legibility goal; 50 and 100 let the randomised copy look as "left"
+FLAT_SPAN = 0.03  # a picture whose 1st-99th percentile span is under this (of the gray range) shows nothing
 
 
 @dataclass(frozen=True)
@@ -186,14 +187,26 @@ def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(denominator > 0, (a * b).sum(1) / np.where(denominator > 0, denominator, 1), 0.0)
 
 
-FLAT_SPAN = 0.03  # a picture whose 1st-99th percentile span is under this (of the gray range) shows nothing
-
-
 def flat(images: np.ndarray, span: float = FLAT_SPAN) -> np.ndarray:
     """(N,) bool: the (N, H, W) pictures (or differences) whose 1st-99th percentile span is under
     `span`, i.e. that a person sees as one flat tone."""
     images = np.asarray(images, np.float32)
     return (np.percentile(images, 99, axis=(1, 2)) - np.percentile(images, 1, axis=(1, 2))) < span
+
+
+def built(images: np.ndarray, mean_face: np.ndarray, start: str) -> np.ndarray:
+    """What the optimiser built: the maps minus the mean face when they started from it (what the
+    network adds), else the maps themselves (a noise or gray start holds nothing to subtract)."""
+    images = np.asarray(images, np.float32)
+    return images - np.asarray(mean_face, np.float32) if start == "mean" else images
+
+
+def sanity_correlation(images, check_images, mean_face, start: str) -> tuple[np.ndarray, np.ndarray]:
+    """The model-randomisation check (Adebayo et al. 2018) per map: (r, comparable). r correlates what
+    was built here with what the same settings built on the randomised copy; `comparable` is False
+    where either is flat (a map that stayed its start), whose r means nothing."""
+    here, there = built(images, mean_face, start), built(check_images, mean_face, start)
+    return correlation(here, there), ~flat(here) & ~flat(there)
 
 
 def saturated_share(images: np.ndarray, margin: float = 0.02) -> float:
