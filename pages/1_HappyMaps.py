@@ -262,7 +262,7 @@ for column, name in zip(st.columns(len(panels)), panels):
         here = ui.load_or_stop(ui.engine, name)
         # the other network's counterpart: its decision for the decision, else the same name if hidden there too
         here_layer = layer if name == variant else comparing.counterparts(network, model).get(layer)
-        st.subheader(f"{name} · {here_layer or layer}")
+        st.subheader(f"{name} · {here_layer or '–'}")
         if here_layer is None or here_layer not in zoo.unit_layers(model):
             st.info(f"{name} has no layer that does the work of {variant}'s {layer}"
                     + (f" ({name}'s {layer} is its decision layer)." if layer in zoo.unit_layers(model) else "."))
@@ -421,8 +421,10 @@ if len(drawn) == 2 and all(len(maps) for maps, _ in drawn.values()):
     st.metric("How alike the two sets of HappyMaps are, unit for unit (matched r)",
               f"{similarity[rows, cols].mean():.2f}",
               help="Each unit on the left is paired with its closest twin on the right (one to one), comparing "
-                   "what each map adds to its network's mean face; 1.0: the same pictures. The Compare page "
-                   "does this for every layer, with the layers' representation similarity (CKA).")
+                   + ("what each map adds to its network's mean face" if chosen.start == "mean" else
+                      "the maps themselves (they start from noise or gray, not from the mean face)")
+                   + "; 1.0: the same pictures. The Compare page does this for every layer, with the layers' "
+                     "representation similarity (CKA).")
     st.caption(f"Units paired at random give {similarity.mean():.2f} on average. Pairs: "
                + ", ".join(f"{labels_a[r]} ↔ {labels_b[c]} ({similarity[r, c]:.2f})" for r, c in zip(rows, cols)))
 for name in panels:  # a network that normalises its input shows other things: say what (once)

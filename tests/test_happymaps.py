@@ -933,3 +933,13 @@ def test_a_dense_layers_bar_chart_marks_dead_units_and_names_decision_units():
     assert fig.layout.xaxis.dtick == 1 and fig.layout.yaxis.title.text == "response"
     decision = plots.unit_strip([0.1, 0.9], names=["not left", "left"])
     assert list(decision.data[0].x) == ["0 · not left", "1 · left"] and len(decision.data) == 1
+
+
+def test_the_sanity_correlation_leaves_out_maps_that_stayed_their_start():
+    rng = np.random.default_rng(1)
+    mean = rng.uniform(0.3, 0.7, (60, 64)).astype(np.float32)
+    moved = mean + rng.normal(0, 0.1, (60, 64)).astype(np.float32)
+    r, comparable = happymaps.sanity_correlation(np.stack([moved, mean]), np.stack([moved, moved]), mean, "mean")
+    assert r[0] == pytest.approx(1.0) and comparable.tolist() == [True, False]
+    r, comparable = happymaps.sanity_correlation(np.zeros((0, 60, 64)), np.zeros((0, 60, 64)), mean, "noise")
+    assert r.shape == comparable.shape == (0,)

@@ -165,7 +165,8 @@ def _happymaps(variant: str, honesty: bool) -> str:
             note = (f"<p>Resemblance to the random network's pictures (median of |r|): <b>{resemblance:.2f}</b>, "
                     f"{verdict}.</p>")
         else:
-            note = "<p>Honesty check: the pictures did not move from where they started, so there is nothing to compare.</p>"
+            note = ("<p>Honesty check: the pictures, here or on the random copy, did not move from where they "
+                    "started, so there is nothing to compare.</p>")
     else:
         note = "<p class='muted'>Honesty check: not available.</p>"
     return head + f"<div class='row'>{''.join(figures)}</div>{note}</section>"

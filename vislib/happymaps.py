@@ -204,7 +204,10 @@ def built(images: np.ndarray, mean_face: np.ndarray, start: str) -> np.ndarray:
 def sanity_correlation(images, check_images, mean_face, start: str) -> tuple[np.ndarray, np.ndarray]:
     """The model-randomisation check (Adebayo et al. 2018) per map: (r, comparable). r correlates what
     was built here with what the same settings built on the randomised copy; `comparable` is False
-    where either is flat (a map that stayed its start), whose r means nothing."""
+    where either is flat (a map that stayed its start), whose r means nothing. Pass optimised maps
+    only: a unit filled in with the mean face (never fires) is no map."""
+    if len(images) == 0:
+        return np.zeros(0), np.zeros(0, bool)
     here, there = built(images, mean_face, start), built(check_images, mean_face, start)
     return correlation(here, there), ~flat(here) & ~flat(there)
 
