@@ -28,13 +28,12 @@ SEEDS = (1234, 1, 2)
 def main() -> int:
     import keras
 
-    from vislib import data, train, zoo
+    from vislib import train, zoo
 
-    cache = np.load(recipe_sweep.CACHE)
-    cmu, detected, face = (recipe_sweep._examples(cache, p) for p in ("cmu", "p04d", "p04f"))
     spec = zoo.variant("ex2-2")
-    p_train, p_val = data.person_split(detected.people, spec.pointing04_validation)
-    train_idx, test_idx = data.person_folds(cmu.people, train.CMU_FOLDS, train.FOLD_SEED)[0]
+    h = recipe_sweep.held_out(spec.pointing04_validation)
+    cmu, detected, face, p_train, p_val = h.cmu, h.detected, h.face, h.p_train, h.p_val
+    train_idx, test_idx = h.train_idx, h.test_idx
     people = sorted(set(detected.people[p_train].tolist()))
     held_out, cmu_test = detected.take(p_val), cmu.take(test_idx)
     scores = {7: [], 5: []}

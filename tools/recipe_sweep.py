@@ -22,7 +22,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +120,31 @@ def _examples(cache, prefix):
 
     x = cache[prefix + "_x"]
     return train.Examples(x, cache[prefix + "_poses"], cache[prefix + "_people"], np.full(len(x), prefix))
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The held-out protocol of the two-studio rounds, from the cache: CMU, Pointing'04 framed as
+    uploads ("detected") and by face box, with the Pointing'04 training / validation people and
+    one CMU fold's training / test indices."""
+
+    cmu: object
+    detected: object
+    face: object
+    p_train: np.ndarray
+    p_val: np.ndarray
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+
+
+def held_out(validation_people, fold: int = 0) -> HeldOut:
+    from vislib import data, train
+
+    cache = np.load(CACHE)
+    cmu, detected, face = (_examples(cache, p) for p in ("cmu", "p04d", "p04f"))
+    p_train, p_val = data.person_split(detected.people, validation_people)
+    train_idx, test_idx = data.person_folds(cmu.people, train.CMU_FOLDS, train.FOLD_SEED)[fold]
+    return HeldOut(cmu, detected, face, p_train, p_val, train_idx, test_idx)
 
 
 def _score(model, examples) -> dict:

@@ -46,13 +46,11 @@ def threshold() -> None:
     import keras
 
     import recipe_sweep
-    from vislib import data, train, zoo
+    from vislib import train, zoo
 
-    cache = np.load(recipe_sweep.CACHE)
-    cmu, detected, face = (recipe_sweep._examples(cache, p) for p in ("cmu", "p04d", "p04f"))
     spec = zoo.variant("ex2-2")
-    p_train, p_val = data.person_split(detected.people, spec.pointing04_validation)
-    train_idx, test_idx = data.person_folds(cmu.people, train.CMU_FOLDS, train.FOLD_SEED)[0]
+    h = recipe_sweep.held_out(spec.pointing04_validation)
+    cmu, detected, face, p_train, p_val, test_idx = h.cmu, h.detected, h.face, h.p_train, h.p_val, h.test_idx
     left = spec.classes.index("left")
     people, is_left = detected.people[p_val], detected.poses[p_val] == "left"
     held_out = {"detected (as uploads)": (detected.x[p_val], is_left),
@@ -60,7 +58,7 @@ def threshold() -> None:
                 "CMU fold 0": (cmu.x[test_idx], cmu.poses[test_idx] == "left")}
     probabilities, gains = {name: [] for name in held_out}, []
     for seed in SEEDS:
-        examples = train._join(cmu.take(train_idx), detected.take(p_train), face.take(p_train))
+        examples = train._join(cmu.take(h.train_idx), detected.take(p_train), face.take(p_train))
         model, _, seconds = train.fit(spec, examples, None, seed, spec.epochs)
         for name, (x, _) in held_out.items():
             probabilities[name].append(model.predict(x, verbose=0)[:, left])

@@ -67,14 +67,13 @@ def pose(seeds=(1234, 1, 2)) -> None:
     import keras
     import recipe_sweep
 
-    from vislib import data, train, zoo
+    from vislib import train, zoo
 
-    cache = np.load(recipe_sweep.CACHE)
-    cmu, detected, face = (recipe_sweep._examples(cache, p) for p in ("cmu", "p04d", "p04f"))
     spec = replace(zoo.variant("ex2-2"), task="pose", name="ex2-2-pose")
     zoo.VARIANTS[spec.name] = spec
-    p_train, p_val = data.person_split(detected.people, spec.pointing04_validation)
-    train_idx, test_idx = data.person_folds(cmu.people, train.CMU_FOLDS, train.FOLD_SEED)[0]
+    h = recipe_sweep.held_out(spec.pointing04_validation)
+    cmu, detected, face, p_train, p_val = h.cmu, h.detected, h.face, h.p_train, h.p_val
+    train_idx, test_idx = h.train_idx, h.test_idx
     left = spec.classes.index("left")
 
     def score(model, examples):
