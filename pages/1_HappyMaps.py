@@ -34,16 +34,19 @@ TUNED = ("image", "steps", "learning_rate", "decay", "jitter", "start", *REGULAR
 READINGS = {"auto": None, "activation": False, "pre-activation": True}
 MAX_KEPT_RESULTS = 12
 KEEP = "session"  # widget values survive a visit to another page
+PICKER_CHARS = 33  # a little under what the sidebar's closed picker shows whole (tests/test_browser.py measures it)
+# how the maps are shown, beside the settings that make them; Reset restores both
+VIEW = {"hm_stretch": True, "hm_adds": True, "hm_sanity": False, "hm_top": False, "hm_compare": "(none)"}
 
 
 def layer_caption(name: str) -> str:
     layer = network.get_layer(name)
     n = int(layer.output.shape[-1])
-    if name == decision:
-        return f"{name} · decision: {' / '.join(spec.classes)}"
-    if len(layer.output.shape) == 4:
-        return f"{name} · {n} pattern detectors (convolution)"
-    return f"{name} · {n} hidden units (dense)"
+    if name == decision:  # the classes by name where they fit; the caption below names them anyway
+        named = f"{name} · decision: {'/'.join(spec.classes)}"
+        return named if len(named) <= PICKER_CHARS else f"{name} · decision: {n} classes"
+    # short enough for the sidebar's closed picker; the caption below it says what the units do
+    return f"{name} · {n} {'patterns (conv)' if len(layer.output.shape) == 4 else 'units (dense)'}"
 
 
 def apply_preset(name: str | None = None):
@@ -68,6 +71,7 @@ def use_preset(name: str):
 def reset():
     use_preset(happymaps.DEFAULT_PRESET)
     st.session_state["hm_seed"], st.session_state["hm_reading"] = 0, "auto"
+    st.session_state.update(VIEW)
     st.session_state.pop("hm_results", None)
     st.session_state.pop("hm_last", None)
 
@@ -133,8 +137,8 @@ with st.sidebar:
              "small pattern wherever it appears; a dense unit combines them; a **decision** unit scores one class "
              "(its answer is the class with the highest score). Deeper layers see larger, more face-like patterns.")
     n_units = int(network.get_layer(layer).output.shape[-1])
-    st.caption("Each unit here scores one class: the network answers the class whose unit scores highest."
-               if layer == decision else
+    st.caption(f"Each unit here scores one class ({', '.join(spec.classes)}): the network answers the class "
+               "whose unit scores highest." if layer == decision else
                "Each unit here detects one small pattern, wherever it appears in the picture."
                if len(network.get_layer(layer).output.shape) == 4 else
                "Each unit here combines the patterns found below it into one number.")
@@ -152,8 +156,8 @@ with st.sidebar:
     st.selectbox("Preset", list(happymaps.PRESETS), key="hm_preset", on_change=apply_preset, persist_state=KEEP,
                  format_func=lambda n: happymaps.PRESETS[n].label,
                  help="'Legible' (the default) optimises in the space of faces; 'smoothed' adds jitter and blur at "
-                      "every step, for networks that see only local contrast. The 'Table 1' presets use the "
-                      "regulariser values of Yosinski et al. 2015 on pixels, with our step size and 128 steps: "
+                      "every step, for networks that see only local contrast. The 'Yosinski row N' presets use the "
+                      "regulariser values of Table 1 of Yosinski et al. 2015 on pixels, with our step size and 128 steps: "
                       "not the paper's own runs (500-1000 steps at its learning rates).")
     st.selectbox("Picture made of", happymaps.IMAGES, key="hm_image", persist_state=KEEP, on_change=apply_image_default,
                  format_func={"faces": "faces (mean face + eigenfaces)", "pixels": "free pixels (the paper's)",
@@ -181,16 +185,17 @@ with st.sidebar:
                      help="auto: decision units on their **logit**, the score before softmax, every other unit on "
                           "its activation. A softmax probability stops growing near 1 and can rise by lowering "
                           "the other class, so maximising it says little about the class itself.")
-    stretch = st.toggle("Stretch each tile's contrast", value=True, key="hm_stretch", persist_state=KEEP)
-    adds = st.toggle("Show what the network adds (map − mean face)", value=True, key="hm_adds", persist_state=KEEP)
-    sanity = st.toggle("Sanity check: same settings, random weights", value=False, key="hm_sanity",
-                       persist_state=KEEP)
-    top = st.toggle("Training faces that excite each unit most", value=False, key="hm_top", persist_state=KEEP)
+    for key, value in VIEW.items():  # defaults through the session state, so that Reset can set them
+        st.session_state.setdefault(key, value)
+    stretch = st.toggle("Stretch each tile's contrast", key="hm_stretch", persist_state=KEEP)
+    adds = st.toggle("Show what the network adds (map − mean face)", key="hm_adds", persist_state=KEEP)
+    sanity = st.toggle("Sanity check: same settings, random weights", key="hm_sanity", persist_state=KEEP)
+    top = st.toggle("Training faces that excite each unit most", key="hm_top", persist_state=KEEP)
     others = [v for v in zoo.shipped_variants() if v != variant]
     compare = st.selectbox("Compare with", ["(none)", *others], key="hm_compare", persist_state=KEEP,
                            help="The original team's test: same HappyMaps, same network?")
     st.button("Reset settings", on_click=reset, icon=":material/restart_alt:", key="hm_reset",
-              help="Back to the default settings (the legible preset).")
+              help="Back to the default settings (the legible preset), the default view, and no comparison.")
 
 write_link(layer, units, all_units)
 chosen = happymaps.Settings(

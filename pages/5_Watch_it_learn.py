@@ -71,7 +71,8 @@ st.header("Inside the network, epoch by epoch")
 kept = {len(c) for c in movie.channels.values()}
 st.markdown(f"{'One feature map' if kept == {1} else 'A few feature maps'} of each conv and pool layer for one "
             f"picture: white where the feature responds most in that layer at that epoch, black where it is silent. "
-            f"Move the epoch to see {'it' if kept == {1} else 'them'} change as the network learns."
+            f"Move the epoch below (it has its own slider: the animation above does not move it) to see "
+            f"{'it' if kept == {1} else 'them'} change as the network learns."
             + (" (A recording of many epochs keeps one map a layer, to stay small.)" if kept == {1} else ""))
 c1, c2 = st.columns(2)
 picture = c1.selectbox("Picture", range(len(movie.input_names)), format_func=lambda i: movie.input_names[i],

@@ -62,7 +62,7 @@ def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_chan
     at = fresh().switch_page(HAPPYMAPS).run()
     assert_healthy(at)
     assert at.sidebar.selectbox(key="hm_layer_exp0").value == "dense_3"  # the decision layer first
-    assert at.sidebar.selectbox(key="hm_layer_exp0").options[0].startswith("dense_3 · decision: not left / left")
+    assert at.sidebar.selectbox(key="hm_layer_exp0").options[0].startswith("dense_3 · decision: not left/left")
     assert len(at.get("image")) == 2  # the maps, and what the network adds to the mean face
     assert any("precomputed atlas" in c.value for c in at.caption)
     assert any("logit" in c.value and "1 = **left**" in c.value for c in at.caption)
@@ -101,10 +101,16 @@ def test_a_preset_sets_the_four_regulariser_sliders_and_reset_restores_the_defau
     assert at.sidebar.selectbox(key="hm_image").value == "pixels"
     at.sidebar.select_slider(key="hm_decay").set_value(0.0001).run()  # both ends of the paper's table
     assert at.sidebar.select_slider(key="hm_decay").value == pytest.approx(0.0001)
+    at.sidebar.toggle(key="hm_stretch").set_value(False).run()
+    at.sidebar.toggle(key="hm_sanity").set_value(True).run()
+    at.sidebar.selectbox(key="hm_compare").set_value("ex1-1").run()
     at.button(key="hm_reset").click().run()
     assert_healthy(at)
     assert at.sidebar.selectbox(key="hm_preset").value == "legible"
     assert at.sidebar.selectbox(key="hm_image").value == "faces"
+    # the view and the comparison too: Reset brings back the page as it first opened
+    assert at.sidebar.toggle(key="hm_stretch").value and not at.sidebar.toggle(key="hm_sanity").value
+    assert at.sidebar.selectbox(key="hm_compare").value == "(none)"
     assert any("precomputed atlas" in c.value for c in at.caption)
 
 

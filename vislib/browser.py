@@ -136,6 +136,15 @@ class Page:
                 .map(img => `${Math.round(img.getBoundingClientRect().width)} px ending at `
                             + `${Math.round(img.getBoundingClientRect().right)} > ${Math.round(edge)}`);""")
 
+    def clipped_pickers(self) -> list[str]:
+        """Selectboxes whose closed field shows only part of the chosen option, as 'label: option'."""
+        return self.driver.execute_script("""
+            return Array.from(document.querySelectorAll('[data-testid="stSelectbox"]'))
+                .map(box => [box.querySelector('[data-testid="stWidgetLabel"]'),
+                             box.querySelector('input[role="combobox"]')])
+                .filter(([label, field]) => field && field.offsetParent && field.scrollWidth > field.clientWidth)
+                .map(([label, field]) => `${label ? label.innerText : ''}: ${field.value}`);""")
+
     def title(self) -> str:
         found = self.find("h1")
         return found[0].text if found else ""
@@ -205,7 +214,11 @@ class Page:
         field = self.widget("stSelectbox", label).find_element("css selector", 'input[role="combobox"]')
         field.click()
         field.send_keys(Keys.CONTROL, "a")
-        field.send_keys(option)
+        # key by key, as a person types: a whole text sent at once can leave Streamlit's filter on a
+        # stale query that matches nothing (seen for "Legible, smoothed (jitter, blur)")
+        for key in option[:20]:
+            field.send_keys(key)
+            time.sleep(0.02)
         deadline = time.time() + 10
         while True:
             matches = [o for o in self.find('[role="option"]') if o.text.strip() == option]

@@ -104,21 +104,22 @@ def _preset(label: str, image: str, learning_rate: float, decay: float, blur_sig
 # "regularisers-N" presets are the regulariser values of Table 1 of Yosinski et al. 2015, row N,
 # on pixels, with our normalised step and 128 steps: NOT the paper's runs, which took 500 to 1000
 # steps at learning rate 100 on 0-255 pixels of a 227x227 ImageNet network.
+# Labels stay short enough to show whole in the sidebar's closed picker (tests/test_browser.py).
 PRESETS = {
-    "legible": _preset("Legible: in the space of faces (the default)", "faces", 0.02, 0.2, 0.0, 0, 0.0, 0.0,
+    "legible": _preset("Legible: faces (the default)", "faces", 0.02, 0.2, 0.0, 0, 0.0, 0.0,
                        start="mean"),
     # for networks that see only local contrast (SMOOTHED_FOR): there the face-space optimiser draws
     # the edges of a turned head and none of its shading; jitter and blur at every step make it draw
     # broad shading too (python -m vislib.bench legibility --variant ex2-3 --preset legible-smooth)
-    "legible-smooth": _preset("Legible, smoothed: faces with jitter and blur", "faces", 0.02, 0.2, 1.0, 1, 0.0, 0.0,
+    "legible-smooth": _preset("Legible, smoothed (jitter, blur)", "faces", 0.02, 0.2, 1.0, 1, 0.0, 0.0,
                               jitter=6, start="mean"),
-    "fourier": _preset("Decorrelated spectrum, with jitter (lucid's)", "fourier", 0.01, 0.1, 0.0, 0, 0.0, 0.0,
+    "fourier": _preset("Smooth spectrum, jitter (lucid's)", "fourier", 0.01, 0.1, 0.0, 0, 0.0, 0.0,
                        jitter=2, start="gray"),
-    "regularisers-1": _preset("Yosinski Table 1 row 1's regularisers, on pixels", "pixels", 0.05, 0.0, 0.5, 4, 50.0, 0.0),
-    "regularisers-2": _preset("Yosinski Table 1 row 2's regularisers, on pixels", "pixels", 0.05, 0.3, 0.0, 0, 20.0, 0.0),
-    "regularisers-3": _preset("Yosinski Table 1 row 3's regularisers, on pixels", "pixels", 0.05, 0.0001, 1.0, 4, 0.0, 0.0),
-    "regularisers-4": _preset("Yosinski Table 1 row 4's regularisers, on pixels", "pixels", 0.05, 0.0, 0.5, 4, 0.0, 90.0),
-    "none": _preset("No regulariser, on pixels", "pixels", 0.05, 0.0, 0.0, 0, 0.0, 0.0),
+    "regularisers-1": _preset("Yosinski row 1's regularisers", "pixels", 0.05, 0.0, 0.5, 4, 50.0, 0.0),
+    "regularisers-2": _preset("Yosinski row 2's regularisers", "pixels", 0.05, 0.3, 0.0, 0, 20.0, 0.0),
+    "regularisers-3": _preset("Yosinski row 3's regularisers", "pixels", 0.05, 0.0001, 1.0, 4, 0.0, 0.0),
+    "regularisers-4": _preset("Yosinski row 4's regularisers", "pixels", 0.05, 0.0, 0.5, 4, 0.0, 90.0),
+    "none": _preset("No regulariser (pixels)", "pixels", 0.05, 0.0, 0.0, 0, 0.0, 0.0),
 }
 DEFAULT_PRESET = "legible"
 DEFAULT_FOR_IMAGE = {"faces": "legible", "pixels": "regularisers-3", "fourier": "fourier"}  # the atlas holds these
