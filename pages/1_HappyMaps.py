@@ -228,11 +228,14 @@ if problem:
 
 
 def picture(where, image, caption=None):
-    """A montage at its own size, or the column's width side by side (never wider than it).
+    """A montage at its own size (narrowed to the column, never enlarged), or the column's width side by side.
 
-    "content", not the width in pixels: Streamlit 1.67 narrows a fixed-width image to its column
-    only when it has no caption, so the captioned montages ran off the page."""
-    where.image(image, caption=caption, width="stretch" if compare != "(none)" else "content")
+    The caption is drawn apart: Streamlit 1.67 narrows a fixed-width image to its column only when it
+    has no caption, and stretches a captioned "content"-width one to the column's width."""
+    box = where.container()
+    box.image(image, width="stretch" if compare != "(none)" else int(np.asarray(image).shape[1]))
+    if caption:
+        box.caption(caption)
 
 
 def in_line(ahead: int) -> str:

@@ -58,6 +58,11 @@ def test_the_all_variants_table_has_every_shipped_variant_with_its_figures():
         assert table.loc[name, "three amigos (face framed)"] == pytest.approx(100 * accuracy["three_amigos"]["overall"])
 
 
+def picture_captions(at) -> list[str]:
+    """Captions of pictures: an image's own, and the captions HappyMaps draws under its montages."""
+    return [img.caption for element in at.get("image") for img in element.proto.imgs] + [c.value for c in at.caption]
+
+
 def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_change():
     at = fresh().switch_page(HAPPYMAPS).run()
     assert_healthy(at)
@@ -87,8 +92,7 @@ def test_maps_that_start_from_noise_are_not_drawn_as_departures_from_the_mean_fa
     at.sidebar.toggle(key="hm_sanity").set_value(True).run()
     assert_healthy(at)
     assert any("these start from random noise" in c.value for c in at.caption)
-    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
-    assert not any(c.startswith("What the network adds") for c in captions)
+    assert not any(c.startswith("What the network adds: the map minus") for c in picture_captions(at))
     assert any("random network" in m.label and m.value != "–" for m in at.metric)
 
 
@@ -136,7 +140,7 @@ def test_happymaps_sanity_check_and_an_empty_unit_choice_are_said_in_words():
     at.sidebar.toggle(key="hm_sanity").set_value(True).run()
     assert_healthy(at)
     assert any("random network" in m.label for m in at.metric)
-    assert any("Adebayo" in img.caption for element in at.get("image") for img in element.proto.imgs)
+    assert any("Adebayo" in c for c in picture_captions(at))
     at.sidebar.toggle(key="hm_all_exp0_dense_3").set_value(False).run()
     at.sidebar.multiselect(key="hm_units_exp0_dense_3").set_value([]).run()
     assert_healthy(at)
@@ -155,7 +159,7 @@ def test_maps_that_stay_the_mean_face_are_said_so_and_get_no_sanity_figure():
     assert any("2 of 2 maps stayed the mean face" in c.value for c in at.caption)
     assert any("random network" in m.label and m.value == "–" for m in at.metric)
     assert any("r: – for 2 of 2 units" in c.value for c in at.caption)
-    assert any("±0.03" in img.caption for element in at.get("image") for img in element.proto.imgs), \
+    assert any("±0.03" in c for c in picture_captions(at)), \
         "a flat difference is drawn on a scale no narrower than a visible one"
 
 
@@ -200,7 +204,7 @@ def test_happymaps_shows_the_training_faces_each_unit_likes_or_says_they_are_mis
     at = fresh().switch_page(HAPPYMAPS).run()
     at.sidebar.toggle(key="hm_top").set_value(True).run()
     assert_healthy(at)
-    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    captions = picture_captions(at)
     assert any("9 CMU training faces that excite it most" in c for c in captions), captions
     monkeypatch.setenv(settings.DATA_ENV_VAR, str(tmp_path))  # an empty data folder
     st.cache_data.clear()

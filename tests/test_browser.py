@@ -130,6 +130,9 @@ def test_happymaps_layer_slider_regenerate_and_compare(page):
     page.open("HappyMaps")
     assert_clean(page)
     assert "From the precomputed atlas" in page.text()
+    # two small decision tiles and their captioned "what the network adds": each at its own size
+    assert len(page.find('[data-testid="stMainBlockContainer"] [data-testid="stImage"] img')) == 2
+    assert not page.enlarged_images(), page.enlarged_images()
     page.select("Layer", "conv2d_1 · 16 patterns (conv)")
     assert_clean(page)
     before = page.slider_value("Blur width σ (pixels)")
@@ -150,6 +153,7 @@ def test_happymaps_layer_slider_regenerate_and_compare(page):
     assert_clean(page)
     assert "What the network adds" in page.text()
     assert not page.overflowing_images(), "a montage with a caption ran off the page"
+    assert not page.enlarged_images(), page.enlarged_images()
 
 
 def test_the_sidebar_pickers_show_their_choice_whole(page):

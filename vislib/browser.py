@@ -136,6 +136,14 @@ class Page:
                 .map(img => `${Math.round(img.getBoundingClientRect().width)} px ending at `
                             + `${Math.round(img.getBoundingClientRect().right)} > ${Math.round(edge)}`);""")
 
+    def enlarged_images(self) -> list[str]:
+        """Images in the main column drawn wider than their own pixels (blurred), as 'drawn > own'."""
+        return self.driver.execute_script("""
+            return Array.from(document.querySelectorAll(
+                    '[data-testid="stMainBlockContainer"] [data-testid="stImage"] img'))
+                .filter(img => img.naturalWidth && img.getBoundingClientRect().width > img.naturalWidth + 1)
+                .map(img => `${Math.round(img.getBoundingClientRect().width)} px > ${img.naturalWidth} px`);""")
+
     def clipped_pickers(self) -> list[str]:
         """Selectboxes whose closed field shows only part of the chosen option, as 'label: option'."""
         return self.driver.execute_script("""
