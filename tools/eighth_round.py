@@ -1,14 +1,18 @@
-"""Issue 10, eighth round (BENCHMARKS.md): would an ensemble help new people? Judged without the
-three amigos.
+"""Two checks of the eighth round (BENCHMARKS.md).
 
     python tools/recipe_sweep.py cache        # once (needs the data), then:
-    python tools/eighth_round.py              # 6 trainings of ex2-2's recipe (~9 min on 2 cores)
+    python tools/eighth_round.py ensemble     # issue 10: 6 trainings of ex2-2's recipe (~9 min on 2 cores)
+    python tools/eighth_round.py seen         # issue 11: no training (~3 min)
 
-ex2-2's recipe with CMU fold 0 held out (the seventh round's protocol), seeds 1234, 1 and 2, at its
+- `ensemble`: would an ensemble help new people? Judged without the three amigos. ex2-2's recipe with CMU fold 0 held out (the seventh round's protocol), seeds 1234, 1 and 2, at its
 own length (80 epochs, weights averaged from 40) and at a third of it (27 epochs, from 13). Each
 model and the mean of each length's three probabilities (the ensemble) are scored on Pointing'04
 persons 06 and 13, framed as uploads and by face box, and on CMU fold 0. Three short members cost
 what one full model does, so the short ensemble is the one `make train` could afford.
+- `seen`: the legibility figure of `python -m vislib.bench legibility`, with the map, the mean face
+  and the training faces all seen through the network's own input normalisation (local contrast,
+  or standardisation): does the local-contrast networks' shortfall come from the shading their
+  first layer throws away? At the default preset and at the smoothed one.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ SEEDS = (1234, 1, 2)
 LENGTHS = {"full (80 epochs)": (80, 40), "short (27 epochs)": (27, 13)}
 
 
-def main() -> int:
+def ensemble() -> None:
     import keras
 
     import recipe_sweep
@@ -53,6 +57,48 @@ def main() -> int:
             ensemble = float(((np.mean(p_left[name], axis=0) >= 0.5) == is_left).mean())
             print(f"{length}, {name}: seeds {', '.join(f'{s:.1%}' for s in singles)} (mean {np.mean(singles):.1%});"
                   f" ensemble of the three {ensemble:.1%}", flush=True)
+
+
+def seen(variants=("ex2-1", "ex2-3", "ex2-4", "exp0"), presets=("legible", "legible-smooth")) -> None:
+    from vislib import happymaps, preprocessing, surgery, train, zoo
+    from vislib.bench import RANDOM_SEEDS
+
+    for variant in variants:
+        spec = zoo.variant(variant)
+        normalise = preprocessing.layer(spec.preprocess) if spec.preprocess else None
+
+        def as_seen(images):  # (N, H, W) -> (N, H, W), through the network's first layer
+            x = np.asarray(images, np.float32)[..., None]
+            return (np.concatenate([np.asarray(normalise(x[i:i + 256])) for i in range(0, len(x), 256)])
+                    if normalise else x)[..., 0]
+
+        examples = train.training_sets(spec)[0]
+        faces, left = as_seen(examples.x[..., 0]), examples.poses == "left"
+        reference = faces[left].mean(axis=0) - faces[~left].mean(axis=0)
+        engine = happymaps.engine_for(variant)
+        mean_face = as_seen(engine.mean_image[None])
+        unit = spec.classes.index("left")
+
+        def figure(model, settings_):
+            copy = happymaps.Engine(model, engine.mean_image, engine.face_basis, engine.classes, engine.transforms)
+            image = copy.layer(engine.decision_layer, settings=settings_, every=settings_.steps).images[unit]
+            return float(happymaps.correlation(as_seen(image[None]) - mean_face, reference)[0])
+
+        for preset in presets:
+            settings_ = happymaps.Settings.from_preset(preset)
+            copies = [figure(surgery.randomized_copy(engine.model, seed), settings_) for seed in RANDOM_SEEDS]
+            print(f"{variant} at {preset}, seen through its input normalisation ({spec.preprocess or 'none'}): "
+                  f"trained {figure(engine.model, settings_):.2f}, randomised {np.median(copies):.2f} "
+                  f"(seeds {', '.join(f'{c:.2f}' for c in copies)})", flush=True)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    commands = {"ensemble": ensemble, "seen": seen}
+    if len(argv) != 1 or argv[0] not in commands:
+        print(f"usage: python tools/eighth_round.py {{{','.join(commands)}}}", file=sys.stderr)
+        return 2
+    commands[argv[0]]()
     return 0
 
 
