@@ -2,6 +2,7 @@
 
     python tools/recipe_sweep.py cache        # once (needs the data), then:
     python tools/eighth_round.py ensemble     # issue 10: 6 trainings of ex2-2's recipe (~9 min on 2 cores)
+    python tools/eighth_round.py smoothing    # issue 10: 6 trainings with label smoothing (~12 min)
     python tools/eighth_round.py seen         # issue 11: no training (~3 min)
 
 - `ensemble`: would an ensemble help new people? Judged without the three amigos. ex2-2's recipe with CMU fold 0 held out (the seventh round's protocol), seeds 1234, 1 and 2, at its
@@ -9,6 +10,8 @@ own length (80 epochs, weights averaged from 40) and at a third of it (27 epochs
 model and the mean of each length's three probabilities (the ensemble) are scored on Pointing'04
 persons 06 and 13, framed as uploads and by face box, and on CMU fold 0. Three short members cost
 what one full model does, so the short ensemble is the one `make train` could afford.
+- `smoothing`: the same protocol at full length, with the targets smoothed by 0.1, then 0.2 (a
+  softer "left" / "not left"), against the full models of `ensemble`.
 - `seen`: the legibility figure of `python -m vislib.bench legibility`, with the map, the mean face
   and the training faces all seen through the network's own input normalisation (local contrast,
   or standardisation): does the local-contrast networks' shortfall come from the shading their
@@ -28,22 +31,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SEEDS = (1234, 1, 2)
 LENGTHS = {"full (80 epochs)": (80, 40), "short (27 epochs)": (27, 13)}
+LABEL_SMOOTHINGS = (0.1, 0.2)
 
 
-def ensemble() -> None:
+def ensemble(lengths=LENGTHS, loss=None) -> None:
     import keras
 
     import recipe_sweep
     from vislib import train, zoo
 
     base = zoo.variant("ex2-2")
+    base = replace(base, loss=loss) if loss is not None else base
     h = recipe_sweep.held_out(base.pointing04_validation)
     left = base.classes.index("left")
     held_out = {"persons 06 + 13 as uploads": (h.detected.x[h.p_val], h.detected.poses[h.p_val] == "left"),
                 "persons 06 + 13, face box": (h.face.x[h.p_val], h.face.poses[h.p_val] == "left"),
                 "CMU fold 0": (h.cmu.x[h.test_idx], h.cmu.poses[h.test_idx] == "left")}
     examples = train._join(h.cmu.take(h.train_idx), h.detected.take(h.p_train), h.face.take(h.p_train))
-    for length, (epochs, average_from) in LENGTHS.items():
+    for length, (epochs, average_from) in lengths.items():
         spec = replace(base, epochs=epochs, average_from=average_from)
         p_left = {name: [] for name in held_out}
         for seed in SEEDS:
@@ -57,6 +62,15 @@ def ensemble() -> None:
             ensemble = float(((np.mean(p_left[name], axis=0) >= 0.5) == is_left).mean())
             print(f"{length}, {name}: seeds {', '.join(f'{s:.1%}' for s in singles)} (mean {np.mean(singles):.1%});"
                   f" ensemble of the three {ensemble:.1%}", flush=True)
+
+
+def smoothing() -> None:
+    import keras
+
+    full = next(iter(LENGTHS))
+    for amount in LABEL_SMOOTHINGS:
+        ensemble({f"{full}, label smoothing {amount}": LENGTHS[full]},
+                 keras.losses.CategoricalCrossentropy(label_smoothing=amount))
 
 
 def seen(variants=("ex2-1", "ex2-3", "ex2-4", "exp0"), presets=("legible", "legible-smooth")) -> None:
@@ -94,7 +108,7 @@ def seen(variants=("ex2-1", "ex2-3", "ex2-4", "exp0"), presets=("legible", "legi
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"ensemble": ensemble, "seen": seen}
+    commands = {"ensemble": ensemble, "smoothing": smoothing, "seen": seen}
     if len(argv) != 1 or argv[0] not in commands:
         print(f"usage: python tools/eighth_round.py {{{','.join(commands)}}}", file=sys.stderr)
         return 2
