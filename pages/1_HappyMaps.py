@@ -405,7 +405,7 @@ for column, name in zip(st.columns(len(panels)), panels):
                 st.caption(f"r: – for {len(alive) - len(compared)} of {len(alive)} units: their map, here or on "
                            f"the random network, stayed {'the mean face' if from_mean else 'flat'}, so there is "
                            f"nothing to compare.")
-        if top and name == variant and not stale:
+        if top and not stale:  # both networks side by side: what excites each unit, in either
             try:
                 reads_logit = here.reads_logit(here_layer, chosen)
                 order, values = ui.top_faces(name, here_layer, reads_logit)

@@ -206,6 +206,9 @@ def test_happymaps_shows_the_training_faces_each_unit_likes_or_says_they_are_mis
     assert_healthy(at)
     captions = picture_captions(at)
     assert any("9 CMU training faces that excite it most" in c for c in captions), captions
+    at.sidebar.selectbox(key="hm_compare").set_value("ex1-4").run()  # side by side: for both networks
+    assert_healthy(at)
+    assert sum("9 CMU training faces that excite it most" in c for c in picture_captions(at)) == 2
     monkeypatch.setenv(settings.DATA_ENV_VAR, str(tmp_path))  # an empty data folder
     st.cache_data.clear()
     try:
