@@ -15,7 +15,8 @@ what one full model does, so the short ensemble is the one `make train` could af
 - `seen`: the legibility figure of `python -m vislib.bench legibility`, with the map, the mean face
   and the training faces all seen through the network's own input normalisation (local contrast,
   or standardisation): does the local-contrast networks' shortfall come from the shading their
-  first layer throws away? At the default preset and at the smoothed one.
+  first layer throws away? At the default preset and at the smoothed one; and each map against the
+  network's own classification image (`python tools/seventh_round.py classification-image`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def smoothing() -> None:
 
 
 def seen(variants=("ex2-1", "ex2-3", "ex2-4", "exp0"), presets=("legible", "legible-smooth")) -> None:
+    import seventh_round
     from vislib import happymaps, preprocessing, surgery, train, zoo
     from vislib.bench import RANDOM_SEEDS
 
@@ -98,12 +100,16 @@ def seen(variants=("ex2-1", "ex2-3", "ex2-4", "exp0"), presets=("legible", "legi
             image = copy.layer(engine.decision_layer, settings=settings_, every=settings_.steps).images[unit]
             return float(happymaps.correlation(as_seen(image[None]) - mean_face, reference)[0])
 
+        own = seventh_round.image_for(engine.model, engine.face_basis, unit)
         for preset in presets:
             settings_ = happymaps.Settings.from_preset(preset)
             copies = [figure(surgery.randomized_copy(engine.model, seed), settings_) for seed in RANDOM_SEEDS]
             print(f"{variant} at {preset}, seen through its input normalisation ({spec.preprocess or 'none'}): "
                   f"trained {figure(engine.model, settings_):.2f}, randomised {np.median(copies):.2f} "
                   f"(seeds {', '.join(f'{c:.2f}' for c in copies)})", flush=True)
+            image = engine.layer(engine.decision_layer, settings=settings_, every=settings_.steps).images[unit]
+            print(f"{variant} at {preset}: its map against its own classification image (seventh round) "
+                  f"{happymaps.correlation((image - engine.mean_image)[None], own)[0]:.2f}", flush=True)
 
 
 def main(argv=None) -> int:

@@ -82,28 +82,33 @@ def threshold() -> None:
               f"at {final:.2f} {', '.join(f'{a:.1%}' for a in at[final])} (seeds {', '.join(map(str, SEEDS))})")
 
 
+def image_for(model, basis, left: int, pictures: int = 2048, components: int = 30) -> np.ndarray:
+    """The classification image (H, W): pictures drawn from the face prior, weighted by how much more
+    than average the network says "left", averaged; as a departure from the mean face."""
+    rng = np.random.default_rng(0)
+    coefficients = rng.standard_normal((pictures, components)).astype(np.float32) * basis.scales[:components]
+    full = np.zeros((pictures, basis.size), np.float32)
+    full[:, :components] = coefficients
+    faces = np.clip(basis.image(full), 0.0, 1.0)
+    p_left = model.predict(faces[..., None], batch_size=256, verbose=0)[:, left]
+    return np.tensordot(p_left - p_left.mean(), faces - basis.mean, axes=1) / pictures
+
+
 def classification_image(variants=("exp0", "ex2-4", "ex2-1", "ex2-3"), pictures: int = 2048,
                          components: int = 30) -> None:
     from vislib import happymaps, surgery, train, zoo
     from vislib.bench import RANDOM_SEEDS, pose_direction
-
-    def image_for(model, basis, left):
-        rng = np.random.default_rng(0)
-        coefficients = rng.standard_normal((pictures, components)).astype(np.float32) * basis.scales[:components]
-        full = np.zeros((pictures, basis.size), np.float32)
-        full[:, :components] = coefficients
-        faces = np.clip(basis.image(full), 0.0, 1.0)
-        p_left = model.predict(faces[..., None], batch_size=256, verbose=0)[:, left]
-        return np.tensordot(p_left - p_left.mean(), faces - basis.mean, axes=1) / pictures
 
     for variant in variants:
         spec = zoo.variant(variant)
         reference = pose_direction(train.training_sets(spec)[0])
         engine = happymaps.engine_for(variant)
         left = spec.classes.index("left")
-        trained = happymaps.correlation(image_for(engine.model, engine.face_basis, left)[None], reference)[0]
+        trained = happymaps.correlation(image_for(engine.model, engine.face_basis, left, pictures, components)[None],
+                                        reference)[0]
         copies = [happymaps.correlation(image_for(surgery.randomized_copy(engine.model, seed), engine.face_basis,
-                                                  left)[None], reference)[0] for seed in RANDOM_SEEDS]
+                                                  left, pictures, components)[None], reference)[0]
+                  for seed in RANDOM_SEEDS]
         print(f"{variant}: classification image over {pictures} pictures of its face prior ({components} "
               f"eigenfaces): trained {trained:.2f}, randomised {', '.join(f'{c:.2f}' for c in copies)}", flush=True)
 
