@@ -112,15 +112,7 @@ def seen(variants=("ex2-1", "ex2-3", "ex2-4", "exp0"), presets=("legible", "legi
                   f"{happymaps.correlation((image - engine.mean_image)[None], own)[0]:.2f}", flush=True)
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    commands = {"ensemble": ensemble, "smoothing": smoothing, "seen": seen}
-    if len(argv) != 1 or argv[0] not in commands:
-        print(f"usage: python tools/eighth_round.py {{{','.join(commands)}}}", file=sys.stderr)
-        return 2
-    commands[argv[0]]()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    import recipe_sweep
+
+    sys.exit(recipe_sweep.run_command({"ensemble": ensemble, "smoothing": smoothing, "seen": seen}, "eighth_round.py"))

@@ -115,6 +115,16 @@ def candidates() -> dict:
     }
 
 
+def run_command(commands: dict, script: str, argv=None) -> int:
+    """`python tools/<script> <command>` for the round scripts: run the one command named, or say the usage."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or argv[0] not in commands:
+        print(f"usage: python tools/{script} {{{','.join(commands)}}}", file=sys.stderr)
+        return 2
+    commands[argv[0]]()
+    return 0
+
+
 def _examples(cache, prefix):
     from vislib import train
 

@@ -113,15 +113,7 @@ def classification_image(variants=("exp0", "ex2-4", "ex2-1", "ex2-3"), pictures:
               f"eigenfaces): trained {trained:.2f}, randomised {', '.join(f'{c:.2f}' for c in copies)}", flush=True)
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    commands = {"threshold": threshold, "classification-image": classification_image}
-    if len(argv) != 1 or argv[0] not in commands:
-        print(f"usage: python tools/seventh_round.py {{{','.join(commands)}}}", file=sys.stderr)
-        return 2
-    commands[argv[0]]()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    import recipe_sweep
+
+    sys.exit(recipe_sweep.run_command({"threshold": threshold, "classification-image": classification_image}, "seventh_round.py"))
