@@ -167,8 +167,13 @@ def test_the_sidebar_pickers_show_their_choice_whole(page):
             page.select("Preset", preset)
             assert not page.clipped_pickers(), page.clipped_pickers()
         page.click_button("Reset settings")
+    assert page.selected("Layer") == "dense_3 · decision: 4 classes"  # ex1-4's, from the link
     page.select("Layer", "conv2d_1 · 16 patterns (conv)")
     assert not page.clipped_pickers(), page.clipped_pickers()
+    # and the check does see a cut option: one longer than the field, as the old preset label was
+    page.driver.execute_script("""document.querySelector('[data-testid="stSelectbox"] input[role="combobox"]')
+        .value = 'Legible: in the space of faces (the default), as the preset was called before';""")
+    assert len(page.clipped_pickers()) == 1
 
 
 def test_a_happymaps_link_reopens_its_units_without_a_warning_in_the_log(page, server):

@@ -250,7 +250,7 @@ def test_presets_are_table_1_of_yosinski_2015(name, table):
     assert (s.decay, s.blur_sigma, s.blur_every, s.norm_pct, s.contrib_pct) == table
     assert s.preset_name() == name
     assert Settings.from_preset(name, steps=7).steps == 7
-    # on pixels, with our step and 128 steps: the label says it is not the paper's own run
+    # on pixels, with our step and 128 steps: the label names the regularisers only, not the paper's own run
     assert s.image == "pixels" and s.steps == 128
     assert "regularisers" in happymaps.PRESETS[name].label or name == "none"
 

@@ -136,13 +136,20 @@ class Page:
                 .map(img => `${Math.round(img.getBoundingClientRect().width)} px ending at `
                             + `${Math.round(img.getBoundingClientRect().right)} > ${Math.round(edge)}`);""")
 
-    def enlarged_images(self) -> list[str]:
-        """Images in the main column drawn wider than their own pixels (blurred), as 'drawn > own'."""
-        return self.driver.execute_script("""
-            return Array.from(document.querySelectorAll(
-                    '[data-testid="stMainBlockContainer"] [data-testid="stImage"] img'))
-                .filter(img => img.naturalWidth && img.getBoundingClientRect().width > img.naturalWidth + 1)
-                .map(img => `${Math.round(img.getBoundingClientRect().width)} px > ${img.naturalWidth} px`);""")
+    def enlarged_images(self, timeout: float = 30) -> list[str]:
+        """Images in the main column drawn wider than their own pixels (blurred), as 'drawn > own',
+        once every image there has loaded (an image still loading has no size of its own yet)."""
+        images = '[data-testid="stMainBlockContainer"] [data-testid="stImage"] img'
+        deadline = time.time() + timeout
+        while self.driver.execute_script(
+                f"return Array.from(document.querySelectorAll('{images}')).some(i => !i.complete || !i.naturalWidth);"):
+            if time.time() > deadline:
+                raise TimeoutError(f"images still loading after {timeout:.0f} s")
+            time.sleep(0.1)
+        return self.driver.execute_script(f"""
+            return Array.from(document.querySelectorAll('{images}'))
+                .filter(img => img.getBoundingClientRect().width > img.naturalWidth + 1)
+                .map(img => `${{Math.round(img.getBoundingClientRect().width)}} px > ${{img.naturalWidth}} px`);""")
 
     def clipped_pickers(self) -> list[str]:
         """Selectboxes whose closed field shows only part of the chosen option, as 'label: option'."""
@@ -224,7 +231,7 @@ class Page:
         field.send_keys(Keys.CONTROL, "a")
         # key by key, as a person types: a whole text sent at once can leave Streamlit's filter on a
         # stale query that matches nothing (seen for "Legible, smoothed (jitter, blur)")
-        for key in option[:20]:
+        for key in option:
             field.send_keys(key)
             time.sleep(0.02)
         deadline = time.time() + 10
