@@ -411,7 +411,8 @@ for column, name in zip(st.columns(len(panels)), panels):
                 order, values = ui.top_faces(name, here_layer, reads_logit)
                 faces, _ = exemplars.training_faces()
             except data.DataNotFoundError as error:
-                st.info(f"The training faces are not available, so they cannot be shown beside the maps: {error}")
+                if name == variant:  # said once, not in both panels side by side
+                    st.info(f"The training faces are not available, so they cannot be shown beside the maps: {error}")
             else:
                 rows, row_labels = [], []
                 for i, unit in enumerate(shown):

@@ -216,6 +216,9 @@ def test_happymaps_shows_the_training_faces_each_unit_likes_or_says_they_are_mis
         at.sidebar.toggle(key="hm_top").set_value(True).run()
         assert_healthy(at)
         assert any("training faces are not available" in i.value for i in at.info)
+        at.sidebar.selectbox(key="hm_compare").set_value("ex1-4").run()  # side by side: said once
+        assert_healthy(at)
+        assert sum("training faces are not available" in i.value for i in at.info) == 1
     finally:
         st.cache_data.clear()
 
