@@ -283,6 +283,25 @@ def test_an_experiment_2_variant_trains_on_a_small_subset_with_every_file(tmp_pa
     assert names == [l.name for l in zoo.build("exp0").layers]
 
 
+def test_training_examples_that_weigh_nothing_teach_nothing():
+    """train.fit's sample_weight reaches the loss on the augmented path (ex2-2's recipe): with every
+    weight 0 the network keeps its initial weights; with weights 1 it learns."""
+    from vislib import autodiff
+
+    spec = zoo.variant("ex2-2")
+    rng = np.random.default_rng(0)
+    poses = np.array([data.POSES[i % 4] for i in range(16)])
+    examples = train.Examples(rng.uniform(0, 1, (16, *settings.INPUT_SHAPE)).astype(np.float32), poses,
+                              np.array(["p"] * 16), np.full(16, "cmu"))
+    autodiff.set_seed(spec.seed)
+    initial = zoo.build(spec.name).get_weights()
+    nothing, _, _ = train.fit(spec, examples, None, spec.seed, 1, sample_weight=np.zeros(16))
+    for before, after in zip(initial, nothing.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    learned, _, _ = train.fit(spec, examples, None, spec.seed, 1, sample_weight=np.ones(16))
+    assert any(not np.array_equal(b, a) for b, a in zip(initial, learned.get_weights()))
+
+
 def test_a_corrupt_model_file_gives_a_clear_error(tmp_path):
     (tmp_path / "exp0").mkdir()
     (tmp_path / "exp0" / "model.keras").write_bytes(b"this is not a zip file")

@@ -179,12 +179,14 @@ def variant_split(spec: zoo.Variant, cmu: Examples) -> tuple[np.ndarray, np.ndar
 
 
 def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: int, epochs: int,
-        name: str | None = None, callbacks=()) -> tuple[keras.Model, dict, float]:
+        name: str | None = None, callbacks=(), sample_weight: np.ndarray | None = None
+        ) -> tuple[keras.Model, dict, float]:
     """Build and train one model of a variant's recipe; returns (model, history, seconds).
 
     With `spec.augment`, every epoch sees a freshly augmented copy of the training set
     (mirror images with mirrored poses, then the recipe), drawn from a Generator seeded by
     `seed`, so a run is reproducible. `validation` is only reported, never used to choose.
+    sample_weight: one weight per training example (it follows its example through the mirroring).
     """
     autodiff.set_seed(seed)
     n_classes = len(spec.classes)
@@ -205,7 +207,7 @@ def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: i
     if not spec.augment:
         result = model.fit(train.x, np.eye(n_classes, dtype=np.float32)[labels], validation_data=val,
                            epochs=epochs, batch_size=BATCH_SIZE, shuffle=True, verbose=0, class_weight=weights,
-                           callbacks=list(callbacks))
+                           sample_weight=sample_weight, callbacks=list(callbacks))
         hist = result.history
     else:
         transform = augment.recipe(spec.augment)
@@ -216,7 +218,8 @@ def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: i
             x = transform(x, rng)
             y = np.eye(n_classes, dtype=np.float32)[data.task_labels(poses, spec.task)]
             result = model.fit(x, y, validation_data=val, epochs=1, batch_size=BATCH_SIZE, shuffle=True,
-                               verbose=0, class_weight=weights, callbacks=list(callbacks))
+                               verbose=0, class_weight=weights, sample_weight=sample_weight,
+                               callbacks=list(callbacks))
             for key, values in result.history.items():
                 hist.setdefault(key, []).extend(values)
             if spec.average_from and epoch >= spec.average_from:  # stochastic weight averaging
