@@ -228,12 +228,12 @@ if problem:
 
 
 def picture(where, image, caption=None):
-    """A montage at its own size (narrowed to the column, never enlarged), or the column's width side by side.
-
-    The caption is drawn apart: Streamlit 1.67 narrows a fixed-width image to its column only when it
-    has no caption, and stretches a captioned "content"-width one to the column's width."""
+    """A montage at its own size (`ui.image`), or the column's width side by side."""
+    if compare == "(none)":
+        ui.image(where, image, caption)
+        return
     box = where.container()
-    box.image(image, width="stretch" if compare != "(none)" else int(np.asarray(image).shape[1]))
+    box.image(image, width="stretch")
     if caption:
         box.caption(caption)
 

@@ -192,7 +192,7 @@ if len(good) > 1:
     st.subheader("Gallery")
     cols = st.columns(min(6, len(good)))
     for i, (name, _, _, _, x, _, decision) in enumerate(good):
-        cols[i % len(cols)].image(plots.enlarge(x[..., 0], 2), caption=f"{name}: {decision.label}", clamp=True)
+        ui.image(cols[i % len(cols)], plots.enlarge(x[..., 0], 2), f"{name}: {decision.label}", clamp=True)
     names = [g[0] for g in good]
     picked = st.selectbox("Look closer at", names, key="photo_chosen")
     chosen = names.index(picked) if picked in names else 0
@@ -200,7 +200,7 @@ name, gray, crop_box, source, x, credit, decision = good[chosen]
 
 st.subheader(name)
 c1, c2, c3 = st.columns([3, 2, 3])
-c1.image(plots.with_box(gray, crop_box), caption=f"Original; the red box is what the network gets ({source})")
+ui.image(c1, plots.with_box(gray, crop_box), f"Original; the red box is what the network gets ({source})")
 on_photo = imaging.share_on_photo(crop_box, gray.shape)
 if on_photo < 0.6:
     c1.warning(f"Only {on_photo:.0%} of the crop lies on the photo; the rest is filled in from its edges, so the "
@@ -208,7 +208,7 @@ if on_photo < 0.6:
 if imaging.LESS_SURE in source:
     c1.caption("The face detector was not sure of this face: check that the red box holds it "
                "(the crop sliders above move it).")
-c2.image(plots.enlarge(x[..., 0], 4), caption="What the network sees (64x60)", clamp=True)
+ui.image(c2, plots.enlarge(x[..., 0], 4), "What the network sees (64x60)", clamp=True)
 with c3:
     st.metric("Decision", decision.label)
     title = "Class probability" if decision.probabilities else "Class score (linear output, not a probability)"
@@ -243,11 +243,11 @@ if not heat.heatmap.any():
             f"score of “{target}” falls.")
     heat = heatmap_of(variant, x, shown_method, class_index, None)
 h1, h2, h3 = st.columns(3)
-h1.image(plots.enlarge(plots.overlay(x[..., 0], heat.heatmap, opacity), 4),
-         caption=f"{attribution.LABELS[shown_method]} for “{target}” over the network's input")
+ui.image(h1, plots.enlarge(plots.overlay(x[..., 0], heat.heatmap, opacity), 4),
+         f"{attribution.LABELS[shown_method]} for “{target}” over the network's input")
 patch = imaging.preview(gray, crop_box)
-h2.image(plots.overlay(patch, plots.resize_map(heat.heatmap, patch.shape), opacity),
-         caption="The same, over the framed photo")
+ui.image(h2, plots.overlay(patch, plots.resize_map(heat.heatmap, patch.shape), opacity),
+         "The same, over the framed photo")
 if note:
     h3.info(note)
 h3.markdown(
@@ -280,12 +280,12 @@ unit = u2.number_input("Unit", 0, int(responses[unit_layer].shape[-1]) - 1, 0, k
 unit_name = f"{unit_layer} unit {unit}" + (f" (“{classes[unit]}”)" if unit_layer == spec.decision_layer else "")
 v1, v2 = st.columns(2)
 if book is not None and unit_layer in book.images:
-    v1.image(plots.enlarge(book.images[unit_layer][unit], 4), caption=f"HappyMap of {unit_name}", clamp=True)
+    ui.image(v1, plots.enlarge(book.images[unit_layer][unit], 4), f"HappyMap of {unit_name}", clamp=True)
 else:
     v1.info("No atlas for this variant: see the HappyMaps page.")
 response = responses[unit_layer][..., unit]
 if response.ndim == 2:
-    v2.image(plots.enlarge(plots.normalise_maps(response[None])[0], 4 * 60 // response.shape[0]),
-             caption=f"Its response to this photo (mean {response.mean():.3f})", clamp=True)
+    ui.image(v2, plots.enlarge(plots.normalise_maps(response[None])[0], 4 * 60 // response.shape[0]),
+             f"Its response to this photo (mean {response.mean():.3f})", clamp=True)
 else:
     v2.metric(f"{unit_name} on this photo", f"{float(response):.3f}")

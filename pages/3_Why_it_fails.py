@@ -94,8 +94,8 @@ for column, faces in zip((c1, c2), (cmu, amigos)):
         picks = np.linspace(0, len(faces) - 1, 6).round().astype(int)
         st.image([plots.outlined(faces.inputs[i, ..., 0], faces.faces[i], 2) for i in picks],
                  caption=[faces.poses[i] for i in picks])
-        st.image(plots.enlarge(faces.inputs[..., 0].mean(axis=0), 3), clamp=True,
-                 caption=f"The average picture of the {faces.name}")
+        ui.image(st, plots.enlarge(faces.inputs[..., 0].mean(axis=0), 3), f"The average picture of the {faces.name}",
+                 clamp=True)
 brightness = {s.name: s.inputs[..., 0].mean(axis=(1, 2)) for s in (cmu, amigos)}
 background = {s.name: np.array([x[..., 0][~m].mean() for x, m in zip(s.inputs, s.faces)]) for s in (cmu, amigos)}
 mean_cmu, mean_amigos = (float(v.mean()) for v in background.values())

@@ -80,7 +80,7 @@ picture = c1.selectbox("Picture", range(len(movie.input_names)), format_func=lam
 epoch = c2.select_slider("Epoch", options=[int(e) for e in movie.epochs], value=int(movie.epochs[last]),
                          key="timelapse_epoch")
 frame = int(np.flatnonzero(movie.epochs == epoch)[0])
-st.image(plots.enlarge(movie.inputs[picture], 3), caption=f"{movie.input_names[picture]}, as the network sees it",
+ui.image(st, plots.enlarge(movie.inputs[picture], 3), f"{movie.input_names[picture]}, as the network sees it",
          clamp=True)
 columns = st.columns(2)
 for k, (layer, maps) in enumerate(movie.activations.items()):

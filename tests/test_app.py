@@ -59,7 +59,7 @@ def test_the_all_variants_table_has_every_shipped_variant_with_its_figures():
 
 
 def picture_captions(at) -> list[str]:
-    """Captions of pictures: an image's own, and the captions HappyMaps draws under its montages."""
+    """Captions of pictures: an image's own, and those drawn under it (`ui.image`, HappyMaps' montages)."""
     return [img.caption for element in at.get("image") for img in element.proto.imgs] + [c.value for c in at.caption]
 
 
@@ -258,7 +258,7 @@ def test_upload_a_good_photo_and_a_bad_file_the_good_one_is_still_classified():
     assert len(at.error) == 1 and "notes.png" in at.error[0].value and "not a picture" in at.error[0].value
     assert [m.label for m in at.metric] == ["Decision"]
     assert at.metric[0].value in ("left", "not left")
-    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    captions = picture_captions(at)
     assert any("What the network sees" in c for c in captions), captions
 
 
@@ -269,7 +269,7 @@ def test_a_face_only_the_less_sure_pass_finds_is_framed_and_the_page_says_to_che
     at = fresh().switch_page(PHOTO).run()
     at.file_uploader[0].set_value(("turned.jpg", photo.path.read_bytes(), "image/jpeg")).run()
     assert_healthy(at)
-    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    captions = picture_captions(at)
     assert any("less sure" in c for c in captions), captions
     assert any("not sure of this face" in c.value for c in at.caption)
     assert not any("Gourier" in c.value for c in at.caption)  # renamed: nothing says it is Pointing'04's
@@ -355,11 +355,11 @@ def test_a_cmu_sample_reaches_an_original_network_as_its_training_faces_did():
             assert_healthy(at)
             expected = "left" if "_left_" in option else "not left"
             assert at.metric[0].value == expected, (variant, option)
-            assert any("the whole CMU file" in img.caption for element in at.get("image") for img in element.proto.imgs)
+            assert any("the whole CMU file" in c for c in picture_captions(at))
     assert at.slider(key="photo_zoom").disabled, "the crop does not apply to a file given whole"
     at.sidebar.selectbox(key="variant").set_value("ex2-3").run()  # trained on the detector's crops: framed so
     assert not at.slider(key="photo_zoom").disabled
-    assert not any("the whole CMU file" in img.caption for element in at.get("image") for img in element.proto.imgs)
+    assert not any("the whole CMU file" in c for c in picture_captions(at))
 
 
 def test_a_crop_moved_off_the_photo_says_so():
@@ -387,10 +387,10 @@ def test_moving_the_crop_changes_what_the_network_sees():
     at = fresh().switch_page(PHOTO).run()
     photo = (settings.SAMPLES_DIR / "astronaut_wide.jpg").read_bytes()
     at.file_uploader[0].set_value(("wide.jpg", photo, "image/jpeg")).run()
-    before = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    before = picture_captions(at)
     at.slider(key="photo_right").set_value(0.3).run()
     assert_healthy(at)
-    after = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    after = picture_captions(at)
     assert any("moved by hand" in c for c in after) and not any("moved by hand" in c for c in before)
 
 
@@ -539,7 +539,7 @@ def test_an_empty_grad_cam_is_explained_and_occlusion_shown_instead():
     assert at.metric[0].value == "left"
     notes = [i.value for i in at.info if "shows nothing" in i.value]
     assert notes and "Occlusion" in notes[0]
-    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    captions = picture_captions(at)
     assert any(c.startswith("Occlusion for “left”") for c in captions), captions
     at.selectbox(key="attr_method").set_value("saliency").run()  # a method with a map: no note
     assert not [i.value for i in at.info if "shows nothing" in i.value]

@@ -76,6 +76,8 @@ def test_samples_in_a_row_keep_the_class_choice_valid_as_the_decision_changes(pa
         page.select("Method", method)
         assert_clean(page)
     assert_not_blank(page.screenshot("photo-samples"))
+    # the 64x60 input, its heat map, the unit's HappyMap: crisp, each at its own size
+    assert not page.enlarged_images(), page.enlarged_images()
     page.select("Sample", "(none)")
 
 
@@ -123,6 +125,7 @@ def test_why_it_fails_shows_its_evidence_and_follows_a_method_change(page):
     page.select("Attribution method", "Saliency")
     assert_clean(page)
     assert "of the heat is on the face" in page.text()
+    assert not page.enlarged_images(), page.enlarged_images()  # the two average pictures among them
     assert_not_blank(page.screenshot("why-it-fails"))
 
 
