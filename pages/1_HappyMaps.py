@@ -262,6 +262,7 @@ def tiles(images, shown, dead):
 
 panels = [variant] + ([compare] if compare != "(none)" else [])
 drawn = {}  # panel -> (what its maps built, labels): the side-by-side comparison as a number
+additions = []  # (where, what the maps built, labels, words): drawn after the loop, on one scale side by side
 compare_cols = 4 if len(panels) > 1 else None
 scale = 3
 for column, name in zip(st.columns(len(panels)), panels):
@@ -276,7 +277,7 @@ for column, name in zip(st.columns(len(panels)), panels):
                     + (f" ({name}'s {layer} is its decision layer)." if layer in zoo.unit_layers(model) else "."))
             continue
         n_here = int(model.get_layer(here_layer).output.shape[-1])
-        if layer == decision and name != variant:
+        if layer == decision and name != variant and zoo.variant(name).classes != spec.classes:
             shown = list(range(n_here))  # every class: unit numbers mean different classes here
             st.caption(f"{name}'s decision layer has {n_here} classes ({', '.join(zoo.variant(name).classes)}); "
                        f"all are shown, since unit numbers name different classes in the two networks.")
@@ -369,11 +370,7 @@ for column, name in zip(st.columns(len(panels)), panels):
                        f"from {'flat gray' if start == 'gray' else 'random noise'}, so the picture itself is what "
                        f"the optimiser built.")
         elif adds:
-            # full colour at no less than the flat span: a difference nobody could see stays white
-            coloured, limit = plots.diverging(added, max(float(np.abs(added).max()), happymaps.FLAT_SPAN))
-            picture(st, plots.montage(coloured, labels, cols=cols, scale=scale, words={**adds_nothing, **words}),
-                    caption=f"What the network adds: the map minus the mean training face. Red: brighter than the "
-                             f"mean face, blue: darker, white: the same (full colour at ±{limit:.2f}).")
+            additions.append((st.empty(), added, labels, {**adds_nothing, **words}))
         if sanity and not stale:
             check_key = ("randomized",) + key
             if check_key not in results:
@@ -423,6 +420,15 @@ for column, name in zip(st.columns(len(panels)), panels):
                                           words={10 * i: w for i, w in words.items()}),
                         caption=f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
                                  f"(with its response to each). {settings.CMU_CITATION}")
+# full colour at no less than the flat span (a difference nobody could see stays white), and at the same value in
+# both panels side by side, so that equal colours mean equal changes
+limit = max([happymaps.FLAT_SPAN] + [float(np.abs(added).max()) for _, added, _, _ in additions])
+for where, added, tile_labels, words in additions:
+    coloured, _ = plots.diverging(added, limit)
+    picture(where, plots.montage(coloured, tile_labels, cols=compare_cols, scale=scale, words=words),
+            caption=f"What the network adds: the map minus the mean training face. Red: brighter than the mean face, "
+                    f"blue: darker, white: the same (full colour at ±{limit:.2f}"
+                    + (", as in the other network's panel)." if len(additions) > 1 else ")."))
 if len(drawn) == 2 and all(len(maps) for maps, _ in drawn.values()):
     (maps_a, labels_a), (maps_b, labels_b) = drawn.values()
     similarity = comparing.correlation_matrix(maps_a, maps_b)  # what each built: `happymaps.built`

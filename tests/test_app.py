@@ -473,13 +473,17 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     at = fresh().switch_page(WHY).run()
     assert_healthy(at)
     spec, model = zoo.variant("exp0"), zoo.load("exp0")
-    cmu, amigos = diagnosis.cmu_set(spec), diagnosis.amigo_set()
+    cmu, amigos = diagnosis.cmu_set(spec), diagnosis.amigo_set(None)
     rows = diagnosis.interventions(model, spec.classes, amigos, cmu)
     swap = rows["CMU background"]["left_recall"]
     text = " ".join(m.value for m in at.markdown)
     assert f"**{rows['as is']['left_recall']:.0%}** of the faces looking left as they are, and **{swap:.0%}**" in text
     assert any("Gourier" in c.value for c in at.caption), "the page shows Pointing'04 photos: cite"
     scores = zoo.read_json("exp0", "metrics.json")["accuracy"]
+    # the edited pictures "as is" are the photos the headline's accuracy counts: the same figure
+    assert rows["as is"]["accuracy"] == pytest.approx(scores["three_amigos"]["overall"], abs=5e-5)
+    gallery = [c for c in picture_captions(at) if " · said " in c]
+    assert gallery and all(c.startswith("is ") and c.endswith(("said left", "said not left")) for c in gallery)
     assert f"**exp0** scores **{scores['test']:.1%}**" in text
     assert f"where it finds **{scores['three_amigos']['left_recall']:.1%}** of the faces looking left" in text
     counts = diagnosis.empty_gradcam(model, diagnosis.cmu_test_inputs(spec, cmu), spec.classes)
@@ -493,6 +497,12 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     scores = zoo.read_json("ex2-3", "metrics.json")["accuracy"]
     assert f"where it finds **{scores['three_amigos']['left_recall']:.1%}** of the faces looking left" in text
     assert "shows nothing for **0**" not in text, "no explanation of an empty map that did not happen"
+    # section 3's photos "as they are" are the headline's: the same share of left faces found (46 of them disagreed)
+    at.sidebar.selectbox(key="variant").set_value("ex2-4").run()
+    assert_healthy(at)
+    text = " ".join(m.value for m in at.markdown)
+    recall = zoo.read_json("ex2-4", "metrics.json")["accuracy"]["three_amigos"]["left_recall"]
+    assert f"finds **{recall:.0%}** of the faces looking left as they are" in text
 
 
 def test_a_link_with_a_variant_opens_that_variant_and_a_choice_is_written_into_the_link():
@@ -605,6 +615,17 @@ def test_comparing_two_variants_on_the_happymaps_page_gives_the_matched_similari
     score = next(m for m in at.metric if m.label.startswith("How alike the two sets of HappyMaps"))
     assert -1.0 <= float(score.value) <= 1.0
     assert any(c.value.startswith("Units paired at random give") and "↔" in c.value for c in at.caption)
+
+
+def test_side_by_side_networks_of_the_same_classes_show_the_same_unit_on_one_colour_scale():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_compare").set_value("ex1-6").run()  # not left / left, as exp0
+    assert_healthy(at)
+    assert not any("unit numbers name different classes" in c.value for c in at.caption)
+    # exp0's default unit ("left") on both sides, not every class of the other network
+    assert [t.value for t in at.subheader][:2] == ["exp0 · dense_3", "ex1-6 · dense_3"]
+    scales = [c.value for c in at.caption if c.value.startswith("What the network adds")]
+    assert len(scales) == 2 and scales[0] == scales[1] and "as in the other network's panel" in scales[0]
 
 
 def test_side_by_side_a_hidden_layer_is_not_compared_with_the_other_networks_decision():

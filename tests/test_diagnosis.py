@@ -113,6 +113,7 @@ def test_empty_gradcam_cases_are_counted_and_their_evidence_before_averaging_fou
     inputs = faces.images[data.split_indices(faces.poses, seed=0)[1]]
     counts = diagnosis.empty_gradcam(zoo.load("exp0"), inputs, ("not left", "left"))
     assert 0 < counts["gradcam_empty"] <= counts["judged_left"] <= len(inputs)
+    assert counts["faces"] == len(inputs)
     assert counts["positive_before_averaging"] <= counts["gradcam_empty"]
     assert counts["occlusion_empty"] == 0
 

@@ -96,10 +96,12 @@ def cmu_test_inputs(spec: zoo.Variant | None, detected: FaceSet) -> np.ndarray:
     return faces.images[data.split_indices(faces.poses, seed=0)[1]]
 
 
-def amigo_set(limit: int = 46) -> FaceSet:
-    """Three-amigos photos framed around the database's face box, as metrics.json scores them."""
+def amigo_set(limit: int | None = 46) -> FaceSet:
+    """Three-amigos photos framed around the database's face box, as metrics.json scores them:
+    `limit` of them spread over the set (every third of the 138 for 46), or all with None."""
     photos = data.load_three_amigos()
-    photos = photos[:: max(1, len(photos) // limit)][:limit]
+    if limit is not None:
+        photos = photos[:: max(1, len(photos) // limit)][:limit]
     inputs, masks = [], []
     for photo in photos:
         framed = imaging.frame(imaging.load_photo(photo.path.read_bytes()), photo.face_box)
@@ -247,7 +249,8 @@ def empty_gradcam(model: keras.Model, inputs: np.ndarray, classes) -> dict:
     left = list(classes).index(LEFT)
     layer = attribution.conv_layers(model)[-1]
     judged = inputs[_scores(model, inputs).argmax(axis=1) == left]
-    counts = {"judged_left": len(judged), "gradcam_empty": 0, "positive_before_averaging": 0, "occlusion_empty": 0}
+    counts = {"faces": len(inputs), "judged_left": len(judged), "gradcam_empty": 0, "positive_before_averaging": 0,
+              "occlusion_empty": 0}
     for x in judged:
         if attribution.attribute(model, x, "gradcam", class_index=left, layer=layer).heatmap.any():
             continue
@@ -277,8 +280,8 @@ def report(variant: str, cmu_limit: int = 40, amigo_limit: int = 46, log=print) 
             f"{out['looks'][method][cmu.name]['face_area']:.2f} / {out['looks'][method][amigos.name]['face_area']:.2f}; "
             f"randomised rank corr {out['sanity'][method]['rank_correlation']:.2f}; deletion area "
             f"{out['sanity'][method]['attributed_area']:.3f} vs random {out['sanity'][method]['random_area']:.3f}")
-    if LEFT in spec.classes:
-        out["interventions"] = {s.name: interventions(model, spec.classes, s, cmu) for s in (cmu, amigos)}
+    if LEFT in spec.classes:  # the edits cost one prediction a picture: every amigo photo, as the accuracy figures
+        out["interventions"] = {s.name: interventions(model, spec.classes, s, cmu) for s in (cmu, amigo_set(None))}
         for name, rows in out["interventions"].items():
             for edit, r in rows.items():
                 log(f"{variant} {name} / {edit}: accuracy {r['accuracy']:.2f}, left recall {r['left_recall']:.2f}, "
