@@ -60,7 +60,8 @@ shipped = ui.load_or_stop(ui.metrics, variant)["accuracy"]["test"]
 st.caption(
     f"Recorded with `{meta.get('command', timelapse.record_command(variant))}`: the variant's own recipe "
     f"(same data, split, seed, {meta.get('epochs', last)} epochs), trained again with a recorder attached. Its last "
-    f"epoch scores {final:.1%} on the {timelapse.test_faces(movie)}; the shipped model {shipped:.1%} on its CMU test faces"
+    f"epoch scores {final:.1%} on the {timelapse.test_faces(movie)}; the shipped model {shipped:.1%} on "
+    + ("the same faces" if "Pointing'04" not in timelapse.test_faces(movie) else "its CMU test faces alone")
     + ("" if meta.get("same_weights_as_shipped") else " (training on this machine is not bit-for-bit the same run)")
     + (f". The shipped network averages the weights of epochs {spec.average_from} to {spec.epochs}; each frame "
        f"shows that epoch's own weights" if meta.get("averaged_after_training") else "")
@@ -85,8 +86,8 @@ ui.image(st, plots.enlarge(movie.inputs[picture], 3), f"{movie.input_names[pictu
 columns = st.columns(2)
 for k, (layer, maps) in enumerate(movie.activations.items()):
     tiles = maps[frame, picture]
-    columns[k % 2].image(plots.montage(tiles, labels=[f"unit {c}" for c in movie.channels[layer]], cols=len(tiles),
-                           scale=max(1, 192 // tiles.shape[-1])),
-             caption=f"{layer}: unit{'s' if len(movie.channels[layer]) > 1 else ''} "
-                     f"{', '.join(map(str, movie.channels[layer]))} "
-                     f"(white = {movie.scales[layer][frame]:.2f}, this layer's highest at epoch {epoch})")
+    ui.image(columns[k % 2], plots.montage(tiles, labels=[f"unit {c}" for c in movie.channels[layer]], cols=len(tiles),
+                                           scale=max(1, 192 // tiles.shape[-1])),
+             f"{layer}: unit{'s' if len(movie.channels[layer]) > 1 else ''} "
+             f"{', '.join(map(str, movie.channels[layer]))} "
+             f"(white = {movie.scales[layer][frame]:.2f}, this layer's highest at epoch {epoch})")

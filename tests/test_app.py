@@ -45,6 +45,30 @@ def test_overview_shows_the_chosen_variants_figures_and_keeps_the_choice_across_
     assert any("Gourier" in c.value for c in fresh().caption), "the Overview scores Pointing'04 images: cite"
 
 
+def test_the_overview_bars_show_the_left_recall_of_the_cmu_test_too():
+    import json
+
+    from vislib import report
+
+    at = fresh()
+    assert_healthy(at)
+    accuracy, recall = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    metrics = zoo.read_json("exp0", "metrics.json")
+    assert recall["x"][0] == "CMU test, same people" and recall["y"][0] == pytest.approx(report.cmu_test_recall(metrics))
+    assert recall["text"][0], "the first group's recall bar has its label"
+
+
+def test_the_cmu_test_recall_is_read_off_the_confusion_matrix():
+    from vislib import report
+
+    binary = {"classes": ["not left", "left"], "confusion": {"test": [[50, 2], [3, 45]]}}
+    assert report.cmu_test_recall(binary) == pytest.approx(45 / 48)
+    pose = {"classes": ["left", "right", "straight", "up"], "confusion": {"test": [[8, 1, 1, 0], [0, 9, 0, 0],
+                                                                                  [0, 0, 9, 0], [0, 0, 0, 9]]}}
+    assert report.cmu_test_recall(pose) == pytest.approx(0.8)
+    assert report.cmu_test_recall({"classes": ["not left", "left"], "confusion": {}}) is None
+
+
 def test_the_all_variants_table_has_every_shipped_variant_with_its_figures():
     at = fresh()
     assert_healthy(at)
@@ -52,10 +76,12 @@ def test_the_all_variants_table_has_every_shipped_variant_with_its_figures():
     assert tables, "the All variants tab shows a table"
     table = tables[0].set_index("variant")
     assert list(table.index) == zoo.shipped_variants()
-    for name in ("exp0", "ex2-4"):
+    for name, faces in (("exp0", "same people"), ("ex2-4", "held-out people")):
         accuracy = zoo.read_json(name, "metrics.json")["accuracy"]
         assert table.loc[name, "CMU test"] == pytest.approx(100 * accuracy["test"])
-        assert table.loc[name, "three amigos (face framed)"] == pytest.approx(100 * accuracy["three_amigos"]["overall"])
+        assert table.loc[name, "CMU test faces"] == faces  # said beside the figure: the splits differ
+        assert table.loc[name, "amigos, face framed"] == pytest.approx(100 * accuracy["three_amigos"]["overall"])
+    assert table.loc["ex2-4", "what changed"] == zoo.variant("ex2-4").short_title  # whole in its cell
 
 
 def picture_captions(at) -> list[str]:

@@ -160,3 +160,12 @@ def test_python_m_vislib_compare_prints_its_figures_and_time(capsys):
     assert "Linear CKA on 124 CMU test faces" in text and "Linear CKA on 46 three amigos" in text
     assert re.search(r"CMU test faces: \d+\.\d% of 124", text)
     assert re.search(r"conv2d_1: \d\.\d\d \(baseline -?\d\.\d\d; 8 pairs of 16 x 8 units\)", text)
+
+
+def test_the_compare_charts_name_layers_as_the_tables_and_other_pages_do():
+    from vislib import plots
+
+    layers = ["conv2d_1", "max_pooling2d_1", "dense_1"]
+    heat = plots.cka_heatmap(layers, layers, np.eye(3)).data[0]
+    assert list(heat.x) == list(heat.y) == layers
+    assert list(plots.matched_similarity_bars(layers, [0.9, 0.8, 0.7], [0.1, 0.1, 0.1]).data[0].x) == layers

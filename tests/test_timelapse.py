@@ -184,11 +184,28 @@ def test_the_learning_epoch_is_the_first_from_which_test_accuracy_stays_high():
     assert timelapse.learned_from(synthetic_movie([0.5, 0.7, 0.95, 0.99])) == 2
     assert timelapse.learned_from(synthetic_movie([0.5, 0.92, 0.85, 0.93, 0.97])) == 3
     assert timelapse.learned_from(synthetic_movie([0.5, 0.95, 0.8])) is None
+    assert timelapse.learning_sentence(synthetic_movie([0.5, 0.7, 0.95, 0.99])).startswith(
+        "From epoch 2 the network tells left from not-left")
     sentence = timelapse.learning_sentence(synthetic_movie([0.5, 0.92, 0.85, 0.93, 0.97]))
-    assert sentence.startswith("From epoch 3 the network tells left from not-left") and "epoch 1" in sentence
+    # a dip after the first time is told as a share of epochs, not as the network "slipping back"
+    assert sentence.startswith("The network first tells left from not-left") and "at epoch 1 " in sentence
+    assert "in 3 of the 4 epochs from then on: in every one from epoch 3." in sentence
     assert timelapse.learning_sentence(synthetic_movie([0.5, 0.95, 0.8])).endswith("its best is 95%, its last 80%.")
 
 
+
+
+def test_the_test_faces_are_named_by_what_the_recorded_split_held_out():
+    from dataclasses import replace
+
+    movie = synthetic_movie([0.5, 0.9])
+    person = {"by": "person", "test_people": ["boland"]}
+    assert timelapse.test_faces(replace(movie, meta={"split": {"by": "image"}})) == "CMU test faces"
+    assert timelapse.test_faces(replace(movie, meta={"split": {**person, "pointing04_train": {"validation": 184}}})) \
+        == "held-out faces (CMU and Pointing'04 people it never learns from)"
+    # ex2-4 trains on every Pointing'04 person: its held-out faces are CMU people only
+    assert timelapse.test_faces(replace(movie, meta={"split": {**person, "pointing04_train": {"validation": 0}}})) \
+        == "CMU faces of people it never learns from"
 
 
 def test_the_page_plays_the_timelapse_and_says_when_the_network_learned():
@@ -204,8 +221,8 @@ def test_the_page_plays_the_timelapse_and_says_when_the_network_learned():
     accuracy = movie.logs["val_accuracy"]
     assert epoch is not None and accuracy[epoch] >= 0.9 and (accuracy[epoch:] >= 0.9).all()
     assert epoch == 0 or accuracy[epoch - 1] < 0.9
-    said = [m.value for m in at.markdown if "From epoch" in m.value]
-    assert said and f"From epoch {epoch} the network" in said[0]
+    said = [m.value for m in at.markdown if "From epoch" in m.value or "in every one from epoch" in m.value]
+    assert said and (f"From epoch {epoch} the network" in said[0] or f"in every one from epoch {epoch}." in said[0])
     charts = at.get("plotly_chart")
     assert charts
     figure = json.loads(charts[0].proto.spec)
@@ -228,5 +245,5 @@ def test_the_page_plays_every_shipped_timelapse():
         assert len(figure["frames"]) == len(movie), variant
         one_map = all(len(c) == 1 for c in movie.channels.values())  # a long recording keeps one a layer
         assert any(m.value.startswith("One feature map" if one_map else "A few feature maps") for m in at.markdown)
-        captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+        captions = [c.value for c in at.caption]  # drawn under each picture (ui.image)
         assert any(c.startswith("conv2d_1: unit 0 (" if one_map else "conv2d_1: units 0, ") for c in captions), variant

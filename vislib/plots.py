@@ -295,31 +295,27 @@ def honest_bars(accuracy: dict, test_label: str = HONEST_GROUPS[0][1]) -> go.Fig
 # ---------------------------------------------------------------- comparing two networks (vislib.compare)
 
 
-def _short_layer(name: str) -> str:
-    return name.replace("max_pooling2d", "pool").replace("conv2d", "conv")
-
-
 def cka_heatmap(layers_a, layers_b, matrix, title: str = "", name_a: str = "A", name_b: str = "B") -> go.Figure:
     """Linear CKA of every layer of A (rows, top to bottom) with every layer of B (columns), values
     in the cells, one colour scale from 0 (unrelated) to 1 (the same up to rotation and scale)."""
     matrix = np.asarray(matrix, dtype=float)
     fig = go.Figure(go.Heatmap(
-        z=matrix, x=[_short_layer(n) for n in layers_b], y=[_short_layer(n) for n in layers_a],
+        z=matrix, x=list(layers_b), y=list(layers_a),  # the names every page and table uses
         zmin=0.0, zmax=1.0, colorscale="Viridis", text=[[f"{v:.2f}" for v in row] for row in matrix],
         texttemplate="%{text}", hovertemplate=f"{name_a} %{{y}} · {name_b} %{{x}}: %{{z:.3f}}<extra></extra>",
         colorbar={"title": "CKA", "thickness": 12}))
-    fig.update_layout(title=title, height=120 + 34 * len(layers_a), margin={"t": 40, "b": 10, "l": 10, "r": 10},
-                      xaxis={"title": name_b, "side": "bottom"}, yaxis={"title": name_a, "autorange": "reversed"})
+    fig.update_layout(title=title, height=170 + 34 * len(layers_a), margin={"t": 40, "b": 10, "l": 10, "r": 10},
+                      xaxis={"title": name_b, "side": "bottom", "tickangle": -40},
+                      yaxis={"title": name_a, "autorange": "reversed"})
     return fig
 
 
 def matched_similarity_bars(layers, matched, baseline, title: str = "") -> go.Figure:
     """Per layer: the mean correlation of best-matched units' HappyMaps, beside what units paired
     at random give."""
-    short = [_short_layer(n) for n in layers]
     fig = go.Figure([
-        go.Bar(name="best one-to-one matching", x=short, y=list(matched), text=[f"{v:.2f}" for v in matched]),
-        go.Bar(name="units paired at random", x=short, y=list(baseline), text=[f"{v:.2f}" for v in baseline],
+        go.Bar(name="best one-to-one matching", x=list(layers), y=list(matched), text=[f"{v:.2f}" for v in matched]),
+        go.Bar(name="units paired at random", x=list(layers), y=list(baseline), text=[f"{v:.2f}" for v in baseline],
                marker_color="#bbbbbb"),
     ])
     lowest = min(0.0, *baseline, *matched)

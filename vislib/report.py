@@ -55,6 +55,17 @@ def cmu_test_label(metrics: dict) -> tuple[str, str]:
     return "CMU test, same people", "new photos of the 20 people it was trained on"
 
 
+def cmu_test_recall(metrics: dict) -> float | None:
+    """The share of CMU test faces looking left that the network calls left (from its confusion
+    matrix: rows true, columns predicted), or None without a "left" class or such faces."""
+    classes, matrix = metrics.get("classes", []), metrics.get("confusion", {}).get("test")
+    if "left" not in classes or not matrix:
+        return None
+    left = classes.index("left")
+    faces = sum(matrix[left])
+    return matrix[left][left] / faces if faces else None
+
+
 def constant_answer_warning(variant: str, metrics: dict) -> str | None:
     """Markdown-free sentence when a network finds under 20% of the three amigos' left faces, saying
     where its accuracy comes from; None otherwise."""

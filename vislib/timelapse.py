@@ -303,7 +303,7 @@ def learned_from(timelapse: Timelapse, threshold: float = LEARNED_AT) -> int | N
 def test_faces(timelapse: Timelapse) -> str:
     """What the recorded test accuracy is measured on, in words (from the recorded split)."""
     split = timelapse.meta.get("split") or {}
-    if "pointing04_train" in split:
+    if (split.get("pointing04_train") or {}).get("validation"):
         return "held-out faces (CMU and Pointing'04 people it never learns from)"
     if split.get("by") == "person":
         return "CMU faces of people it never learns from"
@@ -322,10 +322,15 @@ def learning_sentence(timelapse: Timelapse, threshold: float = LEARNED_AT) -> st
             return "No test accuracy was recorded, so when the network learned cannot be told."
         return (f"The network does not reach a steady {threshold:.0%} test accuracy on {test_faces(timelapse)}: "
                 f"its best is {measured.max():.0%}, its last {measured[-1]:.0%}.")
-    first = int(timelapse.epochs[np.flatnonzero(accuracy >= threshold)[0]])
-    then = f"; it first got there at epoch {first}, then slipped back" if first < epoch else ""
-    return (f"From epoch {epoch} the network {task} on {test_faces(timelapse)} (test accuracy at least "
-            f"{threshold:.0%} from then on{then}).")
+    reached = np.flatnonzero(accuracy >= threshold)
+    first = int(timelapse.epochs[reached[0]])
+    if first == epoch:
+        return (f"From epoch {epoch} the network {task} on {test_faces(timelapse)} (test accuracy at least "
+                f"{threshold:.0%} from then on).")
+    since = np.isfinite(accuracy) & (np.asarray(timelapse.epochs) >= first)
+    return (f"The network first {task} on {test_faces(timelapse)} at epoch {first} (test accuracy at least "
+            f"{threshold:.0%}), and does in {len(reached)} of the {int(since.sum())} epochs from then on: in every "
+            f"one from epoch {epoch}.")
 
 
 # ---------------------------------------------------------------- re-running a variant's recipe
