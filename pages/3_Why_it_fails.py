@@ -194,13 +194,13 @@ if "left" in spec.classes:
     counts = empty_maps(variant)
     st.subheader("Why Grad-CAM is sometimes empty")
     if counts["judged_left"] == 0:
-        st.markdown(f"This network judges none of its {counts['faces']} CMU test faces “left”: there is no “left” map "
-                    f"to check.")
+        st.markdown(f"This network judges none of its {counts['faces']} CMU test faces “left”: there is no “left” "
+                    f"map to check.")
     elif counts["gradcam_empty"] == 0:
         st.markdown(
             f"For this network Grad-CAM shows something on every one of the {counts['judged_left']} of its "
-            f"{counts['faces']} CMU test faces it judges “left”. Grad-CAM gives each feature of the last conv layer "
-            f"one weight, its gradient "
+            f"{counts['faces']} CMU test faces it judges “left”. Grad-CAM gives each feature of the last conv "
+            f"layer one weight, its gradient "
             f"averaged over the whole picture, and keeps only the places where the weighted sum is positive, so on "
             f"some networks it is empty for some faces; on those, this section says how many and why.")
     else:
