@@ -94,8 +94,8 @@ with tab_all:
                                     **{k: st.column_config.NumberColumn(format="%.1f%%") for k in rates},
                                     "CMU test faces": st.column_config.TextColumn(
                                         help="Same people: the original study's split, new photos of the people "
-                                             "it was trained on. Held-out people: Experiment 2's split, 4 CMU "
-                                             "people held out of training.")})
-        st.caption("“CMU new people”: retrained with people held out, scored on them. “Left” recall: the share of the "
-                   "three amigos' left-looking photos called left. A dash: not measured for that variant.")
+                                             "it was trained on. Held-out people: Experiment 2's split, CMU people "
+                                             "held out of training.")})
+        st.caption("“CMU new people”: retrained with people held out, scored on them. “amigos, “left” recall”: the "
+                   "share of the three amigos' left-looking photos called left. A dash: not measured for that variant.")
 ui.cite_pointing04()

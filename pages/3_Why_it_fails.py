@@ -94,10 +94,11 @@ st.caption(f"CMU faces: {settings.CMU_CITATION}")
 
 # ---------------------------------------------------------------- 1. what it is shown
 st.header("1. What the network is shown")
-st.markdown(f"{len(cmu)} CMU test faces (the first whose face the upload path's detector finds, so we know where "
-            f"the face is) and {len(amigos)} of the {all_amigos} three-amigos photos (every third), framed around the "
-            f"database's face box as the accuracy figures frame them. Sections 2 and 4 use these; section 3 edits "
-            f"all {all_amigos}. The red box is the face.")
+st.markdown(f"{len(cmu)} of the CMU test faces (the first whose face the upload path's detector finds, so we know "
+            f"where the face is) and {len(amigos)} of the {all_amigos} three-amigos photos (spread over the set), "
+            f"framed around the database's face box as the accuracy figures frame them. Sections 2 and 4 use these; "
+            f"section 3 edits all {all_amigos} amigos photos, and section 4 counts empty Grad-CAM maps on every CMU "
+            f"test face the network can be given. The red box is the face.")
 c1, c2 = st.columns(2)
 for column, faces in zip((c1, c2), (cmu, amigos)):
     with column:
@@ -138,7 +139,8 @@ st.markdown(
        if max(cmu_share, amigo_share) < 0.5 else "Most of the heat is on the face."))
 for name, rows in shown.items():
     st.caption(f"{name}: {attribution.LABELS[method]} for the network's decision")
-    st.image([plots.enlarge(plots.overlay(x, m, 0.6), 2) for x, _, m, _ in rows], caption=[words for *_, words in rows])
+    for column, (x, _, m, words) in zip(st.columns(len(rows)), rows):  # a caption wider than its picture: apart
+        ui.image(column, plots.enlarge(plots.overlay(x, m, 0.6), 2), words)
 
 # ---------------------------------------------------------------- 3. what changes the decision
 if "left" in spec.classes:

@@ -644,12 +644,18 @@ def test_comparing_two_variants_on_the_happymaps_page_gives_the_matched_similari
 
 
 def test_side_by_side_networks_of_the_same_classes_show_the_same_unit_on_one_colour_scale():
+    import re
+
     at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.toggle(key="hm_all_exp0_dense_3").set_value(False).run()
+    at.sidebar.multiselect(key="hm_units_exp0_dense_3").set_value([1]).run()  # "left" alone
     at.sidebar.selectbox(key="hm_compare").set_value("ex1-6").run()  # not left / left, as exp0
     assert_healthy(at)
     assert not any("unit numbers name different classes" in c.value for c in at.caption)
-    # exp0's default unit ("left") on both sides, not every class of the other network
-    assert [t.value for t in at.subheader][:2] == ["exp0 · dense_3", "ex1-6 · dense_3"]
+    # "left" alone on both sides, not every class of the other network: one pair, and random pairs are that pair
+    pairs = next(c.value for c in at.caption if "Pairs:" in c.value)
+    found = re.fullmatch(r"Units paired at random give (\S+) on average\. Pairs: 1 · left ↔ 1 · left \((\S+)\)", pairs)
+    assert found and found[1] == found[2], pairs
     scales = [c.value for c in at.caption if c.value.startswith("What the network adds")]
     assert len(scales) == 2 and scales[0] == scales[1] and "as in the other network's panel" in scales[0]
 

@@ -132,3 +132,12 @@ def test_layer_gradient_is_what_gradcam_averages():
         assert ours.max() == pytest.approx(cam.max(), rel=1e-4)
     else:
         assert not attribution.attribute(model, x[0], "gradcam", class_index=1).heatmap.any()
+
+
+def test_a_network_split_by_person_is_diagnosed_on_cmu_people_it_never_trained_on():
+    spec = zoo.variant("ex2-3")
+    faces = diagnosis.cmu_set(spec, limit=12)
+    held_out = set(zoo.read_json("ex2-3", "metrics.json")["split"]["test_people"])
+    assert len(faces) == 12 and {f.split("/")[0] for f in faces.files} <= held_out
+    originals = diagnosis.cmu_set(zoo.variant("exp0"), limit=12)  # the original study's split by image
+    assert len({f.split("/")[0] for f in originals.files} - held_out) > 0

@@ -189,7 +189,9 @@ def test_the_learning_epoch_is_the_first_from_which_test_accuracy_stays_high():
     sentence = timelapse.learning_sentence(synthetic_movie([0.5, 0.92, 0.85, 0.93, 0.97]))
     # a dip after the first time is told as a share of epochs, not as the network "slipping back"
     assert sentence.startswith("The network first tells left from not-left") and "at epoch 1 " in sentence
-    assert "in 3 of the 4 epochs from then on: in every one from epoch 3." in sentence
+    assert "in 3 of the 4 epochs from epoch 1 on: in every one from epoch 3." in sentence
+    assert timelapse.learning_sentence(synthetic_movie([np.nan, 0.95, 0.8, 0.93])).endswith(
+        "in 2 of the 3 epochs from epoch 1 on: the last one (3) among them."), "a test epoch not measured is not counted"
     assert timelapse.learning_sentence(synthetic_movie([0.5, 0.95, 0.8])).endswith("its best is 95%, its last 80%.")
 
 

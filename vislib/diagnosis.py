@@ -58,11 +58,20 @@ def face_mask(crop_box, face_box, shape=settings.INPUT_SHAPE[:2]) -> np.ndarray:
 
 
 def cmu_set(spec: zoo.Variant | None = None, limit: int = 40) -> FaceSet:
-    """CMU test faces (the by-image test split) whose face the upload path's detector finds, framed
-    as the variant was trained (CMU's own 64x60 files, or the detector crop)."""
+    """CMU test faces of the variant's own split (by image, as the original study; or the people it
+    was never trained on) whose face the upload path's detector finds, framed as the variant was
+    trained (CMU's own 64x60 files, or the detector crop)."""
+    from vislib import train  # its split of CMU by person
+
     small, large = data.load_cmu(), data.load_cmu(scale=1)
+    if getattr(spec, "split", "image") == "person":  # never a photo of the people it trained on
+        small_index = {f: i for i, f in enumerate(small.files)}
+        held_out = data.person_folds(large.users, train.CMU_FOLDS, train.FOLD_SEED)[0][1]
+        test = [small_index[n] for n in (large.files[j].replace(".pgm", "_2.pgm") for j in held_out)
+                if n in small_index]
+    else:
+        test = data.split_indices(small.poses, seed=0)[1]
     by_name = {f.replace(".pgm", "_2.pgm"): i for i, f in enumerate(large.files)}
-    _, test = data.split_indices(small.poses, seed=0)
     framing = getattr(spec, "framing", "cmu")
     inputs, poses, masks, files = [], [], [], []
     for i in test:

@@ -327,10 +327,11 @@ def learning_sentence(timelapse: Timelapse, threshold: float = LEARNED_AT) -> st
     if first == epoch:
         return (f"From epoch {epoch} the network {task} on {test_faces(timelapse)} (test accuracy at least "
                 f"{threshold:.0%} from then on).")
-    since = np.isfinite(accuracy) & (np.asarray(timelapse.epochs) >= first)
+    measured = np.asarray(timelapse.epochs)[np.isfinite(accuracy)]
+    since = int((measured >= first).sum())
+    steady = (f"in every one from epoch {epoch}" if epoch < measured[-1] else f"the last one ({epoch}) among them")
     return (f"The network first {task} on {test_faces(timelapse)} at epoch {first} (test accuracy at least "
-            f"{threshold:.0%}), and does in {len(reached)} of the {int(since.sum())} epochs from then on: in every "
-            f"one from epoch {epoch}.")
+            f"{threshold:.0%}), and does in {len(reached)} of the {since} epochs from epoch {first} on: {steady}.")
 
 
 # ---------------------------------------------------------------- re-running a variant's recipe
