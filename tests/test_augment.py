@@ -90,3 +90,14 @@ def test_standardise():
     x = faces() * 0.3
     out = augment.standardise(x)
     assert np.allclose(out.mean(axis=(1, 2, 3)), 0.5, atol=0.03)
+
+
+def test_flip_with_mask_mirrors_as_flip_does_and_says_which():
+    images = np.random.default_rng(0).random((12, 60, 64, 1)).astype(np.float32)
+    poses = np.array(["left", "right", "straight", "up"] * 3)
+    flipped, flipped_poses = augment.flip(images, poses, np.random.default_rng(7))
+    again, again_poses, mirrored = augment.flip_with_mask(images, poses, np.random.default_rng(7))
+    np.testing.assert_array_equal(flipped, again)  # the same random numbers: the shipped runs are unchanged
+    assert list(flipped_poses) == list(again_poses) and 0 < mirrored.sum() < len(images)
+    np.testing.assert_array_equal(again[mirrored], images[mirrored][:, :, ::-1])
+    np.testing.assert_array_equal(again[~mirrored], images[~mirrored])

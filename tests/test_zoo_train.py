@@ -302,6 +302,36 @@ def test_training_examples_that_weigh_nothing_teach_nothing():
     assert any(not np.array_equal(b, a) for b, a in zip(initial, learned.get_weights()))
 
 
+def test_the_pan_output_learns_the_turn_of_the_photo_as_it_is_shown():
+    """A mirrored face turns the other way: its pan target is negated; CMU (no angle) weighs nothing."""
+    targets, weights = train.pan_targets(np.array([-45.0, 30.0, np.nan, 90.0]), np.array([False, True, False, True]))
+    np.testing.assert_allclose(targets[:, 0], [-0.5, -1 / 3, 0.0, -1.0], rtol=1e-6)
+    assert weights.tolist() == [1.0, 1.0, 0.0, 1.0]
+
+
+def test_a_recipe_with_a_pan_output_ships_the_network_alone():
+    from dataclasses import replace
+
+    spec = replace(zoo.variant("ex2-2"), pan_output=1.0)
+    rng = np.random.default_rng(0)
+    poses = np.array([data.POSES[i % 4] for i in range(16)])
+    pans = np.where(poses == "left", -60.0, np.where(poses == "right", 60.0, 0.0))
+    pans[:4] = np.nan  # CMU photos: no angle
+    examples = train.Examples(rng.uniform(0, 1, (16, *settings.INPUT_SHAPE)).astype(np.float32), poses,
+                              np.array(["p"] * 16), np.full(16, "cmu"), pans)
+    model, history, _ = train.fit(spec, examples, examples, spec.seed, 2)
+    assert [l.name for l in model.layers] == [l.name for l in zoo.build("ex2-2").layers]  # no "pan" layer
+    assert model.output_shape == (None, 2)
+    # the decision's own loss and accuracy, as for any network (Watch it learn and the curves read them)
+    assert len(history["train"]["accuracy"]) == len(history["test"]["accuracy"]) == 2
+    assert all(0 <= a <= 1 for a in history["train"]["accuracy"] + history["test"]["accuracy"])
+    assert train._decision_logs({"loss": 3.0, "dense_3_loss": 1.0, "pan_loss": 2.0, "dense_3_accuracy": 0.5,
+                                 "val_dense_3_accuracy": 0.25}, "dense_3") == \
+        {"loss": 1.0, "accuracy": 0.5, "val_accuracy": 0.25}
+    with pytest.raises(ValueError, match="augment"):
+        train.fit(replace(spec, augment=None), examples, None, spec.seed, 1)
+
+
 def test_a_corrupt_model_file_gives_a_clear_error(tmp_path):
     (tmp_path / "exp0").mkdir()
     (tmp_path / "exp0" / "model.keras").write_bytes(b"this is not a zip file")

@@ -33,11 +33,17 @@ def flip(images: np.ndarray, poses, rng: np.random.Generator, p: float = 0.5):
 
     Returns (images, poses): new arrays, the inputs untouched.
     """
+    images, poses, _ = flip_with_mask(images, poses, rng, p)
+    return images, poses
+
+
+def flip_with_mask(images: np.ndarray, poses, rng: np.random.Generator, p: float = 0.5):
+    """`flip`, drawing the same random numbers, and also which images it mirrored: (images, poses, mask)."""
     images, poses = np.array(images, copy=True), np.array(poses, copy=True)
     chosen = rng.random(len(images)) < p
     images[chosen] = images[chosen][:, :, ::-1]
     poses[chosen] = [mirror_pose(q) for q in poses[chosen]]
-    return images, poses
+    return images, poses, chosen
 
 
 def mirrored(images: np.ndarray, poses):

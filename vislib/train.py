@@ -96,25 +96,33 @@ def evaluate_amigos(model, spec: zoo.Variant, photos, framing: str) -> tuple[dic
 
 @dataclass(frozen=True)
 class Examples:
-    """Network inputs with their poses, people and source ('cmu' or 'pointing04_train')."""
+    """Network inputs with their poses, people and source ('cmu' or 'pointing04_train'), and each
+    photo's turn in degrees where it is known (Pointing'04's pan; NaN or None for CMU)."""
 
     x: np.ndarray
     poses: np.ndarray
     people: np.ndarray
     source: np.ndarray
+    pan: np.ndarray | None = None
 
     def labels(self, task: str) -> np.ndarray:
         return data.task_labels(self.poses, task)
 
+    def pans(self) -> np.ndarray:
+        return np.full(len(self), np.nan) if self.pan is None else np.asarray(self.pan, float)
+
     def take(self, index) -> "Examples":
-        return Examples(self.x[index], self.poses[index], self.people[index], self.source[index])
+        return Examples(self.x[index], self.poses[index], self.people[index], self.source[index],
+                        None if self.pan is None else self.pan[index])
 
     def __len__(self) -> int:
         return len(self.x)
 
 
 def _join(*parts: Examples) -> Examples:
-    return Examples(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("x", "poses", "people", "source")))
+    joined = (np.concatenate([getattr(p, f) for p in parts]) for f in ("x", "poses", "people", "source"))
+    pans = np.concatenate([p.pans() for p in parts]) if any(p.pan is not None for p in parts) else None
+    return Examples(*joined, pans)
 
 
 # Experiment 2 trains on the detector's sure faces only: where they find none, the whole photo.
@@ -150,7 +158,7 @@ def _pointing04(root: str, framing: str, subset: int | None, less_sure: bool) ->
     photos = data.load_pointing04_train()[::subset]
     x = data.amigo_inputs(photos, framing, less_sure)
     return Examples(x, np.array([p.pose for p in photos]), np.array([p.person for p in photos]),
-                    np.full(len(x), "pointing04_train"))
+                    np.full(len(x), "pointing04_train"), np.array([p.pan for p in photos], float))
 
 
 def pointing04_examples(framing: str = "detected", subset: int | None = None) -> Examples:
@@ -194,11 +202,24 @@ def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: i
     model = zoo.build(name or spec.name)
     optimizer = (keras.optimizers.AdamW(LEARNING_RATE, weight_decay=spec.weight_decay) if spec.weight_decay
                  else keras.optimizers.Adam(LEARNING_RATE))
-    model.compile(optimizer=optimizer, loss=spec.loss,
-                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+    accuracy = keras.metrics.CategoricalAccuracy(name="accuracy")
+    trained, pan = model, None
+    if spec.pan_output:
+        if not spec.augment:
+            raise ValueError(f"{spec.name}: a pan output is trained in the augmented loop; give the recipe an augment")
+        trained, pan = _with_pan_output(model, spec), train.pans()
+        trained.compile(optimizer=optimizer, loss=[spec.loss, "mean_squared_error"],
+                        loss_weights=[1.0, spec.pan_output], metrics=[[accuracy], []])
+        model.compile(loss=spec.loss)  # for what reads its loss (Watch it learn); it is trained through `trained`
+        callbacks = [_DecisionView(callbacks, model, spec.decision_layer)]
+    else:
+        model.compile(optimizer=optimizer, loss=spec.loss, metrics=[accuracy])
     val = None
     if validation is not None and len(validation):
         val = (validation.x, np.eye(n_classes, dtype=np.float32)[validation.labels(spec.task)])
+        if pan is not None:  # the decision alone is measured
+            val = (val[0], [val[1], np.zeros((len(val[0]), 1), np.float32)],
+                   [np.ones(len(val[0])), np.zeros(len(val[0]))])
     weights = None
     if spec.balance:  # weight the classes so that "left" counts as much as the rest
         counts = np.bincount(labels, minlength=n_classes).astype(float)
@@ -214,13 +235,18 @@ def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: i
         rng = np.random.default_rng(seed)
         hist, average, averaged = {}, None, 0
         for epoch in range(1, epochs + 1):
-            x, poses = augment.flip(train.x, train.poses, rng)
+            x, poses, mirrored = augment.flip_with_mask(train.x, train.poses, rng)
             x = transform(x, rng)
             y = np.eye(n_classes, dtype=np.float32)[data.task_labels(poses, spec.task)]
-            result = model.fit(x, y, validation_data=val, epochs=1, batch_size=BATCH_SIZE, shuffle=True,
-                               verbose=0, class_weight=weights, sample_weight=sample_weight,
-                               callbacks=list(callbacks))
-            for key, values in result.history.items():
+            weighted = sample_weight
+            if pan is not None:
+                turn, known = pan_targets(pan, mirrored)
+                y = [y, turn]
+                weighted = [np.ones(len(x)) if sample_weight is None else sample_weight, known]
+            result = trained.fit(x, y, validation_data=val, epochs=1, batch_size=BATCH_SIZE, shuffle=True,
+                                 verbose=0, class_weight=weights, sample_weight=weighted, callbacks=list(callbacks))
+            logs = result.history if pan is None else _decision_logs(result.history, spec.decision_layer)
+            for key, values in logs.items():
                 hist.setdefault(key, []).extend(values)
             if spec.average_from and epoch >= spec.average_from:  # stochastic weight averaging
                 current = model.get_weights()
@@ -235,6 +261,53 @@ def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: i
         "test": {"loss": hist.get("val_loss", []), "accuracy": hist.get("val_accuracy", [])},
     }
     return model, history, seconds
+
+
+def pan_targets(pan: np.ndarray, mirrored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pan output's targets and weights: pan / 90, negated for a mirrored photo (it turns the
+    other way), as (N, 1); weight 1 where the angle is known, 0 (target 0) where it is not (CMU)."""
+    pan = np.asarray(pan, float)
+    return (np.nan_to_num(np.where(mirrored, -pan, pan) / 90.0).astype(np.float32)[:, None],
+            np.isfinite(pan).astype(float))
+
+
+def _with_pan_output(model: keras.Model, spec: zoo.Variant) -> keras.Model:
+    """The network with a second output beside its decision, on its last hidden layer, that learns
+    the photo's turn (pan / 90); it shares the network's weights."""
+    hidden = model.get_layer(f"dense_{len(spec.dense_units)}") if spec.dense_units else model.get_layer("flatten_1")
+    return keras.Model(model.input, [model.output, keras.layers.Dense(1, name="pan")(hidden.output)])
+
+
+def _decision_logs(logs: dict, decision: str) -> dict:
+    """A two-output run's logs as the network's own: the decision's loss and accuracy under the usual names."""
+    out = {}
+    for key, value in (logs or {}).items():
+        for prefix in ("", "val_"):
+            if key.startswith(f"{prefix}{decision}_"):
+                out[prefix + key[len(prefix) + len(decision) + 1:]] = value
+    return out
+
+
+class _DecisionView(keras.callbacks.Callback):
+    """Callbacks written for the one-output network (Watch it learn's recorder) while its two-output
+    copy trains: they see that network and the decision's own logs."""
+
+    def __init__(self, callbacks, network: keras.Model, decision: str):
+        super().__init__()
+        self.inner, self.network, self.decision = list(callbacks), network, decision
+
+    def set_model(self, model):
+        super().set_model(model)
+        for callback in self.inner:
+            callback.set_model(self.network)
+
+    def on_train_begin(self, logs=None):
+        for callback in self.inner:
+            callback.on_train_begin(_decision_logs(logs, self.decision))
+
+    def on_epoch_end(self, epoch, logs=None):
+        for callback in self.inner:
+            callback.on_epoch_end(epoch, _decision_logs(logs, self.decision))
 
 
 def predict(model, x) -> np.ndarray:
@@ -410,6 +483,7 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
         "framing": spec.framing,
         "augment": spec.augment,
         "preprocess": spec.preprocess,
+        **({"pan_output": spec.pan_output} if spec.pan_output else {}),
         "split": split,
         "accuracy": {
             "train": acc(p_train, labels_train, is_cmu_train),
