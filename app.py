@@ -96,6 +96,6 @@ with tab_all:
                                         help="Same people: the original study's split, new photos of the people "
                                              "it was trained on. Held-out people: Experiment 2's split, CMU people "
                                              "held out of training.")})
-        st.caption("“CMU new people”: retrained with people held out, scored on them. “amigos, “left” recall”: the "
-                   "share of the three amigos' left-looking photos called left. A dash: not measured for that variant.")
+        st.caption("“CMU new people”: retrained with people held out, scored on them. The amigos' “left” recall: the "
+                   "share of their left-looking photos called left. A dash: not measured for that variant.")
 ui.cite_pointing04()
