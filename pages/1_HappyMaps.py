@@ -421,9 +421,9 @@ for column, name in zip(st.columns(len(panels)), panels):
                         caption=f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
                                  f"(with its response to each). {settings.CMU_CITATION}")
 # full colour at no less than the flat span (a difference nobody could see stays white), and at the same value in
-# both panels side by side, so that equal colours mean equal changes
+# both panels side by side, so that equal colours mean equal changes; tiles drawn as words do not count
 limit = max([happymaps.FLAT_SPAN] + [float(np.abs(added[i]).max()) for _, added, _, words in additions
-                                      for i in range(len(added)) if i not in words])  # a tile drawn as words: not
+                                      for i in range(len(added)) if i not in words])
 for where, added, tile_labels, words in additions:
     coloured, _ = plots.diverging(added, limit)
     picture(where, plots.montage(coloured, tile_labels, cols=compare_cols, scale=scale, words=words),

@@ -153,8 +153,7 @@ if "left" in spec.classes:
         ui.chart(plots.grouped_bars(
             {"accuracy": {k: v["accuracy"] for k, v in rows.items()},
              "“left” faces found (recall)": {k: v["left_recall"] for k, v in rows.items()}},
-            f"{name} ({len(every_amigo()) if name == amigos.name else len(cmu)} pictures): decisions on edited "
-            f"pictures"))
+            f"{name} ({all_amigos if name == amigos.name else len(cmu)} pictures): decisions on edited pictures"))
     st.caption(" · ".join(f"**{k}**: {v}" for k, v in diagnosis.EDITS.items()))
     amigo_rows, cmu_rows = edited[amigos.name], edited[cmu.name]
     swap = "CMU background"

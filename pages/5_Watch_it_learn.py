@@ -61,7 +61,7 @@ st.caption(
     f"Recorded with `{meta.get('command', timelapse.record_command(variant))}`: the variant's own recipe "
     f"(same data, split, seed, {meta.get('epochs', last)} epochs), trained again with a recorder attached. Its last "
     f"epoch scores {final:.1%} on the {timelapse.test_faces(movie)}; the shipped model {shipped:.1%} on "
-    + ("the same faces" if "Pointing'04" not in timelapse.test_faces(movie) else "its CMU test faces alone")
+    + ("its CMU test faces alone" if timelapse.tests_pointing04_people(movie) else "the same faces")
     + ("" if meta.get("same_weights_as_shipped") else " (training on this machine is not bit-for-bit the same run)")
     + (f". The shipped network averages the weights of epochs {spec.average_from} to {spec.epochs}; each frame "
        f"shows that epoch's own weights" if meta.get("averaged_after_training") else "")

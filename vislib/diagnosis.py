@@ -66,7 +66,8 @@ def cmu_set(spec: zoo.Variant | None = None, limit: int = 40) -> FaceSet:
     small, large = data.load_cmu(), data.load_cmu(scale=1)
     if getattr(spec, "split", "image") == "person":  # never a photo of the people it trained on
         small_index = {f: i for i, f in enumerate(small.files)}
-        held_out = data.person_folds(large.users, train.CMU_FOLDS, train.FOLD_SEED)[0][1]
+        originals = train.Examples(large.images, large.poses, large.users, np.full(len(large.files), "cmu"))
+        held_out = train.variant_split(spec, originals)[1]
         test = [small_index[n] for n in (large.files[j].replace(".pgm", "_2.pgm") for j in held_out)
                 if n in small_index]
     else:

@@ -300,10 +300,16 @@ def learned_from(timelapse: Timelapse, threshold: float = LEARNED_AT) -> int | N
     return int(after[0])
 
 
+def tests_pointing04_people(timelapse: Timelapse) -> bool:
+    """Whether the recorded test faces include Pointing'04 people held out of training (besides CMU's)."""
+    split = timelapse.meta.get("split") or {}
+    return bool((split.get("pointing04_train") or {}).get("validation"))
+
+
 def test_faces(timelapse: Timelapse) -> str:
     """What the recorded test accuracy is measured on, in words (from the recorded split)."""
     split = timelapse.meta.get("split") or {}
-    if (split.get("pointing04_train") or {}).get("validation"):
+    if tests_pointing04_people(timelapse):
         return "held-out faces (CMU and Pointing'04 people it never learns from)"
     if split.get("by") == "person":
         return "CMU faces of people it never learns from"
