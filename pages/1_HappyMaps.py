@@ -156,7 +156,8 @@ with st.sidebar:
     st.selectbox("Preset", list(happymaps.PRESETS), key="hm_preset", on_change=apply_preset, persist_state=KEEP,
                  format_func=lambda n: happymaps.PRESETS[n].label,
                  help="'Legible' (the default) optimises in the space of faces; 'smoothed' adds jitter and blur at "
-                      "every step, for networks that see only local contrast. The 'Yosinski row N' presets use the "
+                      "every step, for networks that see only local contrast; 'steady' takes smaller steps and "
+                      "forgets slower, for networks that also learned how far the head is turned. The 'Yosinski row N' presets use the "
                       "regulariser values of Table 1 of Yosinski et al. 2015 on pixels, with our step size and 128 "
                       "steps: not the paper's own runs (500-1000 steps at its learning rates).")
     st.selectbox("Picture made of", happymaps.IMAGES, key="hm_image", persist_state=KEEP, on_change=apply_image_default,
@@ -207,14 +208,14 @@ if layer == decision:
     reading = "their logit (the score before softmax)" if engine.reads_logit(layer, chosen) else "their output"
     st.caption(f"Decision units are optimised on {reading}. Units: "
                + ", ".join(f"{i} = **{c}**" for i, c in enumerate(spec.classes)) + ".")
-suggested = happymaps.suggested_preset(spec.preprocess)
+suggested = happymaps.suggested_preset(spec)
 hinted = bool(suggested) and st.session_state["hm_preset"] != suggested and chosen.image == "faces"
 if hinted:
     hint, use = st.columns([5, 2], vertical_alignment="center")
-    hint.info(f"{preprocessing.how_maps_read(spec.preprocess)} The **{happymaps.PRESETS[suggested].label}** preset "
-              f"moves and blurs the picture a little at every step, so the optimiser draws that shading too.")
-    use.button("Use the smoothed preset", on_click=use_preset, args=(suggested,), key="hm_use_suggested",
-               icon=":material/blur_on:")
+    hint.info(happymaps.why_suggested(spec))
+    smooth = suggested == "legible-smooth"
+    use.button(f"Use the {'smoothed' if smooth else 'steady'} preset", on_click=use_preset, args=(suggested,),
+               key=f"hm_use_{suggested}", icon=":material/blur_on:" if smooth else ":material/timeline:")
 regenerate = st.button("Regenerate", type="primary", icon=":material/refresh:", key="hm_regenerate")
 if not units:
     st.info("No unit chosen: pick one or more units in the sidebar (or turn on **All units**).")

@@ -695,6 +695,24 @@ def test_an_experiment_2_variant_says_its_cmu_test_faces_are_new_people():
     assert "CMU test, same people" in {m.label for m in at.metric}
 
 
+def test_happymaps_offers_the_steady_preset_to_a_network_that_also_learned_the_turn():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="variant").set_value("ex2-4").run()
+    assert_healthy(at)
+    hint = [i.value for i in at.info if "how far each head is turned" in i.value]
+    assert len(hint) == 1 and "Legible, steady" in hint[0]
+    assert not any("blind to slow light and shadow" in i.value for i in at.info)
+    at.button(key="hm_use_legible-steady").click().run()
+    assert_healthy(at)
+    assert at.sidebar.selectbox(key="hm_preset").value == "legible-steady"
+    assert (at.sidebar.select_slider(key="hm_learning_rate").value,
+            at.sidebar.select_slider(key="hm_decay").value) == (0.005, 0.05)
+    assert not any("how far each head is turned" in i.value for i in at.info)  # no hint once it is used
+    at.button(key="hm_regenerate").click().run()
+    assert_healthy(at)
+    assert any("× 128 steps" in c.value for c in at.caption)
+
+
 def test_happymaps_says_how_to_read_the_maps_of_a_network_that_normalises_its_input():
     at = fresh().switch_page(HAPPYMAPS).run()
     assert_healthy(at)
@@ -705,7 +723,7 @@ def test_happymaps_says_how_to_read_the_maps_of_a_network_that_normalises_its_in
     hint = [i.value for i in at.info if "blind to slow light and shadow" in i.value]
     assert len(hint) == 1 and "about 4 pixels" in hint[0] and "Legible, smoothed" in hint[0]
     assert not any("blind to slow light and shadow" in c.value for c in at.caption)  # said once
-    at.button(key="hm_use_suggested").click().run()  # one click: the smoothed preset, then regenerate
+    at.button(key="hm_use_legible-smooth").click().run()  # one click: the smoothed preset, then regenerate
     assert_healthy(at)
     assert at.sidebar.selectbox(key="hm_preset").value == "legible-smooth"
     assert (at.sidebar.slider(key="hm_jitter").value, at.sidebar.slider(key="hm_blur_every").value) == (6, 1)

@@ -165,7 +165,8 @@ def test_the_sidebar_pickers_show_their_choice_whole(page):
         page.open(f"HappyMaps?variant={variant}")
         assert_clean(page)
         assert not page.clipped_pickers(), page.clipped_pickers()
-        for preset in ("Legible, smoothed (jitter, blur)", "Smooth spectrum, jitter (lucid's)",
+        for preset in ("Legible, smoothed (jitter, blur)", "Legible, steady (small steps)",
+                       "Smooth spectrum, jitter (lucid's)",
                        "Yosinski row 1's regularisers"):
             page.select("Preset", preset)
             assert not page.clipped_pickers(), page.clipped_pickers()
@@ -188,18 +189,21 @@ def test_a_happymaps_link_reopens_its_units_without_a_warning_in_the_log(page, s
     assert "set via the Session State API" not in server[1].read_text(), "a widget got a default and a link's value"
 
 
-def test_a_local_contrast_network_offers_the_smoothed_preset_in_one_click(page):
-    page.open("HappyMaps?variant=ex2-3")
+@pytest.mark.parametrize("variant, reason, button, preset", [
+    ("ex2-3", "blind to slow light and shadow", "Use the smoothed preset", "Legible, smoothed"),  # local contrast
+    ("ex2-4", "how far each head is turned", "Use the steady preset", "Legible, steady")])  # a pan output
+def test_a_network_is_offered_the_preset_that_draws_it_best_in_one_click(page, variant, reason, button, preset):
+    page.open(f"HappyMaps?variant={variant}")
     assert_clean(page)
-    assert "blind to slow light and shadow" in page.text() and "From the precomputed atlas" in page.text()
-    assert_not_blank(page.screenshot("happymaps-ex2-3-hint"))
-    page.click_button("Use the smoothed preset")
+    assert reason in page.text() and "From the precomputed atlas" in page.text()
+    assert_not_blank(page.screenshot(f"happymaps-{variant}-hint"))
+    page.click_button(button)
     assert_clean(page)
-    assert page.selected("Preset").startswith("Legible, smoothed")
+    assert page.selected("Preset").startswith(preset)
     page.click_button("Regenerate", timeout=300)
     assert_clean(page)
     assert "2 units × 128 steps" in page.text()
-    assert_not_blank(page.screenshot("happymaps-ex2-3-smoothed"))
+    assert_not_blank(page.screenshot(f"happymaps-{variant}-{preset.split()[-1]}"))
     page.click_button("Reset settings")
     assert page.selected("Preset").startswith("Legible: faces")
 

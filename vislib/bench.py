@@ -252,7 +252,7 @@ def legibility(variants=None, preset: str = happymaps.DEFAULT_PRESET, overrides:
         # upload path's crops for Experiment 2 (with its Pointing'04 training people)
         examples = train.training_sets(spec)[0]
         measured[variant] = _legibility_of(variant, settings_, examples, random_seeds)
-        suggested = happymaps.suggested_preset(spec.preprocess)
+        suggested = happymaps.suggested_preset(spec)
         if suggested and preset == happymaps.DEFAULT_PRESET and not overrides:
             offered[variant] = _legibility_of(variant, happymaps.Settings.from_preset(suggested), examples,
                                               random_seeds, f" at {suggested}, the preset the page suggests for it")

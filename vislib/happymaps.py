@@ -113,6 +113,11 @@ PRESETS = {
     # broad shading too (python -m vislib.bench legibility --variant ex2-3 --preset legible-smooth)
     "legible-smooth": _preset("Legible, smoothed (jitter, blur)", "faces", 0.02, 0.2, 1.0, 1, 0.0, 0.0,
                               jitter=6, start="mean"),
+    # for networks that also learned how far the head is turned (zoo.Variant.pan_output): the default's
+    # reach (learning rate / decay) with steps four times smaller and a memory four times longer
+    # (python -m vislib.bench legibility --variant ex2-4 --preset legible-steady)
+    "legible-steady": _preset("Legible, steady (small steps)", "faces", 0.005, 0.05, 0.0, 0, 0.0, 0.0,
+                              start="mean"),
     "fourier": _preset("Smooth spectrum, jitter (lucid's)", "fourier", 0.01, 0.1, 0.0, 0, 0.0, 0.0,
                        jitter=2, start="gray"),
     "regularisers-1": _preset("Yosinski row 1's regularisers", "pixels", 0.05, 0.0, 0.5, 4, 50.0, 0.0),
@@ -126,10 +131,28 @@ DEFAULT_FOR_IMAGE = {"faces": "legible", "pixels": "regularisers-3", "fourier": 
 SMOOTHED_FOR = tuple(preprocessing.LOCAL_CONTRAST_SIGMAS)  # the input normalisations blind to slow shading
 
 
-def suggested_preset(preprocess: str | None) -> str | None:
-    """The preset that draws a network with this input normalisation best, where it is not the
-    default: "legible-smooth" for networks that see only local contrast, else None."""
-    return "legible-smooth" if preprocess in SMOOTHED_FOR else None
+def suggested_preset(spec: zoo.Variant) -> str | None:
+    """The preset that draws a variant's HappyMaps best, where it is not the default (measured by
+    `python -m vislib.bench legibility`): "legible-smooth" for networks that see only local
+    contrast, "legible-steady" for networks that also learned how far the head is turned, else None."""
+    if spec.preprocess in SMOOTHED_FOR:
+        return "legible-smooth"
+    return "legible-steady" if spec.pan_output else None
+
+
+def why_suggested(spec: zoo.Variant) -> str | None:
+    """One plain paragraph on why the page offers `suggested_preset(spec)`, or None."""
+    preset = suggested_preset(spec)
+    if preset == "legible-smooth":
+        return (f"{preprocessing.how_maps_read(spec.preprocess)} The **{PRESETS[preset].label}** preset moves and "
+                "blurs the picture a little at every step, so the optimiser draws that shading too.")
+    if preset == "legible-steady":
+        return ("This network also learned how far each head is turned. At the default settings, each step "
+                "forgets a fifth of the picture, so its decision maps hold only the last few steps. The "
+                f"**{PRESETS[preset].label}** preset takes steps four times smaller and forgets four times "
+                "slower: the picture holds more of what the network asks for at every step, and its \"left\" "
+                "map looks more like a face turned left.")
+    return None
 
 
 @dataclass
