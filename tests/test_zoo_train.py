@@ -302,6 +302,29 @@ def test_training_examples_that_weigh_nothing_teach_nothing():
     assert any(not np.array_equal(b, a) for b, a in zip(initial, learned.get_weights()))
 
 
+def blob_faces(poses, side: str) -> np.ndarray:
+    """Gray pictures with a bright patch in the left or right half, a cue a network learns in a few epochs."""
+    x = np.full((len(poses), *settings.INPUT_SHAPE), 0.3, np.float32)
+    columns = slice(8, 24) if side == "left" else slice(40, 56)
+    x[:, 20:40, columns] = 0.9
+    return x + np.random.default_rng(1).normal(0, 0.02, x.shape).astype(np.float32)
+
+
+def test_uneven_sample_weights_stay_with_their_examples_through_the_mirroring():
+    """Two groups show the same picture (a patch on the left) under opposite labels: the group that
+    weighs decides what the network learns, mirrored copies included (ex2-2's augmented recipe)."""
+    spec = zoo.variant("ex2-2")
+    poses = np.array(["left"] * 24 + ["straight"] * 24)  # mirrored: "right" with the patch on the right; "straight"
+    examples = train.Examples(blob_faces(poses, "left"), poses, np.array(["p"] * 48), np.full(48, "cmu"))
+    first = np.r_[np.ones(24), np.zeros(24)]
+    probe = blob_faces(["left"] * 4, "left")
+    says_left = {}
+    for name, weight in (("left weighs", first), ("straight weighs", 1 - first)):
+        model, _, _ = train.fit(spec, examples, None, spec.seed, 8, sample_weight=weight)
+        says_left[name] = float(model.predict(probe, verbose=0)[:, spec.classes.index("left")].mean())
+    assert says_left["left weighs"] > 0.6 and says_left["straight weighs"] < 0.4, says_left
+
+
 def test_the_pan_output_learns_the_turn_of_the_photo_as_it_is_shown():
     """A mirrored face turns the other way: its pan target is negated; CMU (no angle) weighs nothing."""
     targets, weights = train.pan_targets(np.array([-45.0, 30.0, np.nan, 90.0]), np.array([False, True, False, True]))
