@@ -80,7 +80,8 @@ def test_the_all_variants_table_has_every_shipped_variant_with_its_figures():
         accuracy = zoo.read_json(name, "metrics.json")["accuracy"]
         assert table.loc[name, "CMU test"] == pytest.approx(100 * accuracy["test"])
         assert table.loc[name, "CMU test faces"] == faces  # said beside the figure: the splits differ
-        assert table.loc[name, "amigos, face framed"] == pytest.approx(100 * accuracy["three_amigos"]["overall"])
+        assert table.loc[name, "amigos, framed"] == pytest.approx(100 * accuracy["three_amigos"]["overall"])
+        assert table.loc[name, "“left” recall"] == pytest.approx(100 * accuracy["three_amigos"]["left_recall"])
     assert table.loc["ex2-4", "what changed"] == zoo.variant("ex2-4").short_title  # whole in its cell
 
 

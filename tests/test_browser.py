@@ -54,6 +54,8 @@ def test_overview_renders_its_tabs_and_follows_a_variant_switch(page):
     for tab in ("Architecture", "Training curves", "Confusion matrices", "All variants"):
         page.click_tab(tab)
         assert_clean(page)
+    time.sleep(1)  # the table draws its columns
+    assert not page.scrolling_tables(), page.scrolling_tables()  # every figure in view, at 1400 px
     page.select("Network variant", "ex1-4 · Four pose classes")
     assert "ex1-4" in page.text()
     assert_clean(page)

@@ -151,6 +151,17 @@ class Page:
                 .filter(img => img.getBoundingClientRect().width > img.naturalWidth + 1)
                 .map(img => `${{Math.round(img.getBoundingClientRect().width)}} px > ${{img.naturalWidth}} px`);""")
 
+    def scrolling_tables(self) -> list[str]:
+        """Visible tables (st.dataframe) wider than their frame, which a client must scroll sideways to
+        read, as 'columns: content > frame'."""
+        return self.driver.execute_script("""
+            return Array.from(document.querySelectorAll('[data-testid="stDataFrame"]'))
+                .map(frame => frame.querySelector('.dvn-scroller'))
+                .filter(scroller => scroller && scroller.offsetParent && scroller.scrollWidth > scroller.clientWidth + 1)
+                .map(scroller => `${Array.from(scroller.closest('[data-testid="stDataFrame"]')
+                                      .querySelectorAll('[role="columnheader"]')).map(h => h.innerText).join(' | ')}`
+                                 + `: ${scroller.scrollWidth} > ${scroller.clientWidth} px`);""")
+
     def clipped_pickers(self) -> list[str]:
         """Selectboxes whose closed field shows only part of the chosen option, as 'label: option'."""
         return self.driver.execute_script("""
