@@ -11,7 +11,7 @@ import shell
 shell.open_page("Your photo")
 with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
     import ui
-    from vislib import activations, attribution, data, imaging, plots, settings, zoo
+    from vislib import activations, attribution, data, happymaps, imaging, plots, settings, zoo
 
 st.markdown("Upload face photos, or pick a sample, to see what the network sees, what it decides, "
             "and which pixels drove the decision. Photos stay in memory: nothing is saved.")
@@ -209,6 +209,10 @@ if imaging.LESS_SURE in source:
     c1.caption("The face detector was not sure of this face: check that the red box holds it "
                "(the crop sliders above move it).")
 ui.image(c2, plots.enlarge(x[..., 0], 4), "What the network sees (64x60)", clamp=True)
+blank = bool(happymaps.flat(x[None, ..., 0])[0])
+if blank:
+    c2.warning("This picture is one flat tone: there is no face, nor anything else, for the network to look at, "
+               "so its decision below means nothing.")
 with c3:
     st.metric("Decision", decision.label)
     title = "Class probability" if decision.probabilities else "Class score (linear output, not a probability)"
@@ -233,15 +237,22 @@ opacity = a4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="attr_opacity", persist_
 heat = heatmap_of(variant, x, method, class_index, layer if uses_layer else None)
 shown_method, note = method, None
 if not heat.heatmap.any():
+    occluding = f"hiding any one patch of it does not change the score of “{target}”"
     why = (f"Grad-CAM keeps only the regions of {layer} whose features raise the score of “{target}” on "
            f"average over the whole layer. Here every feature that fires pulls that average down: this network's "
            f"dense layers read a feature differently depending on where it is, and Grad-CAM's averaging cancels it out"
-           if uses_layer else f"the score of “{target}” does not change with any single pixel here (zero gradient)")
-    shown_method = attribution.FALLBACK[method]
-    note = (f"{attribution.LABELS[method]} shows nothing for this photo: {why}. Shown instead: "
-            f"**{attribution.LABELS[shown_method]}**, which hides one patch at a time and measures how much the "
-            f"score of “{target}” falls.")
-    heat = heatmap_of(variant, x, shown_method, class_index, None)
+           if uses_layer else occluding if method == "occlusion" else
+           f"the score of “{target}” does not change with any single pixel here (zero gradient)")
+    note = f"{attribution.LABELS[method]} shows nothing for this photo: {why}."
+    fallback = attribution.FALLBACK.get(method)
+    instead = heatmap_of(variant, x, fallback, class_index, None) if fallback else None
+    if instead is not None and instead.heatmap.any():
+        shown_method, heat = fallback, instead
+        note += (f" Shown instead: **{attribution.LABELS[fallback]}**, which hides one patch at a time and "
+                 f"measures how much the score of “{target}” falls.")
+    else:
+        note += ((f" Nor does {attribution.LABELS[fallback]}: {occluding}." if fallback else "")
+                 + (" The picture is one flat tone." if blank else ""))
 h1, h2, h3 = st.columns(3)
 ui.image(h1, plots.enlarge(plots.overlay(x[..., 0], heat.heatmap, opacity), 4),
          f"{attribution.LABELS[shown_method]} for “{target}” over the network's input")

@@ -307,6 +307,27 @@ def test_a_face_only_the_less_sure_pass_finds_is_framed_and_the_page_says_to_che
     assert not any("not sure of this face" in c.value for c in at.caption)  # a sure face: no warning
 
 
+def test_a_blank_photo_says_there_is_nothing_to_look_at_and_no_method_crashes():
+    """A flat gray photo: occlusion (the default method) finds nothing, and has no fallback of its own."""
+    import io
+
+    from PIL import Image
+
+    blank = io.BytesIO()
+    Image.new("L", (640, 480), 128).save(blank, format="JPEG")
+    at = fresh().switch_page(PHOTO).run()
+    at.file_uploader[0].set_value(("gray.jpg", blank.getvalue(), "image/jpeg")).run()
+    assert_healthy(at)
+    assert any("one flat tone" in w.value and "means nothing" in w.value for w in at.warning)
+    assert at.selectbox(key="attr_method").value == "occlusion"
+    assert any("Occlusion shows nothing for this photo" in i.value and "one flat tone" in i.value for i in at.info)
+    at.sidebar.selectbox(key="variant").set_value("ex2-4").run()  # standardised: a flat picture becomes zeros
+    for method in ("saliency", "smoothgrad", "gradcam", "gradcam++", "occlusion"):
+        at.selectbox(key="attr_method").set_value(method).run()
+        assert_healthy(at)
+        assert any("What the network sees" in c for c in picture_captions(at))
+
+
 def test_only_a_bad_file_shows_a_clear_message_and_no_traceback():
     at = fresh().switch_page(PHOTO).run()
     at.file_uploader[0].set_value(("broken.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 40, "image/jpeg")).run()
