@@ -161,6 +161,11 @@ def image(where, picture, caption: str | None = None, clamp: bool = False) -> No
         box.caption(caption)
 
 
+def count(n: int, noun: str) -> str:
+    """'1 unit', '2 units': a count with its noun, in the singular where it is one."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def chart(figure) -> None:
     """A Plotly chart at full width, without the toolbar that would cover its title."""
     st.plotly_chart(figure, width="stretch", config={"displayModeBar": False})

@@ -327,7 +327,8 @@ for column, name in zip(st.columns(len(panels)), panels):
         if result is not None:
             last[(name, here_layer)] = key
             done = " (including compiling the loop once; slider changes reuse it)" if result.compiled else ""
-            note = f"{len(live)} units × {chosen.steps} steps in {result.seconds:.2f} s on {result.device}{done}."
+            note = (f"{ui.count(len(live), 'unit')} × {ui.count(chosen.steps, 'step')} in {result.seconds:.2f} s "
+                    f"on {result.device}{done}.")
             if silent:
                 note += (f" {len(silent)} chosen unit{'s never fire' if len(silent) > 1 else ' never fires'} on any "
                          f"training face: said in words, not optimised.")
@@ -345,6 +346,13 @@ for column, name in zip(st.columns(len(panels)), panels):
                 start = old.settings.start
                 note = ("**Out of date**: computed with earlier settings or units. Press **Regenerate** to "
                         "compute these settings.")
+            elif book is not None and book.lookup(here_layer, book.by_image.get(chosen.image, chosen)) is not None:
+                # nothing regenerated yet: the atlas's maps stay on screen, marked, until Regenerate
+                atlas_settings = book.by_image[chosen.image]
+                images, stale = book.lookup(here_layer, atlas_settings)[0][shown], True
+                start = atlas_settings.start
+                note = ("**Out of date**: the precomputed atlas's maps, at this picture type's default settings. "
+                        "Press **Regenerate** to compute these settings.")
             else:
                 status.info("Press **Regenerate** to compute HappyMaps with these settings.")
                 continue

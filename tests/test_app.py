@@ -101,7 +101,9 @@ def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_chan
     at.sidebar.selectbox(key="hm_layer_exp0").set_value("conv2d_1").run()
     at.sidebar.slider(key="hm_blur_sigma").set_value(2.0).run()
     at.sidebar.slider(key="hm_steps").set_value(8).run()
-    assert any("Press **Regenerate**" in i.value for i in at.info)
+    # nothing regenerated yet: the atlas's maps stay on screen, marked out of date
+    assert len(at.get("image")) == 2 and not any("Press **Regenerate**" in i.value for i in at.info)
+    assert any("Out of date" in c.value and "atlas" in c.value for c in at.caption)
     at.button(key="hm_regenerate").click().run()
     assert_healthy(at)
     assert any("16 units × 8 steps" in c.value for c in at.caption)
@@ -109,6 +111,17 @@ def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_chan
     at.sidebar.slider(key="hm_blur_sigma").set_value(1.0).run()  # the last result stays, marked out of date
     assert_healthy(at)
     assert len(at.get("image")) == 2 and any("Out of date" in c.value for c in at.caption)
+
+
+def test_one_unit_is_said_in_the_singular():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_layer_exp0").set_value("dense_1").run()
+    at.sidebar.toggle(key="hm_all_exp0_dense_1").set_value(False).run()
+    at.sidebar.multiselect(key="hm_units_exp0_dense_1").set_value([1]).run()
+    at.sidebar.slider(key="hm_steps").set_value(8).run()
+    at.button(key="hm_regenerate").click().run()
+    assert_healthy(at)
+    assert any(c.value.startswith("1 unit × 8 steps in") for c in at.caption), [c.value for c in at.caption]
 
 
 def test_maps_that_start_from_noise_are_not_drawn_as_departures_from_the_mean_face():
