@@ -97,9 +97,13 @@ with tab_all:
                                         help="Same people: the original study's split, new photos of the people "
                                              "it was trained on. Held-out people: Experiment 2's split, CMU people "
                                              "held out of training.")})
-        st.caption("“CMU new people”: retrained with people held out, scored on them. The three amigos: the face "
-                   "framed as in CMU's photos (“framed”), as an upload is framed, by the face detector (“detected”), "
-                   "and the whole photo (“whole”). “Left” recall: the share of the amigos' left-looking photos "
-                   "(framed) called left. A dash: not measured for that variant. Each network's size is under "
+        missing = " An empty cell: not measured for that variant." if table[rates].isna().any().any() else ""
+        st.caption("**CMU test**: new photos of the CMU people it was trained on (the original study's split) or, "
+                   "for Experiment 2, photos of CMU people held out of its training. **CMU new people**: the "
+                   "network retrained with each group of CMU people held out in turn, and scored on them. **The "
+                   "three amigos**: photos of three people from another studio (Pointing'04, cited below), never "
+                   "trained on: the face framed as in CMU's photos (“framed”), framed by the face detector as an "
+                   "upload is (“detected”), and the whole photo (“whole”). **“left” recall**: the share of the "
+                   f"amigos' left-looking photos (framed) called left.{missing} Each network's size is under "
                    "Architecture.")
 ui.cite_pointing04()

@@ -117,6 +117,10 @@ def variant_picker(default: str | None = None) -> str:
         st.error(f"No trained models found in {settings.MODELS_DIR}. Train them with `make train`.")
         st.stop()
     linked = st.query_params.get("variant")
+    if linked is not None and linked not in shipped:  # a mistyped or outdated link: said, and taken off
+        del st.query_params["variant"]
+        st.warning(f"This link names a network that is not here ({linked!r}), so the page shows another. "
+                   f"The networks: {', '.join(shipped)}.")
     if linked in shipped and not st.session_state.get(CHOSEN_KEY):
         st.session_state[VARIANT_KEY], st.session_state[CHOSEN_KEY] = linked, True  # a link chooses
     if not st.session_state.get(CHOSEN_KEY):

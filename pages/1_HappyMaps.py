@@ -80,6 +80,16 @@ if "hm_decay" not in st.session_state:
     reset()
 
 
+def as_number(name: str, text: str, kind: type):
+    """A link's value as the setting's type; a word where a number belongs is refused by name."""
+    if kind is str:
+        return text
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {text!r}") from None
+
+
 def read_link():
     """A pasted link (?layer=...&units=...&settings) reopens the same view, once per session."""
     if st.session_state.get("hm_link_read"):
@@ -92,14 +102,14 @@ def read_link():
         if link["layer"] not in layers:
             raise ValueError(f"layer must be one of {layers}, got {link['layer']!r}")
         n = int(network.get_layer(link["layer"]).output.shape[-1])
-        values = {k: type(st.session_state[f"hm_{k}"])(link[k]) for k in TUNED if k in link}
-        values["seed"] = int(link.get("seed", 0))
+        values = {k: as_number(k, link[k], type(st.session_state[f"hm_{k}"])) for k in TUNED if k in link}
+        values["seed"] = as_number("seed", link.get("seed", "0"), int)
         happymaps.Settings(**values).validated()
         for k, allowed in (("decay", stops["decay"]), ("learning_rate", stops["learning_rate"]),
                            ("image", happymaps.IMAGES), ("start", happymaps.START_IMAGES)):
             if k in values and values[k] not in allowed:
                 raise ValueError(f"{k} must be one of {list(allowed)}, got {values[k]!r}")
-        units = [int(u) for u in link["units"].split(",")] if link.get("units") else None
+        units = [as_number("units", u, int) for u in link["units"].split(",")] if link.get("units") else None
         if units is not None and not all(0 <= u < n for u in units):
             raise ValueError(f"units must be in [0, {n}), got {units}")
     except (ValueError, KeyError, TypeError) as error:

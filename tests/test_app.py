@@ -83,6 +83,9 @@ def test_the_all_variants_table_has_every_shipped_variant_with_its_figures():
         assert table.loc[name, "amigos, framed"] == pytest.approx(100 * accuracy["three_amigos"]["overall"])
         assert table.loc[name, "“left” recall"] == pytest.approx(100 * accuracy["three_amigos"]["left_recall"])
     assert table.loc["ex2-4", "what changed"] == zoo.variant("ex2-4").short_title  # whole in its cell
+    note, = (c.value for c in at.caption if c.value.startswith("**CMU test**"))
+    assert "three people from another studio" in note  # who the amigos are, said where their figures are
+    assert ("An empty cell" in note) == bool(table.isna().any().any())  # never a claim about cells not there
 
 
 def picture_captions(at) -> list[str]:
@@ -633,6 +636,25 @@ def test_a_happymaps_link_reopens_the_layer_units_and_settings_and_a_bad_one_say
     assert not bad.exception
     assert any("could not be used" in w.value for w in bad.warning)
     assert bad.sidebar.slider(key="hm_steps").value != 99999
+    for key, value, said in (("decay", "abc", "decay must be a number, got 'abc'"),
+                             ("units", "a,b", "units must be a whole number, got 'a'"),
+                             ("steps", "1.5", "steps must be a whole number, got '1.5'")):
+        worded = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        worded.query_params.update({"layer": "dense_1", key: value})
+        worded.run().switch_page(HAPPYMAPS).run()
+        assert not worded.exception
+        assert any("could not be used" in w.value and said in w.value for w in worded.warning), \
+            [w.value for w in worded.warning]
+
+
+def test_a_link_to_a_network_that_is_not_here_says_so_and_shows_another():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["variant"] = "nosuch"
+    at.run()
+    assert_healthy(at)
+    assert any("'nosuch'" in w.value and "not here" in w.value for w in at.warning)
+    assert at.sidebar.selectbox(key="variant").value == zoo.shipped_variants()[0]
+    assert "variant" not in at.query_params  # the address no longer names it
 
 
 def test_regenerate_waits_its_turn_in_the_servers_line(monkeypatch):
