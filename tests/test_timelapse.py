@@ -229,6 +229,9 @@ def test_the_page_plays_the_timelapse_and_says_when_the_network_learned():
     assert charts
     figure = json.loads(charts[0].proto.spec)
     assert len(figure["frames"]) == len(movie) and figure["layout"]["sliders"]
+    for c in range(len(movie.classes)):  # the HappyMaps are pictures: no ticks or grid on their axes
+        for axis in (f"xaxis{'' if c == 0 else c + 1}", f"yaxis{'' if c == 0 else c + 1}"):
+            assert figure["layout"][axis]["ticks"] == "" and figure["layout"][axis]["showgrid"] is False, axis
     # another picture and epoch of the feature maps rerun cleanly
     at.selectbox(key="timelapse_picture").set_value(0).run()
     at.select_slider(key="timelapse_epoch").set_value(0).run()

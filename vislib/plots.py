@@ -409,8 +409,10 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
                   for f, e in enumerate(epochs)]
     for c in range(n_classes):
         axis = "" if c == 0 else str(c + 1)
-        fig.layout[f"xaxis{axis}"].update(showticklabels=False, scaleanchor=f"y{axis}", constrain="domain")
-        fig.layout[f"yaxis{axis}"].update(showticklabels=False, autorange="reversed", constrain="domain")
+        fig.layout[f"xaxis{axis}"].update(showticklabels=False, ticks="", showgrid=False, zeroline=False,
+                                          scaleanchor=f"y{axis}", constrain="domain")  # a picture: no scale
+        fig.layout[f"yaxis{axis}"].update(showticklabels=False, ticks="", showgrid=False, zeroline=False,
+                                          autorange="reversed", constrain="domain")
     bar_axis = str(n_classes + 1)
     fig.layout[f"xaxis{bar_axis}"].update(range=[0, 1.0] if probabilities else None, tickformat=".0%" if probabilities else None)
     fig.layout[f"yaxis{bar_axis}"].update(autorange="reversed", side="right")  # the names clear of the maps
