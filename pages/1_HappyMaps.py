@@ -167,9 +167,9 @@ with st.sidebar:
                  format_func=lambda n: happymaps.PRESETS[n].label,
                  help="'Legible' (the default) optimises in the space of faces; 'smoothed' adds jitter and blur at "
                       "every step, for networks that see only local contrast; 'steady' takes smaller steps and "
-                      "forgets slower, for networks that also learned how far the head is turned. The 'Yosinski row N' presets use the "
-                      "regulariser values of Table 1 of Yosinski et al. 2015 on pixels, with our step size and 128 "
-                      "steps: not the paper's own runs (500-1000 steps at its learning rates).")
+                      "forgets slower, for networks that also learned how far the head is turned. The 'Yosinski "
+                      "row N' presets use the regulariser values of Table 1 of Yosinski et al. 2015 on pixels, with "
+                      "our step size and 128 steps: not the paper's own runs (500-1000 steps at its learning rates).")
     st.selectbox("Picture made of", happymaps.IMAGES, key="hm_image", persist_state=KEEP, on_change=apply_image_default,
                  format_func={"faces": "faces (mean face + eigenfaces)", "pixels": "free pixels (the paper's)",
                               "fourier": "a smooth spectrum (lucid's)"}.get)

@@ -147,11 +147,13 @@ def why_suggested(spec: zoo.Variant) -> str | None:
         return (f"{preprocessing.how_maps_read(spec.preprocess)} The **{PRESETS[preset].label}** preset moves and "
                 "blurs the picture a little at every step, so the optimiser draws that shading too.")
     if preset == "legible-steady":
+        default, steady = Settings(), Settings.from_preset(preset)
         return ("This network also learned how far each head is turned. At the default settings, each step "
-                "forgets a fifth of the picture, so its decision maps hold only the last few steps. The "
-                f"**{PRESETS[preset].label}** preset takes steps four times smaller and forgets four times "
-                "slower: the picture holds more of what the network asks for at every step, and its \"left\" "
-                "map looks more like a face turned left.")
+                f"forgets {default.decay:.0%} of what the optimiser added to the mean face, so its decision maps "
+                f"hold only the last few steps. The **{PRESETS[preset].label}** preset takes steps "
+                f"{default.learning_rate / steady.learning_rate:g} times smaller and forgets "
+                f"{default.decay / steady.decay:g} times slower: the picture holds more of what the network asks "
+                "for at every step, and its \"left\" map looks more like a face turned left.")
     return None
 
 
