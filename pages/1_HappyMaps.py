@@ -90,37 +90,62 @@ def as_number(name: str, text: str, kind: type):
         raise ValueError(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {text!r}") from None
 
 
+def link_value(name: str, text: str):
+    """One setting from a link, checked on its own: its type, its range, and its slider's stops."""
+    value = as_number(name, text, type(st.session_state[f"hm_{name}"]))
+    if name in limits.LIMITS:
+        limits.check(name, value)
+    allowed = {"decay": stops["decay"], "learning_rate": stops["learning_rate"], "image": happymaps.IMAGES,
+               "start": happymaps.START_IMAGES}.get(name)
+    if allowed is not None and value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
 def read_link():
-    """A pasted link (?layer=...&units=...&settings) reopens the same view, once per session."""
+    """A pasted link (?layer=...&units=...&settings) reopens the same view, once per session. What
+    cannot be used is said and left at its default; the rest of the link still applies."""
     if st.session_state.get("hm_link_read"):
         return
     st.session_state["hm_link_read"] = True
     link = st.query_params
     if "layer" not in link:
         return
+    problems, values = [], {}
+    for name in (*TUNED, "seed"):
+        if name in link:
+            try:
+                values[name] = link_value(name, link[name])
+            except ValueError as error:
+                problems.append(str(error))
     try:
-        if link["layer"] not in layers:
-            raise ValueError(f"layer must be one of {layers}, got {link['layer']!r}")
-        n = int(network.get_layer(link["layer"]).output.shape[-1])
-        values = {k: as_number(k, link[k], type(st.session_state[f"hm_{k}"])) for k in TUNED if k in link}
-        values["seed"] = as_number("seed", link.get("seed", "0"), int)
-        happymaps.Settings(**values).validated()
-        for k, allowed in (("decay", stops["decay"]), ("learning_rate", stops["learning_rate"]),
-                           ("image", happymaps.IMAGES), ("start", happymaps.START_IMAGES)):
-            if k in values and values[k] not in allowed:
-                raise ValueError(f"{k} must be one of {list(allowed)}, got {values[k]!r}")
-        units = [as_number("units", u, int) for u in link["units"].split(",")] if link.get("units") else None
-        if units is not None and not all(0 <= u < n for u in units):
-            raise ValueError(f"units must be in [0, {n}), got {units}")
-    except (ValueError, KeyError, TypeError) as error:
-        st.warning(f"The link's HappyMaps settings could not be used, so the defaults are shown ({error}).")
-        return
-    st.session_state[f"hm_layer_{variant}"] = link["layer"]
-    st.session_state[f"hm_all_{variant}_{link['layer']}"] = units is None
-    if units is not None:
-        st.session_state[f"hm_units_{variant}_{link['layer']}"] = units
-    for k, v in values.items():
-        st.session_state[f"hm_{k}"] = v
+        happymaps.Settings(**values).validated()  # each value passed alone; together as well
+    except ValueError as error:
+        problems.append(str(error))
+        values = {}
+    layer, units, units_read = link["layer"], None, True
+    if layer not in layers:
+        problems.append(f"layer must be one of {layers}, got {layer!r}")
+    elif link.get("units"):
+        n = int(network.get_layer(layer).output.shape[-1])
+        try:
+            units = [as_number("units", u, int) for u in link["units"].split(",")]
+            if not all(0 <= u < n for u in units):
+                raise ValueError(f"units must be in [0, {n}), got {units}")
+        except ValueError as error:
+            problems.append(str(error))
+            units_read = False
+    if problems:
+        st.warning("Part of the link's HappyMaps settings could not be used, so the defaults stand for "
+                   f"{'them' if len(problems) > 1 else 'it'}: {'; '.join(problems)}.")
+    if layer in layers:
+        st.session_state[f"hm_layer_{variant}"] = layer
+        if units_read:
+            st.session_state[f"hm_all_{variant}_{layer}"] = units is None
+            if units is not None:
+                st.session_state[f"hm_units_{variant}_{layer}"] = units
+    for name, value in values.items():
+        st.session_state[f"hm_{name}"] = value
     if link.get("preset") in happymaps.PRESETS:
         st.session_state["hm_preset"] = link["preset"]
     if link.get("reading") in READINGS:

@@ -645,6 +645,7 @@ def test_a_happymaps_link_reopens_the_layer_units_and_settings_and_a_bad_one_say
         assert not worded.exception
         assert any("could not be used" in w.value and said in w.value for w in worded.warning), \
             [w.value for w in worded.warning]
+        assert worded.sidebar.selectbox(key="hm_layer_exp0").value == "dense_1"  # the rest of the link applies
 
 
 def test_a_link_to_a_network_that_is_not_here_says_so_and_shows_another():
