@@ -146,10 +146,20 @@ if not photos:
             f"see why.")
     st.stop()
 
+readable = []  # (name, payload, digest, decoded photo, box, credit): a refused file is said before any control
+for name, payload, box, credit in photos:
+    digest = hashlib.sha256(payload).hexdigest()
+    try:
+        readable.append((name, payload, digest, decode(digest, payload), box, credit))
+    except imaging.PhotoError as error:
+        st.error(f"**{name}**: {error}")
+if not readable:
+    st.stop()
+
 framing = st.radio("Framing", ["face", "whole photo"], horizontal=True, key="photo_framing", persist_state=KEEP,
                    help="'face' crops head and shoulders around the face, as the CMU photos were framed.")
 z1, z2, z3 = st.columns(3)
-whole_cmu_files = spec.framing == "cmu" and all(credit == "cmu" for *_, credit in photos)
+whole_cmu_files = spec.framing == "cmu" and all(credit == "cmu" for *_, credit in readable)
 by_hand = framing != "face" or whole_cmu_files
 if whole_cmu_files:
     st.caption(f"CMU files reach {variant} whole, as its training faces did: the framing and the crop do not apply.")
@@ -160,28 +170,20 @@ down = z3.slider("Move crop down", -0.5, 0.5, 0.0, 0.05, key="photo_down", disab
                  help="In fractions of the crop's height; negative moves it up.")
 
 
-def intake(payload: bytes, face_box, as_trained: bool = False):
+def intake(payload: bytes, digest: str, gray: np.ndarray, face_box, as_trained: bool = False):
     """as_trained: a CMU file given whole, as the original study's networks saw their training faces."""
-    digest = hashlib.sha256(payload).hexdigest()
-    gray = decode(digest, payload)
     whole = framing == "whole photo" or as_trained
     face = None if whole else face_box if face_box is not None else find_face(digest, payload)
     framed = imaging.frame(gray, face, zoom, use_whole_photo=face is None, right=right, down=down)
     source = ("the whole CMU file, as this network's training faces were" if as_trained else
               framed.source if face is not None or whole else "whole photo (no face found)")
-    return gray, framed.box, source, framed.input
+    return framed.box, source, framed.input
 
 
 good = []  # (name, gray, box, source, network input, credit, decision)
-for name, payload, box, credit in photos:
-    try:
-        gray, crop_box, source, x = intake(payload, box, as_trained=credit == "cmu" and spec.framing == "cmu")
-    except imaging.PhotoError as error:
-        st.error(f"**{name}**: {error}")
-        continue
+for name, payload, digest, gray, box, credit in readable:
+    crop_box, source, x = intake(payload, digest, gray, box, as_trained=credit == "cmu" and spec.framing == "cmu")
     good.append((name, gray, crop_box, source, x, credit, decision_of(variant, x)))
-if not good:
-    st.stop()
 if any(g[5] == "pointing04" for g in good):
     ui.cite_pointing04()
 if any(g[5] == "cmu" for g in good):

@@ -350,6 +350,7 @@ def test_only_a_bad_file_shows_a_clear_message_and_no_traceback():
     assert not at.exception
     assert len(at.error) == 1 and "broken.jpg" in at.error[0].value
     assert not at.metric
+    assert not at.radio and not at.slider  # no framing or crop controls with nothing to act on
 
 
 def test_the_page_predicts_for_an_amigo_photo_what_the_metrics_counted_and_cites_the_article():
