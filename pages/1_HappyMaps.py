@@ -118,11 +118,6 @@ def read_link():
                 values[name] = link_value(name, link[name])
             except ValueError as error:
                 problems.append(str(error))
-    try:
-        happymaps.Settings(**values).validated()  # each value passed alone; together as well
-    except ValueError as error:
-        problems.append(str(error))
-        values = {}
     layer, units, units_read = link["layer"], None, True
     if layer not in layers:
         problems.append(f"layer must be one of {layers}, got {layer!r}")
@@ -146,7 +141,7 @@ def read_link():
                 st.session_state[f"hm_units_{variant}_{layer}"] = units
     for name, value in values.items():
         st.session_state[f"hm_{name}"] = value
-    if link.get("preset") in happymaps.PRESETS:
+    if link.get("preset") in happymaps.PRESETS and not problems:  # else the box would name settings not in use
         st.session_state["hm_preset"] = link["preset"]
     if link.get("reading") in READINGS:
         st.session_state["hm_reading"] = link["reading"]
@@ -244,13 +239,14 @@ if layer == decision:
     st.caption(f"Decision units are optimised on {reading}. Units: "
                + ", ".join(f"{i} = **{c}**" for i, c in enumerate(spec.classes)) + ".")
 suggested = happymaps.suggested_preset(spec)
-hinted = bool(suggested) and st.session_state["hm_preset"] != suggested and chosen.image == "faces"
+hinted = bool(suggested) and chosen.preset_name() != suggested and chosen.image == "faces"
 if hinted:
     hint, use = st.columns([5, 2], vertical_alignment="center")
     hint.info(happymaps.why_suggested(spec))
-    smooth = suggested == "legible-smooth"
-    use.button(f"Use the {'smoothed' if smooth else 'steady'} preset", on_click=use_preset, args=(suggested,),
-               key=f"hm_use_{suggested}", icon=":material/blur_on:" if smooth else ":material/timeline:")
+    words, icon = {"legible-smooth": ("smoothed", ":material/blur_on:"),
+                   "legible-steady": ("steady", ":material/timeline:")}[suggested]
+    use.button(f"Use the {words} preset", on_click=use_preset, args=(suggested,), key=f"hm_use_{suggested}",
+               icon=icon)
 regenerate = st.button("Regenerate", type="primary", icon=":material/refresh:", key="hm_regenerate")
 if not units:
     st.info("No unit chosen: pick one or more units in the sidebar (or turn on **All units**).")
@@ -381,11 +377,10 @@ for column, name in zip(st.columns(len(panels)), panels):
                 start = old.settings.start
                 note = ("**Out of date**: computed with earlier settings or units. Press **Regenerate** to "
                         "compute these settings.")
-            elif book is not None and book.lookup(here_layer, book.by_image.get(chosen.image, chosen)) is not None:
+            elif (atlas_maps := book.lookup(here_layer, book.by_image[chosen.image])
+                  if book is not None and chosen.image in book.by_image else None) is not None:
                 # nothing regenerated yet: the atlas's maps stay on screen, marked, until Regenerate
-                atlas_settings = book.by_image[chosen.image]
-                images, stale = book.lookup(here_layer, atlas_settings)[0][shown], True
-                start = atlas_settings.start
+                images, stale, start = atlas_maps[0][shown], True, book.by_image[chosen.image].start
                 note = ("**Out of date**: the precomputed atlas's maps, at this picture type's default settings. "
                         "Press **Regenerate** to compute these settings.")
             else:
@@ -488,7 +483,7 @@ if len(drawn) == 2 and all(len(maps) for maps, _ in drawn.values()):
     st.caption(f"Units paired at random give {similarity.mean():.2f} on average. Pairs: "
                + ", ".join(f"{labels_a[r]} ↔ {labels_b[c]} ({similarity[r, c]:.2f})" for r, c in zip(rows, cols)))
 for name in panels:  # a network that normalises its input shows other things: say what (once)
-    if zoo.variant(name).preprocess and not (name == variant and hinted):
+    if zoo.variant(name).preprocess and not (name == variant and hinted and suggested == "legible-smooth"):
         st.caption(f"{name}: " + preprocessing.how_maps_read(zoo.variant(name).preprocess))
 st.caption(
     ("Each tile's contrast is stretched on its own (1st to 99th percentile), so compare shapes, not brightness. "

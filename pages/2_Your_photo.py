@@ -32,8 +32,9 @@ def decode(digest: str, _payload: bytes):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def find_face(digest: str, _payload: bytes):
-    return imaging.detect_face(decode(digest, _payload))
+def find_face(digest: str, _gray: np.ndarray):
+    """The face in a decoded photo, once per file content (the digest is the key)."""
+    return imaging.detect_face(_gray)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -146,11 +147,11 @@ if not photos:
             f"see why.")
     st.stop()
 
-readable = []  # (name, payload, digest, decoded photo, box, credit): a refused file is said before any control
+readable = []  # (name, digest, decoded photo, box, credit): a refused file is said before any control
 for name, payload, box, credit in photos:
     digest = hashlib.sha256(payload).hexdigest()
     try:
-        readable.append((name, payload, digest, decode(digest, payload), box, credit))
+        readable.append((name, digest, decode(digest, payload), box, credit))
     except imaging.PhotoError as error:
         st.error(f"**{name}**: {error}")
 if not readable:
@@ -170,10 +171,10 @@ down = z3.slider("Move crop down", -0.5, 0.5, 0.0, 0.05, key="photo_down", disab
                  help="In fractions of the crop's height; negative moves it up.")
 
 
-def intake(payload: bytes, digest: str, gray: np.ndarray, face_box, as_trained: bool = False):
+def intake(digest: str, gray: np.ndarray, face_box, as_trained: bool = False):
     """as_trained: a CMU file given whole, as the original study's networks saw their training faces."""
     whole = framing == "whole photo" or as_trained
-    face = None if whole else face_box if face_box is not None else find_face(digest, payload)
+    face = None if whole else face_box if face_box is not None else find_face(digest, gray)
     framed = imaging.frame(gray, face, zoom, use_whole_photo=face is None, right=right, down=down)
     source = ("the whole CMU file, as this network's training faces were" if as_trained else
               framed.source if face is not None or whole else "whole photo (no face found)")
@@ -181,8 +182,8 @@ def intake(payload: bytes, digest: str, gray: np.ndarray, face_box, as_trained: 
 
 
 good = []  # (name, gray, box, source, network input, credit, decision)
-for name, payload, digest, gray, box, credit in readable:
-    crop_box, source, x = intake(payload, digest, gray, box, as_trained=credit == "cmu" and spec.framing == "cmu")
+for name, digest, gray, box, credit in readable:
+    crop_box, source, x = intake(digest, gray, box, as_trained=credit == "cmu" and spec.framing == "cmu")
     good.append((name, gray, crop_box, source, x, credit, decision_of(variant, x)))
 if any(g[5] == "pointing04" for g in good):
     ui.cite_pointing04()
@@ -214,7 +215,7 @@ ui.image(c2, plots.enlarge(x[..., 0], 4), "What the network sees (64x60)", clamp
 blank = bool(happymaps.flat(x[None, ..., 0])[0])
 if blank:
     c2.warning("This picture is one flat tone: there is no face, nor anything else, for the network to look at, "
-               "so its decision below means nothing.")
+               "so its decision means nothing.")
 with c3:
     st.metric("Decision", decision.label)
     title = "Class probability" if decision.probabilities else "Class score (linear output, not a probability)"

@@ -641,12 +641,23 @@ def test_a_happymaps_link_reopens_the_layer_units_and_settings_and_a_bad_one_say
                              ("units", "a,b", "units must be a whole number, got 'a'"),
                              ("steps", "1.5", "steps must be a whole number, got '1.5'")):
         worded = AppTest.from_file(APP, default_timeout=TIMEOUT)
-        worded.query_params.update({"layer": "dense_1", key: value})
+        worded.query_params.update({"layer": "dense_1", "jitter": "3", key: value})
         worded.run().switch_page(HAPPYMAPS).run()
         assert not worded.exception
         assert any("could not be used" in w.value and said in w.value for w in worded.warning), \
             [w.value for w in worded.warning]
-        assert worded.sidebar.selectbox(key="hm_layer_exp0").value == "dense_1"  # the rest of the link applies
+        # the rest of the link applies
+        assert worded.sidebar.selectbox(key="hm_layer_exp0").value == "dense_1"
+        assert worded.sidebar.slider(key="hm_jitter").value == 3
+
+    # a preset whose values were not all used is not named in the box: it would name settings not in use
+    mixed = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    mixed.query_params.update({"variant": "ex2-4", "layer": "dense_3", "preset": "legible-steady",
+                               "learning_rate": "0.005", "decay": "abc"})
+    mixed.run().switch_page(HAPPYMAPS).run()
+    assert not mixed.exception
+    assert mixed.sidebar.selectbox(key="hm_preset").value != "legible-steady"
+    assert any("how far each head is turned" in i.value for i in mixed.info)  # so the page still offers it
 
 
 def test_a_link_to_a_network_that_is_not_here_says_so_and_shows_another():
@@ -761,6 +772,7 @@ def test_happymaps_offers_the_steady_preset_to_a_network_that_also_learned_the_t
     hint = [i.value for i in at.info if "how far each head is turned" in i.value]
     assert len(hint) == 1 and "Legible, steady" in hint[0]
     assert not any("blind to slow light and shadow" in i.value for i in at.info)
+    assert any(c.value.startswith("ex2-4: This network first standardises") for c in at.caption)  # still said
     at.button(key="hm_use_legible-steady").click().run()
     assert_healthy(at)
     assert at.sidebar.selectbox(key="hm_preset").value == "legible-steady"

@@ -55,6 +55,7 @@ def test_overview_renders_its_tabs_and_follows_a_variant_switch(page):
         page.click_tab(tab)
         assert_clean(page)
     time.sleep(1)  # the table draws its columns
+    assert page.find('[data-testid="stDataFrame"] .dvn-scroller'), "the check below would see no table"
     assert not page.scrolling_tables(), page.scrolling_tables()  # every figure in view, at 1400 px
     page.select("Network variant", "ex1-4 · Four pose classes")
     assert "ex1-4" in page.text()

@@ -311,18 +311,20 @@ def blob_faces(poses, side: str) -> np.ndarray:
 
 
 def test_uneven_sample_weights_stay_with_their_examples_through_the_mirroring():
-    """Two groups show the same picture (a patch on the left) under opposite labels: the group that
-    weighs decides what the network learns, mirrored copies included (ex2-2's augmented recipe)."""
+    """Two groups show the same picture (a patch on the right) under labels that differ only once
+    mirrored: "right" becomes "left", "straight" stays. Probed on the mirrored picture (the patch on the
+    left), only the mirrored copies teach anything, and the group that weighs decides what (ex2-2's
+    augmented recipe)."""
     spec = zoo.variant("ex2-2")
-    poses = np.array(["left"] * 24 + ["straight"] * 24)  # mirrored: "right" with the patch on the right; "straight"
-    examples = train.Examples(blob_faces(poses, "left"), poses, np.array(["p"] * 48), np.full(48, "cmu"))
+    poses = np.array(["right"] * 24 + ["straight"] * 24)
+    examples = train.Examples(blob_faces(poses, "right"), poses, np.array(["p"] * 48), np.full(48, "cmu"))
     first = np.r_[np.ones(24), np.zeros(24)]
     probe = blob_faces(["left"] * 4, "left")
     says_left = {}
-    for name, weight in (("left weighs", first), ("straight weighs", 1 - first)):
+    for name, weight in (("right weighs", first), ("straight weighs", 1 - first)):
         model, _, _ = train.fit(spec, examples, None, spec.seed, 8, sample_weight=weight)
         says_left[name] = float(model.predict(probe, verbose=0)[:, spec.classes.index("left")].mean())
-    assert says_left["left weighs"] > 0.6 and says_left["straight weighs"] < 0.4, says_left
+    assert says_left["right weighs"] > 0.6 and says_left["straight weighs"] < 0.4, says_left
 
 
 def test_the_pan_output_learns_the_turn_of_the_photo_as_it_is_shown():
