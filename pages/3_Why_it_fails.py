@@ -28,11 +28,12 @@ st.markdown(f"**{variant}** scores **{scores['test']:.1%}** on its CMU test face
 
 @st.cache_data(show_spinner=False)
 def face_sets(name: str):
-    return diagnosis.cmu_set(zoo.variant(name)), diagnosis.amigo_set()
+    return diagnosis.cmu_set(zoo.variant(name)), every_amigo().spread(diagnosis.AMIGOS_SHOWN)
 
 
 @st.cache_data(show_spinner=False)
 def every_amigo():
+    """Every three-amigos photo, framed once: section 3 edits them all, the others use a spread of them."""
     return diagnosis.amigo_set(None)
 
 

@@ -141,3 +141,13 @@ def test_a_network_split_by_person_is_diagnosed_on_cmu_people_it_never_trained_o
     assert len(faces) == 12 and {f.split("/")[0] for f in faces.files} <= held_out
     originals = diagnosis.cmu_set(zoo.variant("exp0"), limit=12)  # the original study's split by image
     assert len({f.split("/")[0] for f in originals.files} - held_out) > 0
+
+
+def test_a_spread_of_every_amigo_is_the_amigo_set_of_that_size():
+    """The page frames the amigos once and takes its 46 from them: the same faces as amigo_set(46)."""
+    every, some = diagnosis.amigo_set(None), diagnosis.amigo_set(diagnosis.AMIGOS_SHOWN)
+    spread = every.spread(diagnosis.AMIGOS_SHOWN)
+    assert len(every) > len(some) == len(spread) == diagnosis.AMIGOS_SHOWN
+    assert spread.files == some.files and spread.poses == some.poses
+    np.testing.assert_array_equal(spread.inputs, some.inputs)
+    np.testing.assert_array_equal(spread.faces, some.faces)

@@ -43,6 +43,20 @@ class FaceSet:
     def __len__(self) -> int:
         return len(self.inputs)
 
+    def spread(self, limit: int) -> "FaceSet":
+        """`limit` of its faces spread over the set, as `amigo_set(limit)` picks them."""
+        pick = _spread(len(self), limit)
+        return FaceSet(self.name, self.inputs[pick], tuple(self.poses[i] for i in pick), self.faces[pick],
+                       tuple(self.files[i] for i in pick))
+
+
+AMIGOS_SHOWN = 46  # the amigo photos the maps and pictures use by default: every third
+
+
+def _spread(n: int, limit: int) -> np.ndarray:
+    """Indices of `limit` of n items spread evenly from the first (every third of 138 for 46)."""
+    return np.arange(0, n, max(1, n // limit))[:limit]
+
 
 def face_mask(crop_box, face_box, shape=settings.INPUT_SHAPE[:2]) -> np.ndarray:
     """The face box (centre x, centre y, width, height, in photo pixels) as a mask over the
@@ -106,12 +120,12 @@ def cmu_test_inputs(spec: zoo.Variant | None, detected: FaceSet) -> np.ndarray:
     return faces.images[data.split_indices(faces.poses, seed=0)[1]]
 
 
-def amigo_set(limit: int | None = 46) -> FaceSet:
+def amigo_set(limit: int | None = AMIGOS_SHOWN) -> FaceSet:
     """Three-amigos photos framed around the database's face box, as metrics.json scores them:
     `limit` of them spread over the set (every third of the 138 for 46), or all with None."""
     photos = data.load_three_amigos()
     if limit is not None:
-        photos = photos[:: max(1, len(photos) // limit)][:limit]
+        photos = [photos[i] for i in _spread(len(photos), limit)]
     inputs, masks = [], []
     for photo in photos:
         framed = imaging.frame(imaging.load_photo(photo.path.read_bytes()), photo.face_box)
@@ -274,10 +288,11 @@ def empty_gradcam(model: keras.Model, inputs: np.ndarray, classes) -> dict:
 # ---------------------------------------------------------------- command line
 
 
-def report(variant: str, cmu_limit: int = 40, amigo_limit: int = 46, log=print) -> dict:
+def report(variant: str, cmu_limit: int = 40, amigo_limit: int = AMIGOS_SHOWN, log=print) -> dict:
     """Every figure of the diagnosis for one shipped variant."""
     spec, model = zoo.variant(variant), zoo.load(variant)
-    cmu, amigos = cmu_set(spec, cmu_limit), amigo_set(amigo_limit)
+    every_amigo = amigo_set(None)  # framed once: the edits use them all, the maps `amigo_limit` of them
+    cmu, amigos = cmu_set(spec, cmu_limit), every_amigo.spread(amigo_limit)
     random_model = randomised_copy(model)
     out = {"variant": variant, "cmu_faces": len(cmu), "amigo_photos": len(amigos), "looks": {}, "sanity": {}}
     for method in METHODS:
@@ -291,7 +306,7 @@ def report(variant: str, cmu_limit: int = 40, amigo_limit: int = 46, log=print) 
             f"randomised rank corr {out['sanity'][method]['rank_correlation']:.2f}; deletion area "
             f"{out['sanity'][method]['attributed_area']:.3f} vs random {out['sanity'][method]['random_area']:.3f}")
     if LEFT in spec.classes:  # the edits cost one prediction a picture: every amigo photo, as the accuracy figures
-        out["interventions"] = {s.name: interventions(model, spec.classes, s, cmu) for s in (cmu, amigo_set(None))}
+        out["interventions"] = {s.name: interventions(model, spec.classes, s, cmu) for s in (cmu, every_amigo)}
         for name, rows in out["interventions"].items():
             for edit, r in rows.items():
                 log(f"{variant} {name} / {edit}: accuracy {r['accuracy']:.2f}, left recall {r['left_recall']:.2f}, "
