@@ -17,7 +17,8 @@ st.markdown(
     "(their mean face plus a few *eigenfaces*), so it stays a face; the regularisers of Yosinski et al. 2015 "
     "(*Understanding Neural Networks Through Deep Visualization*) are there too. Because such a picture is a "
     "face whatever the network, look at **what the network adds** to the mean face, and at the **sanity check** "
-    "(the same method on a network with random weights): only what differs there comes from training."
+    "(the same method on a network with random weights, a switch in the sidebar): only what "
+    "differs there comes from training."
 )
 variant = ui.variant_picker()
 network = ui.load_or_stop(ui.model, variant)
@@ -241,13 +242,14 @@ if layer == decision:
 suggested = happymaps.suggested_preset(spec)
 hinted = bool(suggested) and chosen.preset_name() != suggested and chosen.image == "faces"
 if hinted:
-    hint, use = st.columns([5, 2], vertical_alignment="center")
-    hint.info(happymaps.why_suggested(spec))
+    st.info(happymaps.why_suggested(spec))
+actions = st.container(horizontal=True)  # buttons side by side, wrapping where the page is narrow
+if hinted:
     words, icon = {"legible-smooth": ("smoothed", ":material/blur_on:"),
                    "legible-steady": ("steady", ":material/timeline:")}[suggested]
-    use.button(f"Use the {words} preset", on_click=use_preset, args=(suggested,), key=f"hm_use_{suggested}",
-               icon=icon)
-regenerate = st.button("Regenerate", type="primary", icon=":material/refresh:", key="hm_regenerate")
+    actions.button(f"Use the {words} preset", on_click=use_preset, args=(suggested,), key=f"hm_use_{suggested}",
+                   icon=icon)
+regenerate = actions.button("Regenerate", type="primary", icon=":material/refresh:", key="hm_regenerate")
 if not units:
     st.info("No unit chosen: pick one or more units in the sidebar (or turn on **All units**).")
     st.stop()

@@ -203,7 +203,7 @@ name, gray, crop_box, source, x, credit, decision = good[chosen]
 
 st.subheader(name)
 c1, c2, c3 = st.columns([3, 2, 3])
-ui.image(c1, plots.with_box(gray, crop_box), f"Original; the red box is what the network gets ({source})")
+ui.image(c1, plots.with_box(gray, crop_box), f"Original; the red box is what the network gets: {source}")
 on_photo = imaging.share_on_photo(crop_box, gray.shape)
 if on_photo < 0.6:
     c1.warning(f"Only {on_photo:.0%} of the crop lies on the photo; the rest is filled in from its edges, so the "
@@ -211,13 +211,17 @@ if on_photo < 0.6:
 if imaging.LESS_SURE in source:
     c1.caption("The face detector was not sure of this face: check that the red box holds it "
                "(the crop sliders above move it).")
-ui.image(c2, plots.enlarge(x[..., 0], 4), "What the network sees (64x60)", clamp=True)
+ui.image(c2, plots.enlarge(x[..., 0], 4), "What the network sees (64 × 60 pixels)", clamp=True)
 blank = bool(happymaps.flat(x[None, ..., 0])[0])
 if blank:
     c2.warning("This picture is one flat tone: there is no face, nor anything else, for the network to look at, "
                "so its decision means nothing.")
 with c3:
     st.metric("Decision", decision.label)
+    # which network answered, beside its answer: the page may start on another network than the last page
+    why = (" (recommended for photos: the sidebar picks another)" if variant == getattr(zoo, "RECOMMENDED", None)
+           and not st.session_state.get(ui.CHOSEN_KEY) else "")
+    st.caption(f"by **{variant}**, {spec.short_title or spec.title}{why}")
     title = "Class probability" if decision.probabilities else "Class score (linear output, not a probability)"
     ui.chart(plots.probabilities(classes, decision.scores, title, decision.probabilities))
 

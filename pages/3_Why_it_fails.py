@@ -11,7 +11,7 @@ with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per s
     from vislib import attribution, data, diagnosis, plots, settings, zoo
 
 st.markdown(
-    "The original study's seven networks score about 100% on CMU test faces, yet say *not left* to nearly every "
+    "The original study's seven networks score about 100% on CMU test faces, yet say “not left” to nearly every "
     "photo from another studio; Experiment 2's networks were trained to do better. Below, the chosen network is "
     "put to four tests: what it is shown, where it looks, what "
     "changes its decision, and whether the pictures of *where it looks* can be trusted. Every number and sentence "
@@ -161,9 +161,10 @@ if "left" in spec.classes:
     st.markdown(
         f"On the three amigos the network finds **{amigo_rows['as is']['left_recall']:.0%}** of the faces looking "
         f"left as they are, and **{amigo_rows[swap]['left_recall']:.0%}** once their background is replaced by the "
-        f"CMU studio's average picture, with the face untouched. On CMU faces, hiding the background drops it from "
-        f"**{cmu_rows['as is']['left_recall']:.0%}** to **{cmu_rows['background hidden']['left_recall']:.0%}**, "
-        f"and hiding the face to **{cmu_rows['face hidden']['left_recall']:.0%}**.")
+        f"CMU studio's average picture, with the face untouched. On the {len(cmu)} CMU faces above, it finds "
+        f"**{cmu_rows['as is']['left_recall']:.0%}** of those looking left as they are, "
+        f"**{cmu_rows['background hidden']['left_recall']:.0%}** with the background hidden, "
+        f"and **{cmu_rows['face hidden']['left_recall']:.0%}** with the face hidden.")
 else:
     st.info(f"{variant} answers four pose classes; the edits of section 3 are measured for the “looks left” variants.")
 
@@ -186,7 +187,20 @@ rows = [{"method": attribution.LABELS[m],
          "score left after deletion (area)": round(c["attributed_area"], 3),
          "random order (area)": round(c["random_area"], 3),
          "beats random": c["attributed_area"] < c["random_area"]} for m, c in checks.items()]
-st.dataframe(rows, hide_index=True, width="stretch")
+# short headers, said in full on hover: the table fits a narrow screen (a projector) without scrolling
+st.dataframe(rows, hide_index=True, width="stretch", column_config={
+    "similarity to the random network's map": st.column_config.NumberColumn(
+        "like random", help="Rank correlation between the map and the same method's map on a copy of the network "
+                            "with random weights: near 1, the map shows the picture, not what the network learned."),
+    "passes randomisation (< 0.5)": st.column_config.CheckboxColumn(
+        "passes (< 0.5)", help="The map changes when the weights are random: “like random” under 0.5."),
+    "score left after deletion (area)": st.column_config.NumberColumn(
+        "deletion", help="The decided class's score as the most-attributed pixels are removed, averaged over the "
+                         "removal (the area under the curve below): lower is better."),
+    "random order (area)": st.column_config.NumberColumn(
+        "random order", help="The same, removing pixels in a random order."),
+    "beats random": st.column_config.CheckboxColumn(
+        "beats random", help="Deletion lowers the score faster than random removal.")})
 ui.chart(plots.deletion_curves({attribution.LABELS[m]: c for m, c in checks.items()},
                                "Deletion: the decided class's score as pixels are removed"))
 trusted = [r["method"] for r in rows if r["passes randomisation (< 0.5)"] and r["beats random"]]

@@ -92,7 +92,8 @@ if result.happymaps:
                                            [m.baseline for m in result.happymaps.values()],
                                            "HappyMap similarity of paired units"))
     st.markdown(
-        f"For each layer both networks have, every unit of {variant} is paired with one unit of {other}, so that "
+        f"For each layer both networks have, the units of {variant} are paired one to one with units of {other} "
+        "(as many pairs as the smaller layer has units), so that "
         "the pairs' pictures are as alike as possible (what each adds to the average face, correlated: 1 the same "
         "picture, 0 unrelated). Grey: the same for units paired at random. Where every unit of a layer draws "
         "nearly the same picture, random pairs score high too, and a high match means little.")
@@ -104,7 +105,7 @@ else:
 # ---------------------------------------------------------------- the client report
 st.header("The client report")
 st.markdown(f"One page about **{variant}** to share: what it is, its accuracy, its decision HappyMaps with their "
-            f"honesty check, the comparison with the baseline, and a sample photo explained. It embeds no CMU or "
+            f"honesty check, {'how it compares with the baseline (exp0)' if variant != 'exp0' else 'its place as the baseline'}, and a sample photo explained. It embeds no CMU or "
             f"Pointing'04 picture. Open it in a browser and print it, or save it as PDF.")
 st.download_button(f"Download the report on {variant} (HTML)", data=lambda: report_html(variant),
                    file_name=f"happymaps_report_{variant}.html", mime="text/html", icon=":material/download:",

@@ -41,14 +41,15 @@ if timelapse.stale(variant, movie):
     st.warning(f"This timelapse was recorded before {variant}'s model file was last retrained, so it shows an "
                f"earlier training run of the recipe. Record it again with `{timelapse.record_command(variant)}`.")
 sentence = timelapse.learning_sentence(movie)
+names = [n.replace("_", " ") for n in movie.input_names]  # the sample files' stems, shown as words
 st.markdown(f"**{sentence}**")
 ui.chart(plots.timelapse_animation(movie.epochs, movie.logs, movie.happymaps, movie.classes, movie.scores,
-                                   movie.input_names, movie.probabilities, title=f"{variant}: "))
+                                   names, movie.probabilities, title=f"{variant}: "))
 last = len(movie) - 1
 final = movie.logs["val_accuracy"][last]
 start = movie.logs["val_accuracy"][0]
 answers = movie.scores.argmax(axis=2)
-changed = [name for i, name in enumerate(movie.input_names) if answers[0, i] != answers[last, i]]
+changed = [name for i, name in enumerate(names) if answers[0, i] != answers[last, i]]
 st.markdown(
     f"Before training it is right on **{start:.0%}** of the {timelapse.test_faces(movie)}, after {int(movie.epochs[last])} epochs on "
     f"**{final:.0%}**. Over training its answer changes for "
@@ -76,12 +77,12 @@ st.markdown(f"{'One feature map' if kept == {1} else 'A few feature maps'} of ea
             f"{'it' if kept == {1} else 'them'} change as the network learns."
             + (" (A recording of many epochs keeps one map a layer, to stay small.)" if kept == {1} else ""))
 c1, c2 = st.columns(2)
-picture = c1.selectbox("Picture", range(len(movie.input_names)), format_func=lambda i: movie.input_names[i],
+picture = c1.selectbox("Picture", range(len(names)), format_func=lambda i: names[i],
                        key="timelapse_picture")
 epoch = c2.select_slider("Epoch", options=[int(e) for e in movie.epochs], value=int(movie.epochs[last]),
                          key="timelapse_epoch")
 frame = int(np.flatnonzero(movie.epochs == epoch)[0])
-ui.image(st, plots.enlarge(movie.inputs[picture], 3), f"{movie.input_names[picture]}, as the network sees it",
+ui.image(st, plots.enlarge(movie.inputs[picture], 3), f"{names[picture]}, as the network sees it",
          clamp=True)
 columns = st.columns(2)
 for k, (layer, maps) in enumerate(movie.activations.items()):

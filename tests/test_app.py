@@ -74,6 +74,9 @@ def test_the_all_variants_table_has_every_shipped_variant_with_its_figures():
     assert_healthy(at)
     tables = [d.value for d in at.dataframe if "variant" in d.value.columns]
     assert tables, "the All variants tab shows a table"
+    # the amigos' figures first (the table's message, in view on a narrow screen), the long text last
+    assert list(tables[0].columns[:3]) == ["variant", "amigos, framed", "“left” recall"]
+    assert tables[0].columns[-1] == "what changed"
     table = tables[0].set_index("variant")
     assert list(table.index) == zoo.shipped_variants()
     for name, faces in (("exp0", "same people"), ("ex2-4", "held-out people")):
@@ -301,6 +304,10 @@ def test_upload_a_good_photo_and_a_bad_file_the_good_one_is_still_classified():
     assert len(at.error) == 1 and "notes.png" in at.error[0].value and "not a picture" in at.error[0].value
     assert [m.label for m in at.metric] == ["Decision"]
     assert at.metric[0].value in ("left", "not left")
+    # which network answered, beside the answer: the page starts on the recommended one
+    spec = zoo.variant(zoo.RECOMMENDED)
+    answered = f"by **{zoo.RECOMMENDED}**, {spec.short_title} (recommended for photos"
+    assert any(c.value.startswith(answered) for c in at.caption), [c.value for c in at.caption]
     captions = picture_captions(at)
     assert any("What the network sees" in c for c in captions), captions
 

@@ -40,6 +40,16 @@ def test_quality_prints_the_share_of_units_reaching_the_data_maximum(capsys):
     assert re.fullmatch(r"units reaching 1\.0: \d+\.\d%", last_line(capsys))
 
 
+def test_quality_takes_settings_beside_the_preset(capsys):
+    bench.main(["quality", "--steps", "4"])
+    default = capsys.readouterr().out
+    bench.main(["quality", "--steps", "4", "--set", "learning_rate=0.005", "--set", "decay=0.05"])
+    changed = capsys.readouterr().out
+    assert "exp0, preset legible, learning_rate=0.005, decay=0.05, 4 steps;" in changed
+    ratios = re.compile(r"median ratio (\d+\.\d\d)")
+    assert ratios.findall(changed) != ratios.findall(default)  # smaller steps reach less in 4 steps
+
+
 def test_legibility_prints_each_variant_and_the_worst_and_highest_figures(capsys):
     bench.main(["legibility", "--variant", "exp0", "--variant", "ex1-1", "--set", "steps=4"])
     out = capsys.readouterr().out

@@ -939,6 +939,13 @@ def test_a_zero_bar_keeps_its_label_outside_the_bar():
     assert list(accuracy.textposition) == ["inside", "inside"]
     assert list(plots.honest_bars({"test": 0.995, "cmu_new_people": {"overall": 0.994}}).data[0].text) == \
         ["99.5%", "99%"], "99.5% is not drawn as 100%"
+    # the legend above the bars and each name on short lines: below, the legend covered the names, which
+    # Plotly turned sideways on a narrow screen
+    every = plots.honest_bars({"test": 1.0, "cmu_new_people": {"overall": 0.95, "left_recall": 0.9},
+                               "three_amigos": {"overall": 0.674, "left_recall": 0.0},
+                               "three_amigos_full_frame": {"overall": 0.674, "left_recall": 0.0}})
+    assert every.layout.legend.y >= 1 and every.layout.legend.yanchor == "bottom"
+    assert all(len(line) <= 20 for name in every.data[0].x for line in name.split("<br>")), every.data[0].x
     bars = plots.probabilities(["not left", "left"], [1.0, 0.0]).data[0]
     assert list(bars.textposition) == ["inside", "outside"] and list(bars.text) == ["100.0%", "0.0%"]
 

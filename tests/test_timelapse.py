@@ -185,10 +185,10 @@ def test_the_learning_epoch_is_the_first_from_which_test_accuracy_stays_high():
     assert timelapse.learned_from(synthetic_movie([0.5, 0.92, 0.85, 0.93, 0.97])) == 3
     assert timelapse.learned_from(synthetic_movie([0.5, 0.95, 0.8])) is None
     assert timelapse.learning_sentence(synthetic_movie([0.5, 0.7, 0.95, 0.99])).startswith(
-        "From epoch 2 the network tells left from not-left")
+        "From epoch 2 the network tells “left” from “not left”")
     sentence = timelapse.learning_sentence(synthetic_movie([0.5, 0.92, 0.85, 0.93, 0.97]))
     # a dip after the first time is told as a share of epochs, not as the network "slipping back"
-    assert sentence.startswith("The network first tells left from not-left") and "at epoch 1 " in sentence
+    assert sentence.startswith("The network first tells “left” from “not left”") and "at epoch 1 " in sentence
     assert "in 3 of the 4 epochs from epoch 1 on: in every one from epoch 3." in sentence
     assert timelapse.learning_sentence(synthetic_movie([np.nan, 0.95, 0.8, 0.93])).endswith(
         "in 2 of the 3 epochs from epoch 1 on: the last one (3) among them."), "a test epoch not measured is not counted"
@@ -232,6 +232,13 @@ def test_the_page_plays_the_timelapse_and_says_when_the_network_learned():
     for c in range(len(movie.classes)):  # the HappyMaps are pictures: no ticks or grid on their axes
         for axis in (f"xaxis{'' if c == 0 else c + 1}", f"yaxis{'' if c == 0 else c + 1}"):
             assert figure["layout"][axis]["ticks"] == "" and figure["layout"][axis]["showgrid"] is False, axis
+    # on a narrow screen: the maps' titles on short lines, not into each other; the play buttons below the
+    # curves' "epoch" titles; the pictures named in words, not by their files
+    titles = [a["text"] for a in figure["layout"]["annotations"] if "HappyMap" in a["text"]]
+    assert titles and all(len(line) <= 12 for t in titles for line in t.split("<br>")), titles
+    assert figure["layout"]["updatemenus"][0]["y"] < -0.15 and figure["layout"]["sliders"][0]["y"] < -0.15
+    names = next(t["y"] for t in figure["data"] if t["type"] == "bar")
+    assert not any("_" in n for n in names), names
     # another picture and epoch of the feature maps rerun cleanly
     at.selectbox(key="timelapse_picture").set_value(0).run()
     at.select_slider(key="timelapse_epoch").set_value(0).run()

@@ -199,13 +199,14 @@ def engine_speed(variant: str, steps: int, preset: str, repeats: int = 3) -> flo
     return sum(medians) / 1000
 
 
-def quality(variant: str, preset: str, steps: int) -> float:
+def quality(variant: str, preset: str, steps: int, overrides: dict | None = None) -> float:
     """Activation each HappyMap reaches / the highest any CMU training image reaches."""
+    settings_ = happymaps.Settings.from_preset(preset, **{"steps": steps, **(overrides or {})})
     engine = happymaps.engine_for(variant)
     stats = zoo.read_json(variant, "unit_stats.json")
     reached, total, skipped = 0, 0, 0
     for layer in zoo.unit_layers(engine.model):
-        result = engine.layer(layer, settings=happymaps.Settings.from_preset(preset, steps=steps), every=steps)
+        result = engine.layer(layer, settings=settings_, every=settings_.steps)
         best = np.asarray(stats[layer]["max"])
         live = best > 0
         ratios = result.values[live] / best[live]
@@ -215,7 +216,8 @@ def quality(variant: str, preset: str, steps: int) -> float:
         print(f"{layer}: {int((ratios >= 1.0).sum())}/{int(live.sum())} units reach 1.0 "
               f"(median ratio {np.median(ratios) if ratios.size else float('nan'):.2f}, "
               f"{result.seconds:.1f} s){f'; {int((~live).sum())} silent on all training faces, skipped' if (~live).any() else ''}")
-    print(f"{variant}, preset {preset}, {steps} steps; {skipped} dead units excluded")
+    changed = "".join(f", {k}={v}" for k, v in (overrides or {}).items() if k != "steps")
+    print(f"{variant}, preset {preset}{changed}, {settings_.steps} steps; {skipped} dead units excluded")
     share = 100.0 * reached / max(total, 1)
     print(f"units reaching 1.0: {share:.1f}%")
     return share
@@ -383,6 +385,7 @@ def main(argv=None) -> int:
     q.add_argument("--variant", default="exp0")
     q.add_argument("--preset", default=happymaps.DEFAULT_PRESET)
     q.add_argument("--steps", type=int, default=128)
+    q.add_argument("--set", action="append", metavar="NAME=VALUE", help="override one setting")
     e = sub.add_parser("engine")
     e.add_argument("--variant", default="exp0")
     e.add_argument("--steps", type=int, default=128)
@@ -436,7 +439,7 @@ def main(argv=None) -> int:
     elif args.what == "images":
         image_speed(args.variant, args.layer, args.steps, args.repeats)
     elif args.what == "quality":
-        quality(args.variant, args.preset, args.steps)
+        quality(args.variant, args.preset, args.steps, _overrides(args.set))
     else:
         photo(args.variant, args.repeats)
     return 0

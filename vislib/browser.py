@@ -162,6 +162,16 @@ class Page:
                                       .querySelectorAll('[role="columnheader"]')).map(h => h.innerText).join(' | ')}`
                                  + `: ${scroller.scrollWidth} > ${scroller.clientWidth} px`);""")
 
+    def cut_texts(self) -> list[str]:
+        """Texts in the main column cut short with an ellipsis (a figure, a label, a button), as 'text: shown
+        width > own width'."""
+        return self.driver.execute_script("""
+            const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+            return Array.from(main.querySelectorAll('*'))
+                .filter(e => e.offsetParent && e.clientWidth > 0 && getComputedStyle(e).textOverflow === 'ellipsis'
+                             && e.scrollWidth > e.clientWidth + 1)
+                .map(e => `${e.innerText}: ${e.clientWidth} < ${e.scrollWidth} px`);""")
+
     def clipped_pickers(self) -> list[str]:
         """Selectboxes whose closed field shows only part of the chosen option, as 'label: option'."""
         return self.driver.execute_script("""

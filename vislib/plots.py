@@ -277,7 +277,7 @@ def honest_bars(accuracy: dict, test_label: str = HONEST_GROUPS[0][1]) -> go.Fig
         value = accuracy.get(key)
         if value is None:
             continue
-        names.append(name)
+        names.append(name.replace(", ", ",<br>"))  # two lines: Plotly would turn long names on a narrow screen
         overall.append(value if isinstance(value, float) else value.get("overall"))
         recall.append(value.get("left_recall") if isinstance(value, dict) else None)
     fig = go.Figure([
@@ -287,8 +287,10 @@ def honest_bars(accuracy: dict, test_label: str = HONEST_GROUPS[0][1]) -> go.Fig
                text=[_percent(v) for v in recall],
                textposition=_label_positions(recall), cliponaxis=False),
     ])
-    fig.update_layout(barmode="group", yaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=320,
-                      margin={"t": 20, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h"})
+    # the legend above the bars: below, it would cover the names
+    fig.update_layout(barmode="group", yaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=340,
+                      margin={"t": 40, "b": 10, "l": 10, "r": 10}, xaxis={"tickangle": 0},
+                      legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
     return fig
 
 
@@ -343,7 +345,8 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
              + [None] * (cols - cols // 2 - 1)]
     fig = make_subplots(rows=2, cols=cols, specs=specs, row_heights=[0.55, 0.45], vertical_spacing=0.14,
                         horizontal_spacing=0.04,
-                        subplot_titles=[(f"HappyMap: “{c}”" if n_classes <= 2 else f"“{c}”") for c in classes]
+                        # two short lines: one line ran into its neighbour's on a narrow screen
+                        subplot_titles=[(f"HappyMap<br>“{c}”" if n_classes <= 2 else f"“{c}”") for c in classes]
                         + ["Decision on each picture", "Accuracy", "Loss"])
     curves = {"accuracy": (2, 1), "loss": (2, cols // 2 + 1)}
     split_keys = {"train": "", "test": "val_"}
@@ -420,15 +423,16 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
     fig.update_xaxes(title_text="epoch", range=[epochs[0] - 0.6, epochs[-1] + 0.6], row=2)
     step = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
     fig.update_layout(
-        barmode="stack" if probabilities else "group", height=640, title={"text": f"{title}{label(0)}"},
-        margin={"t": 90, "b": 10, "l": 10, "r": 10 + 7 * max(len(str(n)) for n in input_names)},
+        barmode="stack" if probabilities else "group", height=680, title={"text": f"{title}{label(0)}"},
+        margin={"t": 90, "b": 40, "l": 10, "r": 10 + 7 * max(len(str(n)) for n in input_names)},
         legend={"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.13, "yanchor": "bottom"},
-        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.12, "xanchor": "left", "yanchor": "top",
+        # the play buttons and the slider below the curves' "epoch" titles, not on them
+        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.17, "xanchor": "left", "yanchor": "top",
                       "showactive": False,
                       "buttons": [
                           {"label": "▶ Play", "method": "animate",
                            "args": [None, {**step, "frame": {"duration": 600, "redraw": True}, "fromcurrent": True}]},
                           {"label": "❚❚ Pause", "method": "animate", "args": [[None], step]}]}],
-        sliders=[{"active": 0, "x": 0.14, "y": -0.12, "len": 0.86, "yanchor": "top", "currentvalue": {"prefix": "epoch ", "xanchor": "right"},
+        sliders=[{"active": 0, "x": 0.14, "y": -0.17, "len": 0.86, "yanchor": "top", "currentvalue": {"prefix": "epoch ", "xanchor": "right"},
                   "steps": [{"label": str(e), "method": "animate", "args": [[str(e)], step]} for e in epochs]}])
     return fig

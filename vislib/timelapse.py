@@ -318,7 +318,7 @@ def test_faces(timelapse: Timelapse) -> str:
 
 def learning_sentence(timelapse: Timelapse, threshold: float = LEARNED_AT) -> str:
     """One sentence for a non-specialist, computed from the recorded test accuracy."""
-    task = ("tells left from not-left" if "left" in timelapse.classes and len(timelapse.classes) == 2
+    task = ("tells “left” from “not left”" if "left" in timelapse.classes and len(timelapse.classes) == 2
             else f"tells the {len(timelapse.classes)} poses ({', '.join(timelapse.classes)}) apart")
     epoch = learned_from(timelapse, threshold)
     accuracy = np.asarray(timelapse.logs["val_accuracy"], float)
