@@ -241,8 +241,9 @@ if layer == decision:
                + ", ".join(f"{i} = **{c}**" for i, c in enumerate(spec.classes)) + ".")
 suggested = happymaps.suggested_preset(spec)
 hinted = bool(suggested) and chosen.preset_name() != suggested and chosen.image == "faces"
-if hinted:
-    st.info(happymaps.why_suggested(spec))
+hint = happymaps.why_suggested(spec) if hinted else ""
+if hint:
+    st.info(hint)
 actions = st.container(horizontal=True)  # buttons side by side, wrapping where the page is narrow
 if hinted:
     words, icon = {"legible-smooth": ("smoothed", ":material/blur_on:"),
@@ -485,8 +486,9 @@ if len(drawn) == 2 and all(len(maps) for maps, _ in drawn.values()):
     st.caption(f"Units paired at random give {similarity.mean():.2f} on average. Pairs: "
                + ", ".join(f"{labels_a[r]} ↔ {labels_b[c]} ({similarity[r, c]:.2f})" for r, c in zip(rows, cols)))
 for name in panels:  # a network that normalises its input shows other things: say what (once)
-    if zoo.variant(name).preprocess and not (name == variant and hinted and suggested == "legible-smooth"):
-        st.caption(f"{name}: " + preprocessing.how_maps_read(zoo.variant(name).preprocess))
+    kind = zoo.variant(name).preprocess
+    if kind and not (name == variant and preprocessing.how_maps_read(kind) in hint):  # said in the hint already
+        st.caption(f"{name}: " + preprocessing.how_maps_read(kind))
 st.caption(
     ("Each tile's contrast is stretched on its own (1st to 99th percentile), so compare shapes, not brightness. "
      if stretch else "Mid-gray is the average training pixel. ") +

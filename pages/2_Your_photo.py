@@ -219,7 +219,7 @@ if blank:
 with c3:
     st.metric("Decision", decision.label)
     # which network answered, beside its answer: the page may start on another network than the last page
-    why = (" (recommended for photos: the sidebar picks another)" if variant == getattr(zoo, "RECOMMENDED", None)
+    why = (" (recommended for photos; pick another in the sidebar)" if variant == getattr(zoo, "RECOMMENDED", None)
            and not st.session_state.get(ui.CHOSEN_KEY) else "")
     st.caption(f"by **{variant}**, {spec.short_title or spec.title}{why}")
     title = "Class probability" if decision.probabilities else "Class score (linear output, not a probability)"

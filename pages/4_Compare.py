@@ -104,8 +104,10 @@ else:
 
 # ---------------------------------------------------------------- the client report
 st.header("The client report")
+compared_with_baseline = (f"how it compares with the baseline ({client_report.BASELINE})"
+                          if variant != client_report.BASELINE else "its place as the baseline")
 st.markdown(f"One page about **{variant}** to share: what it is, its accuracy, its decision HappyMaps with their "
-            f"honesty check, {'how it compares with the baseline (exp0)' if variant != 'exp0' else 'its place as the baseline'}, and a sample photo explained. It embeds no CMU or "
+            f"honesty check, {compared_with_baseline}, and a sample photo explained. It embeds no CMU or "
             f"Pointing'04 picture. Open it in a browser and print it, or save it as PDF.")
 st.download_button(f"Download the report on {variant} (HTML)", data=lambda: report_html(variant),
                    file_name=f"happymaps_report_{variant}.html", mime="text/html", icon=":material/download:",

@@ -54,7 +54,7 @@ def test_the_overview_bars_show_the_left_recall_of_the_cmu_test_too():
     assert_healthy(at)
     accuracy, recall = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     metrics = zoo.read_json("exp0", "metrics.json")
-    assert recall["x"][0] == "CMU test, same people" and recall["y"][0] == pytest.approx(report.cmu_test_recall(metrics))
+    assert recall["x"][0] == "CMU test,<br>same people" and recall["y"][0] == pytest.approx(report.cmu_test_recall(metrics))
     assert recall["text"][0], "the first group's recall bar has its label"
 
 
@@ -306,10 +306,12 @@ def test_upload_a_good_photo_and_a_bad_file_the_good_one_is_still_classified():
     assert at.metric[0].value in ("left", "not left")
     # which network answered, beside the answer: the page starts on the recommended one
     spec = zoo.variant(zoo.RECOMMENDED)
-    answered = f"by **{zoo.RECOMMENDED}**, {spec.short_title} (recommended for photos"
+    answered = f"by **{zoo.RECOMMENDED}**, {spec.short_title} (recommended for photos; pick another"
     assert any(c.value.startswith(answered) for c in at.caption), [c.value for c in at.caption]
     captions = picture_captions(at)
     assert any("What the network sees" in c for c in captions), captions
+    at.sidebar.selectbox(key="variant").set_value("exp0").run()  # a network picked by hand: no advice
+    assert [c.value for c in at.caption if c.value.startswith("by **")] == [f"by **exp0**, {zoo.variant('exp0').title}"]
 
 
 def test_a_face_only_the_less_sure_pass_finds_is_framed_and_the_page_says_to_check_it():
@@ -784,7 +786,7 @@ def test_happymaps_offers_the_steady_preset_to_a_network_that_also_learned_the_t
     assert_healthy(at)
     assert at.sidebar.selectbox(key="hm_preset").value == "legible-steady"
     assert (at.sidebar.select_slider(key="hm_learning_rate").value,
-            at.sidebar.select_slider(key="hm_decay").value) == (0.005, 0.05)
+            at.sidebar.select_slider(key="hm_decay").value) == (0.003, 0.03)
     assert not any("how far each head is turned" in i.value for i in at.info)  # no hint once it is used
     at.button(key="hm_regenerate").click().run()
     assert_healthy(at)

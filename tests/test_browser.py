@@ -84,7 +84,7 @@ def test_on_a_projector_sized_window_no_figure_or_button_is_cut_short(server):
         assert narrow.find('[data-testid="stDataFrame"] .dvn-scroller'), "the check below would see no table"
         assert not narrow.scrolling_tables(), narrow.scrolling_tables()
         assert_clean(narrow)
-        narrow.screenshot("why-it-fails-1024")
+        assert_not_blank(narrow.screenshot("why-it-fails-1024"))
     finally:
         driver.quit()
 
@@ -220,6 +220,7 @@ def test_a_happymaps_link_reopens_its_units_without_a_warning_in_the_log(page, s
 
 @pytest.mark.parametrize("variant, reason, button, preset", [
     ("ex2-3", "blind to slow light and shadow", "Use the smoothed preset", "Legible, smoothed"),  # local contrast
+    ("ex2-1", "keep changing", "Use the steady preset", "Legible, steady"),  # local contrast over 8 pixels
     ("ex2-4", "how far each head is turned", "Use the steady preset", "Legible, steady")])  # a pan output
 def test_a_network_is_offered_the_preset_that_draws_it_best_in_one_click(page, variant, reason, button, preset):
     page.open(f"HappyMaps?variant={variant}")

@@ -238,6 +238,7 @@ def test_the_page_plays_the_timelapse_and_says_when_the_network_learned():
     assert titles and all(len(line) <= 12 for t in titles for line in t.split("<br>")), titles
     assert figure["layout"]["updatemenus"][0]["y"] < -0.15 and figure["layout"]["sliders"][0]["y"] < -0.15
     names = next(t["y"] for t in figure["data"] if t["type"] == "bar")
+    assert any("_" in n for n in movie.input_names), "the check below needs file stems with underscores"
     assert not any("_" in n for n in names), names
     # another picture and epoch of the feature maps rerun cleanly
     at.selectbox(key="timelapse_picture").set_value(0).run()

@@ -10,12 +10,15 @@ local-contrast network?
 average of the pictures of its second half, every 4 steps ("averaged"), over optimisation seeds 0, 1, 2
 where jitter makes them differ, each against copies with re-randomised weights (seeds 0, 1, 2, median).
 
-The rule, written before the first run: a cell is adoptable for a network if, over optimisation seeds
-0, 1, 2, the mean "left" figure (bench.legibility's) is at least 0.80, the worst seed at least 0.75,
-every seed's randomised median at most 0.50 and at most 5% of pixels saturated; and it lies on a
-plateau: the neighbouring cells that were run (learning rate and decay together x0.75 and x1.5) reach
-a mean of 0.78. Among adoptable cells: no averaging first, then fewer steps, then the highest mean.
-The three amigos are not involved.
+The rule, written in a scratch copy of this tool before its first run (2026-11-26, 23:05; the tool was
+committed after the runs): a cell is adoptable for a network if, over optimisation seeds 0, 1, 2, the
+mean "left" figure (bench.legibility's) is at least 0.80, the worst seed at least 0.75, every seed's
+randomised median at most 0.50 and at most 5% of pixels saturated; and it lies on a plateau: each of
+its neighbouring cells (learning rate and decay together x0.75 and x1.5, same averaging) reaches a mean
+over the seeds of 0.78. Among adoptable cells: no averaging first, then fewer steps, then the highest
+mean. The three amigos are not involved. The cells below x0.75 and at x1.125 and x0.84375 were added
+after the first runs, to apply the plateau test to the smaller steps too; and, as for the presets
+adopted before (ex2-4's steady one), the candidate's figure at 96 and 192 steps.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ def _scaled(factor: float, **also) -> dict:
 CELLS = {
     "ex2-1": [({}, True), (STEADY, True), (SMOOTH, True), (STEADY, False),
               (_scaled(0.75), True), (_scaled(0.75), False), (_scaled(1.5), True), (_scaled(1.5), False),
+              (_scaled(0.5625), True), (_scaled(0.5625), False), (_scaled(1.125), True), (_scaled(1.125), False),
+              (_scaled(0.421875), False), (_scaled(0.84375), False), (_scaled(0.5625, steps=96), False),
+              (_scaled(0.5625, steps=192), False),
               (_scaled(2), True), ({**STEADY, "steps": 256}, True), ({**STEADY, "steps": 256}, False),
               ({**STEADY, "jitter": 2}, True), ({**STEADY, **SMOOTH}, True), ({**STEADY, **SMOOTH}, False),
               ({**SMOOTH, **_scaled(2)}, True), ({**SMOOTH, **_scaled(1.5)}, True), ({**SMOOTH, **_scaled(1.5)}, False),

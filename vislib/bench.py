@@ -200,7 +200,8 @@ def engine_speed(variant: str, steps: int, preset: str, repeats: int = 3) -> flo
 
 
 def quality(variant: str, preset: str, steps: int, overrides: dict | None = None) -> float:
-    """Activation each HappyMap reaches / the highest any CMU training image reaches."""
+    """Activation each HappyMap reaches / the highest any CMU training image reaches, at a preset with
+    `overrides` (a "steps" among them wins over `steps`)."""
     settings_ = happymaps.Settings.from_preset(preset, **{"steps": steps, **(overrides or {})})
     engine = happymaps.engine_for(variant)
     stats = zoo.read_json(variant, "unit_stats.json")

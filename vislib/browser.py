@@ -164,7 +164,7 @@ class Page:
 
     def cut_texts(self) -> list[str]:
         """Texts in the main column cut short with an ellipsis (a figure, a label, a button), as 'text: shown
-        width > own width'."""
+        width < full width'."""
         return self.driver.execute_script("""
             const main = document.querySelector('[data-testid="stMainBlockContainer"]');
             return Array.from(main.querySelectorAll('*'))

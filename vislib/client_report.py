@@ -232,7 +232,10 @@ def _photo(variant: str, model, photo_bytes: bytes, credit: str) -> str:
 # ---------------------------------------------------------------- the page
 
 
-def export(variant: str, photo_bytes: bytes | None = None, baseline: str = "exp0", honesty: bool = True,
+BASELINE = "exp0"  # the network every report compares with
+
+
+def export(variant: str, photo_bytes: bytes | None = None, baseline: str = BASELINE, honesty: bool = True,
            model=None) -> str:
     """The client report of a shipped variant as one self-contained HTML page."""
     spec = zoo.variant(variant)
