@@ -5,6 +5,7 @@ local-contrast network?
     python tools/eleventh_round.py presets ex2-3
     python tools/eleventh_round.py settling ex2-3   # the "left" map's figure every 8 steps
     python tools/eleventh_round.py look ex2-3       # artifacts/eleventh-ex2-3.png: the decision maps, three ways
+    python tools/eleventh_round.py jitter ex2-3     # jitter alone with small steps (JITTER_CELLS)
 
 `presets` measures, for one network, the cells below: each setting as it ends ("last") and as the
 average of the pictures of its second half, every 4 steps ("averaged"), over optimisation seeds 0, 1, 2
@@ -73,7 +74,14 @@ def _maps(engine, settings, averaged: bool) -> np.ndarray:
     return np.mean([*pictures, result.images], axis=0)
 
 
-def presets(variant: str) -> None:
+# ex2-3 with jitter alone (no blur) and small steps: a second look, its rule written before its runs (23:58): the
+# rule above, and also every layer within 0.05 of legible-smooth's (bench quality) and a "left" map that shows the
+# turn at least as clearly, eyes and brows visible
+JITTER_CELLS = [({**STEADY, "jitter": j}, False) for j in (4, 6, 8)] + [
+    ({"learning_rate": 0.003, "decay": 0.03, "jitter": j}, False) for j in (4, 6, 8)]
+
+
+def presets(variant: str, cells=None) -> None:
     from vislib import bench, happymaps, surgery, train, zoo
 
     spec = zoo.variant(variant)
@@ -86,7 +94,7 @@ def presets(variant: str) -> None:
     def figure(maps):
         return float(happymaps.correlation(maps[left:left + 1] - engine.mean_image, direction)[0])
 
-    for overrides, averaged in CELLS[variant]:
+    for overrides, averaged in cells or CELLS[variant]:
         base = happymaps.Settings.from_preset("legible", **overrides)
         trained, randomised, saturated = [], [], []
         for seed in (0, 1, 2) if base.jitter else (0,):
@@ -142,4 +150,5 @@ def look(variant: str) -> None:
 
 
 if __name__ == "__main__":
-    {"presets": presets, "settling": settling, "look": look}[sys.argv[1]](sys.argv[2])
+    {"presets": presets, "settling": settling, "look": look,
+     "jitter": lambda variant: presets(variant, JITTER_CELLS)}[sys.argv[1]](sys.argv[2])
