@@ -1,5 +1,8 @@
-"""The eleventh round (BENCHMARKS.md, "Legible HappyMaps"): issue 11, a preset of its own for each
-local-contrast network?
+"""The eleventh round (BENCHMARKS.md): issue 11, a preset of its own for each local-contrast network
+("Legible HappyMaps"); issue 10, label smoothing for ex2-4's recipe, on people never looked at ("Experiment 2").
+
+    python tools/recipe_sweep.py cache             # once (needs the data), then:
+    python tools/eleventh_round.py smoothing       # issue 10: 6 trainings (~10 min on 2 cores)
 
     python tools/eleventh_round.py presets ex2-1     # about 3 minutes on 2 cores
     python tools/eleventh_round.py presets ex2-3
@@ -31,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 STEADY = {"learning_rate": 0.005, "decay": 0.05}
@@ -79,6 +83,27 @@ def _maps(engine, settings, averaged: bool) -> np.ndarray:
 # turn at least as clearly, eyes and brows visible
 JITTER_CELLS = [({**STEADY, "jitter": j}, False) for j in (4, 6, 8)] + [
     ({"learning_rate": 0.003, "decay": 0.03, "jitter": j}, False) for j in (4, 6, 8)]
+
+
+# Issue 10. In the eighth round, label smoothing 0.2 leaned the right way on every held-out set of ex2-2's
+# recipe (persons 06 + 13: +1.1 points by face box, +0.4 as uploads; CMU fold 0 +0.8) but its rule asked a point
+# as uploads too. Asked once more, of ex2-4's recipe (with its pan output), on Pointing'04 persons 02 and 04 held
+# out (the other seven trained on), CMU fold 0 held out, fresh seeds. The rule, written before the run
+# (2026-11-27 00:12): adopt only if the mean over the seeds gains at least one point by face box (the two-studio
+# goal's framing), loses nothing as uploads, and at most half a point on CMU fold 0. The amigos are not scored.
+SMOOTHING_PEOPLE, SMOOTHING_SEEDS, LABEL_SMOOTHING = ("person02", "person04"), (9, 10, 11), 0.2
+
+
+def smoothing() -> None:
+    import keras
+    from ninth_round import _judge, _protocol, fit_with_pan
+
+    spec, examples, _, held_out = _protocol(SMOOTHING_PEOPLE)
+    _judge("ex2-4's recipe", spec, held_out, lambda seed: fit_with_pan(spec, examples, seed, spec.epochs),
+           SMOOTHING_SEEDS)
+    smoothed = replace(spec, loss=keras.losses.CategoricalCrossentropy(label_smoothing=LABEL_SMOOTHING))
+    _judge(f"with label smoothing {LABEL_SMOOTHING:g}", smoothed, held_out,
+           lambda seed: fit_with_pan(smoothed, examples, seed, smoothed.epochs), SMOOTHING_SEEDS)
 
 
 def presets(variant: str, cells=None) -> None:
@@ -151,4 +176,5 @@ def look(variant: str) -> None:
 
 if __name__ == "__main__":
     {"presets": presets, "settling": settling, "look": look,
-     "jitter": lambda variant: presets(variant, JITTER_CELLS)}[sys.argv[1]](sys.argv[2])
+     "jitter": lambda variant: presets(variant, JITTER_CELLS),
+     "smoothing": lambda: smoothing()}[sys.argv[1]](*sys.argv[2:])
