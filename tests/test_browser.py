@@ -220,7 +220,6 @@ def test_a_happymaps_link_reopens_its_units_without_a_warning_in_the_log(page, s
 
 @pytest.mark.parametrize("variant, reason, button, preset", [
     ("ex2-3", "blind to slow light and shadow", "Use the smoothed preset", "Legible, smoothed"),  # local contrast
-    ("ex2-1", "keep changing", "Use the steady preset", "Legible, steady"),  # local contrast over 8 pixels
     ("ex2-4", "how far each head is turned", "Use the steady preset", "Legible, steady")])  # a pan output
 def test_a_network_is_offered_the_preset_that_draws_it_best_in_one_click(page, variant, reason, button, preset):
     page.open(f"HappyMaps?variant={variant}")

@@ -263,23 +263,19 @@ def test_the_default_is_the_legible_preset_in_face_space_and_every_image_has_a_d
         assert Settings.from_preset(preset).image == image
 
 
-def test_networks_that_see_only_local_contrast_are_offered_the_smoothed_or_the_steady_preset():
-    assert set(happymaps.SMOOTHED_FOR) | set(happymaps.STEADIED_FOR) == set(preprocessing.LOCAL_CONTRAST_SIGMAS)
+def test_networks_that_see_only_local_contrast_are_offered_the_smoothed_preset():
+    assert set(happymaps.SMOOTHED_FOR) <= set(preprocessing.KINDS)
     for kind in happymaps.SMOOTHED_FOR:
         smooth = Settings.from_preset(happymaps.suggested_preset(replace(zoo.variant("exp0"),
                                                                                      preprocess=kind)))
         assert smooth.image == "faces" and smooth.jitter > 0 and smooth.blur_every == 1 and smooth.blur_sigma > 0
         assert smooth.preset_name() == "legible-smooth"
-    for kind in happymaps.STEADIED_FOR:
-        assert happymaps.suggested_preset(replace(zoo.variant("exp0"), preprocess=kind)) == "legible-steady"
     for kind in ("standardise", None):
         assert happymaps.suggested_preset(replace(zoo.variant("exp0"), preprocess=kind)) is None
     # the shipped local-contrast networks are the ones that get them, and the reason names their window
     suggested = {v: happymaps.suggested_preset(zoo.variant(v)) for v in zoo.VARIANTS}
-    assert {v for v, p in suggested.items() if p == "legible-smooth"} == {"ex2-3"}
+    assert {v for v, p in suggested.items() if p == "legible-smooth"} == {"ex2-1", "ex2-3"}
     assert "about 4 pixels" in happymaps.why_suggested(zoo.variant("ex2-3"))
-    assert "about 8 pixels" in happymaps.why_suggested(zoo.variant("ex2-1"))
-    assert "keep changing" in happymaps.why_suggested(zoo.variant("ex2-1"))
     assert happymaps.why_suggested(zoo.variant("exp0")) is None
 
 
@@ -294,9 +290,7 @@ def test_networks_that_also_learned_the_turn_are_offered_the_steady_preset():
     assert happymaps.suggested_preset(zoo.variant("ex2-2")) is None
     local_contrast_first = replace(zoo.variant("ex2-3"), pan_output=1.0)
     assert happymaps.suggested_preset(local_contrast_first) == "legible-smooth"
-    assert {v for v in zoo.VARIANTS if happymaps.suggested_preset(zoo.variant(v)) == "legible-steady"} == \
-        {"ex2-1", "ex2-4"}
-    assert "how far each head is turned" not in happymaps.why_suggested(zoo.variant("ex2-1"))
+    assert {v for v in zoo.VARIANTS if happymaps.suggested_preset(zoo.variant(v)) == "legible-steady"} == {"ex2-4"}
 
 
 def test_the_decay_slider_reaches_both_ends_of_the_papers_table():

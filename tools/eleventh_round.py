@@ -9,6 +9,8 @@
     python tools/eleventh_round.py settling ex2-3   # the "left" map's figure every 8 steps
     python tools/eleventh_round.py look ex2-3       # artifacts/eleventh-ex2-3.png: the decision maps, three ways
     python tools/eleventh_round.py jitter ex2-3     # jitter alone with small steps (JITTER_CELLS)
+    python tools/eleventh_round.py light-blur ex2-3 # lighter blur with small steps (LIGHT_BLUR_CELLS)
+    python tools/eleventh_round.py blind ex2-1      # the look, judged blind (BLIND): two sheets and their key
 
 `presets` measures, for one network, the cells below: each setting as it ends ("last") and as the
 average of the pictures of its second half, every 4 steps ("averaged"), over optimisation seeds 0, 1, 2
@@ -83,6 +85,14 @@ def _maps(engine, settings, averaged: bool) -> np.ndarray:
 # turn at least as clearly, eyes and brows visible
 JITTER_CELLS = [({**STEADY, "jitter": j}, False) for j in (4, 6, 8)] + [
     ({"learning_rate": 0.003, "decay": 0.03, "jitter": j}, False) for j in (4, 6, 8)]
+
+# ex2-3 with lighter smoothing and small steps: a third look, its rule (the same) written before its runs (00:21)
+LIGHT_BLUR_CELLS = [({**rate, "jitter": 6, "blur_sigma": sigma, "blur_every": every}, False)
+                    for rate in (STEADY, {"learning_rate": 0.003, "decay": 0.03})
+                    for sigma, every in ((0.5, 1), (0.75, 1), (1.0, 2))] + [
+    # the candidate's neighbours (0.003 / 0.03, the steady preset's steps, with jitter 6 and blur 0.5), and 96 / 192 steps
+    ({"learning_rate": lr, "decay": 10 * lr, "jitter": 6, "blur_sigma": 0.5, "blur_every": 1, **more}, False)
+    for lr, more in ((0.00225, {}), (0.0045, {}), (0.003, {"steps": 96}), (0.003, {"steps": 192}))]
 
 
 # Issue 10. In the eighth round, label smoothing 0.2 leaned the right way on every held-out set of ex2-2's
@@ -174,7 +184,48 @@ def look(variant: str) -> None:
     print(path)
 
 
+# The look, judged blind: two sheets, A and B in an order drawn at random (the key is written apart), each the
+# "left" and "not left" maps over optimisation seeds 0, 1, 2, shown to a helper who knows neither the presets nor
+# the figures, with four questions (which shows a head turned to one side more clearly, which faces are easier to
+# recognise, in which the two columns differ more clearly, which to show in a client demo)
+BLIND = {"ex2-1": {"smoothed (offered)": ("legible-smooth", {}), "steady 0.003": ("legible-steady", {})},
+         "ex2-3": {"smoothed (offered)": ("legible-smooth", {}),
+                   "light blur": ("legible-smooth", {"learning_rate": 0.003, "decay": 0.03, "blur_sigma": 0.5})},
+         "ex2-4": {"steady 0.005 (offered)": ("legible-steady", {"learning_rate": 0.005, "decay": 0.05}),
+                   "steady 0.003": ("legible-steady", {})}}
+
+
+def blind(variant: str) -> None:
+    import random
+
+    from PIL import Image
+
+    from vislib import happymaps, settings, zoo
+
+    engine = happymaps.engine_for(variant)
+    classes = zoo.variant(variant).classes
+    order = list(BLIND[variant])
+    random.shuffle(order)
+    folder = settings.REPO_ROOT / "artifacts" / f"blind-{variant}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for letter, key in zip("AB", order):
+        name, overrides = BLIND[variant][key]
+        rows = []
+        for seed in (0, 1, 2):
+            maps = engine.layer(engine.decision_layer, settings=happymaps.Settings.from_preset(name, seed=seed, **overrides),
+                                every=128).images
+            rows.append(np.concatenate([maps[classes.index("left")], np.ones((maps.shape[1], 4)),
+                                        maps[classes.index("not left")]], axis=1))
+        sheet = np.concatenate([np.concatenate([row, np.ones((4, row.shape[1]))]) for row in rows])
+        Image.fromarray((np.clip(sheet, 0, 1) * 255).astype(np.uint8)).resize(
+            (sheet.shape[1] * 4, sheet.shape[0] * 4), Image.NEAREST).save(folder / f"{letter}.png")
+    (folder.parent / f"blind-{variant}-key.txt").write_text(f"A: {order[0]}\nB: {order[1]}\n")
+    print(f"{folder}/A.png, B.png; the key in {folder.parent}/blind-{variant}-key.txt")
+
+
 if __name__ == "__main__":
     {"presets": presets, "settling": settling, "look": look,
      "jitter": lambda variant: presets(variant, JITTER_CELLS),
+     "light-blur": lambda variant: presets(variant, LIGHT_BLUR_CELLS),
+     "blind": blind,
      "smoothing": lambda: smoothing()}[sys.argv[1]](*sys.argv[2:])

@@ -108,14 +108,14 @@ def _preset(label: str, image: str, learning_rate: float, decay: float, blur_sig
 PRESETS = {
     "legible": _preset("Legible: faces (the default)", "faces", 0.02, 0.2, 0.0, 0, 0.0, 0.0,
                        start="mean"),
-    # for the network that sees only the finest local contrast (SMOOTHED_FOR): there the face-space optimiser
-    # draws the edges of a turned head and none of its shading; jitter and blur at every step make it draw
+    # for networks that see only local contrast (SMOOTHED_FOR): there the face-space optimiser draws
+    # the edges of a turned head and none of its shading; jitter and blur at every step make it draw
     # broad shading too (python -m vislib.bench legibility --variant ex2-3 --preset legible-smooth)
     "legible-smooth": _preset("Legible, smoothed (jitter, blur)", "faces", 0.02, 0.2, 1.0, 1, 0.0, 0.0,
                               jitter=6, start="mean"),
-    # for networks whose default map keeps moving (STEADIED_FOR, zoo.Variant.pan_output): the default's reach
-    # (learning rate / decay) with steps about seven times smaller and a memory as much longer
-    # (python -m vislib.bench legibility --variant ex2-1 --variant ex2-4 --preset legible-steady;
+    # for networks that also learned how far the head is turned (zoo.Variant.pan_output), whose default map
+    # keeps moving: the default's reach (learning rate / decay) with steps about seven times smaller and a
+    # memory as much longer (python -m vislib.bench legibility --variant ex2-4 --preset legible-steady;
     # BENCHMARKS.md, tenth and eleventh rounds)
     "legible-steady": _preset("Legible, steady (small steps)", "faces", 0.003, 0.03, 0.0, 0, 0.0, 0.0,
                               start="mean"),
@@ -129,20 +129,16 @@ PRESETS = {
 }
 DEFAULT_PRESET = "legible"
 DEFAULT_FOR_IMAGE = {"faces": "legible", "pixels": "regularisers-3", "fourier": "fourier"}  # the atlas holds these
-# measured on the network that has each (BENCHMARKS.md, eleventh round): over 4 pixels, local contrast leaves
-# the map only edges, which smoothing fills in; over 8, the map drifts at the default's steps, which small steps stop
-SMOOTHED_FOR = ("local_contrast_fine",)
-STEADIED_FOR = ("local_contrast",)
+SMOOTHED_FOR = tuple(preprocessing.LOCAL_CONTRAST_SIGMAS)  # the input normalisations blind to slow shading
 
 
 def suggested_preset(spec: zoo.Variant) -> str | None:
     """The preset that draws a variant's HappyMaps best, where it is not the default (measured by
-    `python -m vislib.bench legibility`): "legible-smooth" for networks that see only the finest local
-    contrast, "legible-steady" for those that see it over a wider window or also learned how far the
-    head is turned, else None."""
+    `python -m vislib.bench legibility`): "legible-smooth" for networks that see only local
+    contrast, "legible-steady" for networks that also learned how far the head is turned, else None."""
     if spec.preprocess in SMOOTHED_FOR:
         return "legible-smooth"
-    return "legible-steady" if spec.preprocess in STEADIED_FOR or spec.pan_output else None
+    return "legible-steady" if spec.pan_output else None
 
 
 def why_suggested(spec: zoo.Variant) -> str | None:
@@ -155,10 +151,9 @@ def why_suggested(spec: zoo.Variant) -> str | None:
         return (f"{preprocessing.how_maps_read(spec.preprocess)} The **{label}** preset moves and blurs the picture "
                 "a little at every step, so the optimiser draws that shading too.")
     default, steady = Settings(), Settings.from_preset(preset)
-    network = ("This network also learned how far each head is turned." if spec.pan_output
-               else preprocessing.how_maps_read(spec.preprocess))
-    return (f"{network} At the default settings, each step forgets {default.decay:.0%} of what the optimiser added "
-            "to the mean face, so its decision maps hold only the last few steps and keep changing. "
+    return ("This network also learned how far each head is turned. At the default settings, each step forgets "
+            f"{default.decay:.0%} of what the optimiser added to the mean face, so its decision maps hold only the "
+            "last few steps and keep changing. "
             f"The **{label}** preset takes steps about {default.learning_rate / steady.learning_rate:.0f} times "
             f"smaller and forgets about {default.decay / steady.decay:.0f} times slower: the picture holds more of "
             "what the network asks for at every step, and its \"left\" map looks more like a face turned left.")
