@@ -89,6 +89,22 @@ def test_on_a_projector_sized_window_no_figure_or_button_is_cut_short(server):
         driver.quit()
 
 
+def test_a_visitor_whose_system_prefers_dark_gets_the_light_pages(page):
+    """The pictures are gray on white sheets with dark labels: on Streamlit's dark theme they glared."""
+    dark = [{"name": "prefers-color-scheme", "value": "dark"}]
+    page.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": dark})
+    try:
+        assert page.driver.execute_script("return matchMedia('(prefers-color-scheme: dark)').matches")
+        page.open("?variant=exp0")
+        page.wait_for('[data-testid="stMetric"]')
+        background = page.driver.execute_script(
+            "return getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor")
+        red, green, blue = (int(v) for v in background[background.index("(") + 1:].rstrip(")").split(",")[:3])
+        assert min(red, green, blue) > 200, background
+    finally:
+        page.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
 def test_samples_in_a_row_keep_the_class_choice_valid_as_the_decision_changes(page):
     """The demo path that crashed: astronaut, then a CMU face, then another with another decision."""
     page.open(PHOTO)

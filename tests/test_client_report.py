@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vislib import client_report, settings, zoo
+from vislib import client_report, data, settings, zoo
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,16 @@ def test_the_honesty_verdict_judges_the_figure_it_prints(monkeypatch):
     monkeypatch.setattr(client_report, "decision_maps", lambda variant, honesty: found)
     section = client_report._happymaps("ex2-4", True)
     assert "(median of |r|): <b>0.46</b>, high" in section
+    found["r"] = np.array([0.11, 0.47])  # a low median beside one high picture: not called "near 0"
+    section = client_report._happymaps("ex2-4", True)
+    assert "<b>0.29</b>, under 0.3: the pictures come mostly from what the network learned" in section
+
+
+def test_the_report_asks_the_question_of_its_network_and_its_notes_fit_four_classes():
+    assert set(client_report.QUESTIONS) == set(data.TASKS)
+    page = client_report.export("ex1-4", honesty=False)
+    assert "answering “which way is this face looking: left, right, straight or up?”" in page
+    assert "is this face looking left?" not in page and "always says “not left”" not in page
 
 
 def test_the_page_cites_pointing04(page):

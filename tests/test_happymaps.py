@@ -874,6 +874,9 @@ def test_montage_says_dead_units_in_words_and_grows_its_labels_with_the_tiles():
     from vislib import plots
 
     images = np.full((3, 60, 64), 0.5, np.float32)
+    # sheets as square as the tiles allow, with the fewest empty cells: four decision units in 2 x 2, not 3 + 1
+    assert {n: plots.grid_columns(n) for n in (1, 2, 3, 4, 9, 16, 32, 64)} == \
+        {1: 1, 2: 2, 3: 3, 4: 2, 9: 3, 16: 4, 32: 8, 64: 8}
     small = plots.montage(images, ["0", "1", "2"], cols=3, scale=1)
     big = plots.montage(images, ["0", "1", "2"], cols=3, scale=3, words={1: "never fires"})
     assert big.shape[0] > 3 * 60 and big.shape[1] == 3 * (3 * 64 + 2) + 2
@@ -946,6 +949,8 @@ def test_a_zero_bar_keeps_its_label_outside_the_bar():
                                "three_amigos_full_frame": {"overall": 0.674, "left_recall": 0.0}})
     assert every.layout.legend.y >= 1 and every.layout.legend.yanchor == "bottom"
     assert all(len(line) <= 20 for name in every.data[0].x for line in name.split("<br>")), every.data[0].x
+    paired = plots.matched_similarity_bars(["conv2d_1", "dense_3"], [0.9, 0.8], [0.5, 0.1])
+    assert paired.layout.legend.y >= 1 and paired.layout.legend.yanchor == "bottom"  # clear of the layers' names
     bars = plots.probabilities(["not left", "left"], [1.0, 0.0]).data[0]
     assert list(bars.textposition) == ["inside", "outside"] and list(bars.text) == ["100.0%", "0.0%"]
 

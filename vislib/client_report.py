@@ -25,6 +25,9 @@ import numpy as np
 
 from vislib import compare, data, report, settings, zoo
 
+BASELINE = "exp0"  # the network every report compares with
+HONEST_BELOW = 0.3  # a median |r| under this: the HappyMaps owe little to the method alone
+QUESTIONS = {"binary": "is this face looking left?", "pose": "which way is this face looking: left, right, straight or up?"}
 DEFAULT_PHOTO = settings.SAMPLES_DIR / "astronaut.jpg"
 DEFAULT_PHOTO_CREDIT = ("Sample photo: NASA portrait of astronaut Eileen Collins (public domain; "
                         "scikit-image's skimage.data.astronaut).")
@@ -82,7 +85,7 @@ def accuracy_rows(metrics: dict) -> list[tuple[str, float | None, str]]:
         ("Three amigos (face framed)", get("three_amigos"),
          "photos of three people from another studio (Pointing'04), never used for training"),
         ("“Left” found among the three amigos", get("three_amigos", "left_recall"),
-         "of their photos looking left, the share it calls left (0% for a network that always says “not left”)"),
+         "of their photos looking left, the share it calls left (0% for a network that never answers “left”)"),
         ("Three amigos (whole frame)", get("three_amigos_full_frame"), "the same photos, not cropped to the face"),
     ]
 
@@ -160,7 +163,8 @@ def _happymaps(variant: str, honesty: bool) -> str:
         comparable = r[np.isfinite(r)]
         if comparable.size:
             resemblance = float(np.median(np.abs(comparable)))  # the figure judged is the figure printed
-            verdict = ("near 0: the pictures come from what the network learned" if resemblance < 0.3 else
+            verdict = (f"under {HONEST_BELOW:g}: the pictures come mostly from what the network learned (each "
+                       "picture's own r is printed beneath it)" if resemblance < HONEST_BELOW else
                        "high: part of what the pictures show comes from the method, not from training")
             note = (f"<p>Resemblance to the random network's pictures (median of |r|): <b>{resemblance:.2f}</b>, "
                     f"{verdict}.</p>")
@@ -197,7 +201,7 @@ def _comparison(variant: str, baseline: str) -> str:
             f"<table><tr><th rowspan='2'>layer</th>{sets}<th colspan='2'>HappyMaps, matched units</th></tr>"
             f"<tr>{sub}<th>matched r</th><th>paired at random</th></tr>{''.join(rows)}</table>"
             f"<p class='muted'>CKA (Kornblith et al. 2019): 1 means the layer holds the same information as the "
-            f"baseline's layer of the same name, or its decision layer (up to rotation and scale), 0 nothing in common. The grey column is "
+            f"baseline's layer of the same name, or its decision layer (up to rotation and scale), 0 nothing in common. The gray column is "
             f"the same figure for a copy of the baseline with random weights: only a value clearly above it shows "
             f"something learned in common. On these faces the conv layers of any network, even a random one, stay "
             f"close to the picture itself, so their CKA is high everywhere; the dense layers tell networks apart.</p></section>")
@@ -219,7 +223,7 @@ def _photo(variant: str, model, photo_bytes: bytes, credit: str) -> str:
     from vislib import plots
 
     e = photo_explanation(model, zoo.variant(variant).classes, photo_bytes)
-    score = (f"{e['scores'].max():.0%} sure" if e["probabilities"] else f"output {e['scores'].max():.2f}")
+    score = (f"{e['scores'].max():.1%} sure" if e["probabilities"] else f"output {e['scores'].max():.2f}")  # as Your photo
     figure = plots.explanation_png(e["input"], e["heatmap"], 0.5, f"{variant}: “{e['label']}” ({score})", scale=3)
     return ("<section><h2>One photo, explained</h2><div class='row'>"
             + _img(figure, "the photo as the network sees it, and the occlusion map",
@@ -230,9 +234,6 @@ def _photo(variant: str, model, photo_bytes: bytes, credit: str) -> str:
 
 
 # ---------------------------------------------------------------- the page
-
-
-BASELINE = "exp0"  # the network every report compares with
 
 
 def export(variant: str, photo_bytes: bytes | None = None, baseline: str = BASELINE, honesty: bool = True,
@@ -246,7 +247,7 @@ def export(variant: str, photo_bytes: bytes | None = None, baseline: str = BASEL
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = "".join([
         f"<h1>HappyMaps report: {html.escape(variant)} · {html.escape(spec.title)}</h1>",
-        f"<p class='muted'>A small convolutional network answering “is this face looking left?”. Generated {when} "
+        f"<p class='muted'>A small convolutional network answering “{QUESTIONS[spec.task]}”. Generated {when} "
         f"by <code>python -m vislib.client_report {html.escape(variant)}</code>.</p>",
         _what_it_is(variant, spec, metrics),
         _accuracy(metrics),

@@ -19,6 +19,15 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
+def grid_columns(n: int) -> int:
+    """Columns for n tiles in a roughly square sheet, leaving the fewest empty cells (4: 2 x 2, not 3 + 1;
+    16: 4 x 4), the wider sheet where two leave as few."""
+    if n <= 2:
+        return max(n, 1)
+    widths = range(math.ceil(math.sqrt(n)), math.ceil(math.sqrt(2 * n)) + 1)
+    return min(widths, key=lambda c: (c * math.ceil(n / c) - n, -c))
+
+
 def montage(images: np.ndarray, labels=None, cols: int | None = None, scale: int = 2,
             pad: int = 2, label_height: int | None = None, marked=(), words: dict | None = None) -> np.ndarray:
     """Tile (N, H, W) gray or (N, H, W, 3) RGB images in [0, 1] into one RGB uint8 picture, a
@@ -28,7 +37,7 @@ def montage(images: np.ndarray, labels=None, cols: int | None = None, scale: int
     key of `words` show that text instead of the image (e.g. "never fires")."""
     images = np.asarray(images, dtype=np.float32)
     n, h, w = images.shape[:3]
-    cols = cols or min(n, max(1, int(math.ceil(math.sqrt(n * 1.3)))))
+    cols = cols or grid_columns(n)
     rows = int(math.ceil(n / cols))
     th, tw = h * scale, w * scale
     font_size = max(11, min(22, 6 * scale + 2))
@@ -212,7 +221,7 @@ def explanation_png(gray: np.ndarray, heatmap: np.ndarray, opacity: float, title
     canvas = Image.new("RGB", (2 * w + 30, h + 40), (255, 255, 255))
     canvas.paste(left.resize((w, h), Image.NEAREST), (10, 30))
     canvas.paste(right.resize((w, h), Image.NEAREST), (w + 20, 30))
-    ImageDraw.Draw(canvas).text((10, 8), title, fill=(20, 20, 20))
+    ImageDraw.Draw(canvas).text((10, 6), title, fill=(20, 20, 20), font=_font(14))  # the montages' font: its spaces show
     return png_bytes(np.asarray(canvas))
 
 
@@ -324,7 +333,9 @@ def matched_similarity_bars(layers, matched, baseline, title: str = "") -> go.Fi
     fig.update_traces(cliponaxis=False)  # a negative bar's label sits below it: room for it under the axis
     fig.update_layout(title=title, barmode="group", yaxis={"range": [lowest - (0.12 if lowest < 0 else 0.05), 1.05],
                                                           "title": "mean correlation"},
-                      height=320, margin={"t": 40, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h"})
+                      height=340, margin={"t": 60, "b": 10, "l": 10, "r": 10},
+                      # above the bars, right of the title: below them, it hid the layers' names
+                      legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"})
     return fig
 
 
