@@ -162,7 +162,7 @@ def _happymaps(variant: str, honesty: bool) -> str:
                             "weights (Adebayo et al. 2018). r: how alike the two pictures' departures from the average face are."))
         comparable = r[np.isfinite(r)]
         if comparable.size:
-            resemblance = float(np.median(np.abs(comparable)))  # the figure judged is the figure printed
+            resemblance = round(float(np.median(np.abs(comparable))), 2)  # the figure judged is the figure printed
             verdict = (f"under {HONEST_BELOW:g}: the pictures come mostly from what the network learned (each "
                        "picture's own r is printed beneath it)" if resemblance < HONEST_BELOW else
                        "high: part of what the pictures show comes from the method, not from training")

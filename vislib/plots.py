@@ -21,11 +21,11 @@ def _font(size: int):
 
 def grid_columns(n: int) -> int:
     """Columns for n tiles in a roughly square sheet, leaving the fewest empty cells (4: 2 x 2, not 3 + 1;
-    16: 4 x 4), the wider sheet where two leave as few."""
+    16: 4 x 4), the squarer sheet where two leave as few (36: 6 x 6, not 9 x 4)."""
     if n <= 2:
         return max(n, 1)
     widths = range(math.ceil(math.sqrt(n)), math.ceil(math.sqrt(2 * n)) + 1)
-    return min(widths, key=lambda c: (c * math.ceil(n / c) - n, -c))
+    return min(widths, key=lambda c: (c * math.ceil(n / c) - n, c))
 
 
 def montage(images: np.ndarray, labels=None, cols: int | None = None, scale: int = 2,
@@ -333,9 +333,9 @@ def matched_similarity_bars(layers, matched, baseline, title: str = "") -> go.Fi
     fig.update_traces(cliponaxis=False)  # a negative bar's label sits below it: room for it under the axis
     fig.update_layout(title=title, barmode="group", yaxis={"range": [lowest - (0.12 if lowest < 0 else 0.05), 1.05],
                                                           "title": "mean correlation"},
-                      height=340, margin={"t": 60, "b": 10, "l": 10, "r": 10},
-                      # above the bars, right of the title: below them, it hid the layers' names
-                      legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"})
+                      height=350, margin={"t": 75, "b": 10, "l": 10, "r": 10},
+                      # on its own line between the title and the bars: below them, it hid the layers' names
+                      legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
     return fig
 
 
