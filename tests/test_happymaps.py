@@ -950,7 +950,9 @@ def test_a_zero_bar_keeps_its_label_outside_the_bar():
     assert every.layout.legend.y >= 1 and every.layout.legend.yanchor == "bottom"
     assert all(len(line) <= 20 for name in every.data[0].x for line in name.split("<br>")), every.data[0].x
     paired = plots.matched_similarity_bars(["conv2d_1", "dense_3"], [0.9, 0.8], [0.5, 0.1])
-    assert paired.layout.legend.y >= 1 and paired.layout.legend.yanchor == "bottom"  # clear of the layers' names
+    edited = plots.grouped_bars({"accuracy": {"as is": 0.7, "background hidden": 0.6}})  # Why it fails' edits
+    for chart in (paired, edited):  # clear of the bars' names
+        assert chart.layout.legend.y >= 1 and chart.layout.legend.yanchor == "bottom"
     bars = plots.probabilities(["not left", "left"], [1.0, 0.0]).data[0]
     assert list(bars.textposition) == ["inside", "outside"] and list(bars.text) == ["100.0%", "0.0%"]
 

@@ -19,6 +19,10 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
+# a bar chart's legend above its bars: below, it covered the bars' names, which Plotly turns on a narrow screen
+LEGEND_ABOVE = {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}
+
+
 def grid_columns(n: int) -> int:
     """Columns for n tiles in a roughly square sheet, leaving the fewest empty cells (4: 2 x 2, not 3 + 1;
     16: 4 x 4), the squarer sheet where two leave as few (36: 6 x 6, not 9 x 4)."""
@@ -231,8 +235,8 @@ def grouped_bars(groups: dict, title: str = "", percent: bool = True) -> go.Figu
                             text=[_percent(v) if percent else f"{v:.2f}" for v in values.values()],
                             textposition=_label_positions(values.values()) if percent else "auto")
                      for series, values in groups.items()])
-    fig.update_layout(barmode="group", height=340, title=title, legend={"orientation": "h", "y": -0.15},
-                      yaxis={"tickformat": ".0%"} if percent else {}, margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    fig.update_layout(barmode="group", height=360, title=title, legend=LEGEND_ABOVE,
+                      yaxis={"tickformat": ".0%"} if percent else {}, margin={"t": 75, "b": 10, "l": 10, "r": 10})
     return fig
 
 
@@ -296,10 +300,8 @@ def honest_bars(accuracy: dict, test_label: str = HONEST_GROUPS[0][1]) -> go.Fig
                text=[_percent(v) for v in recall],
                textposition=_label_positions(recall), cliponaxis=False),
     ])
-    # the legend above the bars: below, it would cover the names
     fig.update_layout(barmode="group", yaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=340,
-                      margin={"t": 40, "b": 10, "l": 10, "r": 10}, xaxis={"tickangle": 0},
-                      legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
+                      margin={"t": 40, "b": 10, "l": 10, "r": 10}, xaxis={"tickangle": 0}, legend=LEGEND_ABOVE)
     return fig
 
 
@@ -333,9 +335,7 @@ def matched_similarity_bars(layers, matched, baseline, title: str = "") -> go.Fi
     fig.update_traces(cliponaxis=False)  # a negative bar's label sits below it: room for it under the axis
     fig.update_layout(title=title, barmode="group", yaxis={"range": [lowest - (0.12 if lowest < 0 else 0.05), 1.05],
                                                           "title": "mean correlation"},
-                      height=350, margin={"t": 75, "b": 10, "l": 10, "r": 10},
-                      # on its own line between the title and the bars: below them, it hid the layers' names
-                      legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
+                      height=350, margin={"t": 75, "b": 10, "l": 10, "r": 10}, legend=LEGEND_ABOVE)
     return fig
 
 
