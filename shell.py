@@ -7,9 +7,29 @@ Importing the library loads TensorFlow (several seconds on a fresh server); a pa
 import streamlit as st
 
 
+# The pages, in the order of the links to them (the sidebar's, and the phone's row under each title).
+PAGES = (("app.py", "Overview", ":material/dashboard:"),
+         ("pages/1_HappyMaps.py", "HappyMaps", ":material/grid_view:"),
+         ("pages/2_Your_photo.py", "Your photo", ":material/face:"),
+         ("pages/3_Why_it_fails.py", "Why it fails", ":material/troubleshoot:"),
+         ("pages/4_Compare.py", "Compare", ":material/compare:"),
+         ("pages/5_Watch_it_learn.py", "Watch it learn", ":material/movie:"))
+PHONE_WIDTH = 767  # px: at most this wide, Streamlit's sidebar is a drawer over the page, so the links are also under the title
+
+
+def page_links(where) -> None:
+    """A link to every page, in `where` (the sidebar, or a container)."""
+    for page, label, icon in PAGES:
+        where.page_link(page, label=label, icon=icon)
+
+
 def open_page(title: str, heading: str | None = None) -> None:
     st.set_page_config(page_title=f"HappyMaps · {title}", page_icon=":material/psychology:", layout="wide")
     st.title(heading or title)
+    # On a phone the sidebar is a closed drawer behind an unlabelled icon, and a link in it leaves it
+    # open over the new page; so the links are also here, in a row shown only on a narrow screen.
+    page_links(st.container(horizontal=True, key="phone_links", gap="small"))
+    st.html(f"<style>@media (min-width: {PHONE_WIDTH + 1}px) {{ .st-key-phone_links {{ display: none; }} }}</style>")
     shut_down_expired_sessions()
     keep_large_blocks_out_of_the_heap()
 

@@ -13,6 +13,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+import shell
+
 from vislib import atlas as atlas_lib
 from vislib import autodiff, happymaps, report, settings, zoo
 
@@ -127,14 +129,8 @@ def variant_picker(default: str | None = None) -> str:
         st.session_state[VARIANT_KEY] = default if default in shipped else shipped[0]
     elif st.session_state.get(VARIANT_KEY) not in shipped:
         st.session_state[VARIANT_KEY] = shipped[0]
-    with st.sidebar:
-        st.page_link("app.py", label="Overview", icon=":material/dashboard:")
-        st.page_link("pages/1_HappyMaps.py", label="HappyMaps", icon=":material/grid_view:")
-        st.page_link("pages/2_Your_photo.py", label="Your photo", icon=":material/face:")
-        st.page_link("pages/3_Why_it_fails.py", label="Why it fails", icon=":material/troubleshoot:")
-        st.page_link("pages/4_Compare.py", label="Compare", icon=":material/compare:")
-        st.page_link("pages/5_Watch_it_learn.py", label="Watch it learn", icon=":material/movie:")
-        st.divider()
+    shell.page_links(st.sidebar)
+    st.sidebar.divider()
     # Re-assigning a widget's key keeps its value when the user moves to another page.
     st.session_state[VARIANT_KEY] = st.session_state[VARIANT_KEY]
     st.sidebar.selectbox("Network variant", shipped, key=VARIANT_KEY, on_change=_chosen_by_hand,
@@ -171,8 +167,14 @@ def count(n: int, noun: str) -> str:
 
 
 def chart(figure) -> None:
-    """A Plotly chart at full width, without the toolbar that would cover its title."""
-    st.plotly_chart(figure, width="stretch", config={"displayModeBar": False})
+    """A Plotly chart at full width, without the toolbar that would cover its title, and that does
+    not zoom: on a phone, a finger that swipes across it scrolls the page (Plotly's drag would zoom
+    the chart instead, and a phone has no double click to zoom back). Values show on hover or tap."""
+    figure.update_layout(dragmode=False)
+    figure.update_xaxes(fixedrange=True)
+    figure.update_yaxes(fixedrange=True)
+    st.plotly_chart(figure, width="stretch", config={"displayModeBar": False, "scrollZoom": False,
+                                                     "doubleClick": False})
 
 
 def load_or_stop(loader, *args):

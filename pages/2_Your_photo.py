@@ -143,8 +143,8 @@ for i, (name, *rest) in enumerate(photos):  # two uploads of one file name stay 
 
 if not photos:
     st.info(f"Upload a photo or pick a sample to begin. A file the uploader marks in red was refused before it "
-            f"reached the app (over {imaging.MAX_BYTES // 2**20} MB, or not one of its formats): point at it to "
-            f"see why.")
+            f"reached the app (over {imaging.MAX_BYTES // 2**20} MB, or not one of its formats): point at it, or tap "
+            f"it, to see why.")
     st.stop()
 
 readable = []  # (name, digest, decoded photo, box, credit): a refused file is said before any control

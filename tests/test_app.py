@@ -58,6 +58,22 @@ def test_the_overview_bars_show_the_left_recall_of_the_cmu_test_too():
     assert recall["text"][0], "the first group's recall bar has its label"
 
 
+def test_a_chart_never_zooms_so_a_finger_swiping_over_it_scrolls_the_page():
+    """On a phone, Plotly's drag-to-zoom caught every swipe that began on a chart (the browser test swipes)."""
+    import json
+
+    at = fresh()
+    at.switch_page(APP_PAGE).run()
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 3  # the bars, the training curves, the confusion matrices
+    for chart in charts:
+        layout = json.loads(chart.proto.spec)["layout"]
+        axes = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))]
+        assert layout["dragmode"] is False and axes and all(a.get("fixedrange") for a in axes), layout
+        config = json.loads(chart.proto.config)
+        assert config["scrollZoom"] is False and config["doubleClick"] is False
+
+
 def test_the_cmu_test_recall_is_read_off_the_confusion_matrix():
     from vislib import report
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import shell
 from vislib import browser, data, settings
 
 PHOTO = "Your_photo"
@@ -39,9 +40,9 @@ def assert_clean(page: browser.Page):
     assert not page.problems(), page.problems()
 
 
-def assert_not_blank(shot):
+def assert_not_blank(shot, width: int = 1000):
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
-    assert pixels.shape[1] >= 1000 and pixels.std() > 10, "the screenshot is blank"
+    assert pixels.shape[1] >= width and pixels.std() > 10, "the screenshot is blank"
 
 
 def test_overview_renders_its_tabs_and_follows_a_variant_switch(page):
@@ -87,6 +88,38 @@ def test_on_a_projector_sized_window_no_figure_or_button_is_cut_short(server):
         assert_not_blank(narrow.screenshot("why-it-fails-1024"))
     finally:
         driver.quit()
+
+
+def test_on_a_phone_the_pages_are_linked_under_the_title_and_a_swipe_over_a_chart_scrolls(server, page):
+    """390 x 844, touch: the sidebar is a drawer behind an unlabelled icon, and its links left it open over
+    the new page; a swipe that began on a chart zoomed the chart instead of scrolling the page."""
+    driver = browser.phone()
+    try:
+        phone = browser.Page(driver, server[0])
+        phone.open("?variant=exp0")
+        phone.wait_for(".js-plotly-plot")
+        phone.wait_idle()
+        chart = phone.find(".js-plotly-plot")[0]
+        shown = lambda: driver.execute_script("return JSON.stringify(arguments[0].layout.yaxis.range)", chart)  # noqa: E731
+        before = shown()
+        assert phone.swipe_up(chart) > 50, "the page scrolls"
+        assert shown() == before, "the chart did not zoom"
+        links = [a for a in phone.find(".st-key-phone_links a") if a.is_displayed()]
+        assert [a.text.splitlines()[-1] for a in links] == [label for _, label, _ in shell.PAGES]
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", links[2])
+        links[2].click()
+        time.sleep(0.3)
+        phone.wait_text("Upload a photo or pick a sample to begin")
+        assert phone.title() == "Your photo"
+        sidebar = phone.find('[data-testid="stSidebar"]')
+        assert not sidebar or sidebar[0].get_attribute("aria-expanded") != "true", "nothing covers the page"
+        assert_clean(phone)
+        assert_not_blank(phone.screenshot("your-photo-phone"), width=390)
+    finally:
+        driver.quit()
+    page.open("?variant=exp0")  # on a wide screen, the sidebar's links alone
+    page.wait_for('[data-testid="stMetric"]')
+    assert page.find(".st-key-phone_links a") and not any(a.is_displayed() for a in page.find(".st-key-phone_links a"))
 
 
 def test_a_visitor_whose_system_prefers_dark_gets_the_light_pages(page):

@@ -107,6 +107,15 @@ def chromium(width: int = 1400, height: int = 1000):
     return webdriver.Chrome(service=Service(driver_path) if driver_path else None, options=options)
 
 
+def phone(width: int = 390, height: int = 844):
+    """`chromium` as a phone: a narrow touch screen (CSS pixels), where a finger swipes."""
+    driver = chromium(max(width, 500), height)  # Chromium's window has a minimum width; the emulation sets the rest
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+    return driver
+
+
 class Page:
     """One browser tab on the app, with the few gestures a person makes."""
 
@@ -314,6 +323,32 @@ class Page:
                 self.wait_idle(timeout)
                 return
         raise LookupError(f"no sidebar link {text!r}")
+
+    def swipe_up(self, element, share: float = 0.5) -> int:
+        """A finger swiping up across `element` (a touch screen: `phone`), as to read on; returns how many
+        pixels the page scrolled."""
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        time.sleep(0.3)
+        box = self.driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", element)
+        x, start = box["x"] + box["width"] * 0.6, box["y"] + box["height"] * (0.5 + share / 2)
+        before = self._scrolled()
+        touch = lambda kind, points: self.driver.execute_cdp_cmd(  # noqa: E731
+            "Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+        touch("touchStart", [{"x": x, "y": start}])
+        for step in range(1, 9):
+            touch("touchMove", [{"x": x, "y": start - box["height"] * share * step / 8}])
+            time.sleep(0.03)
+        touch("touchEnd", [])
+        time.sleep(0.8)
+        return self._scrolled() - before
+
+    def _scrolled(self) -> int:
+        """How far the page's scrolling box is scrolled (Streamlit scrolls its main area, not the window)."""
+        return self.driver.execute_script(
+            "let box = document.querySelector('[data-testid=\"stMain\"]');"
+            "while (box && !(box.scrollHeight > box.clientHeight + 2 && getComputedStyle(box).overflowY !== 'visible'))"
+            "  box = box.parentElement;"
+            "return Math.round((box || document.scrollingElement).scrollTop);")
 
     def upload(self, *paths: Path, timeout: float = 180) -> None:
         """Send files to the page's (first) file uploader."""
