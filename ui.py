@@ -173,6 +173,14 @@ def chart(figure) -> None:
     figure.update_layout(dragmode=False)
     figure.update_xaxes(fixedrange=True)
     figure.update_yaxes(fixedrange=True)
+    title = figure.layout.title.text
+    if title and not figure.frames:  # (an animation's title changes with its frames)
+        # Plotly never wraps a title: on a phone it was cut at the edge, and a legend above the plot
+        # climbed into it; as text above the chart it wraps, and the legend has the top to itself (the
+        # title stays as the figure's meta, which Streamlit tells two charts apart by)
+        st.markdown(f"**{title.replace('<br>', ' ')}**")
+        figure.update_layout(title=None, meta=title, margin_t=min(figure.layout.margin.t or 40, 60 if figure.layout.legend.y
+                                                      and figure.layout.legend.y > 1 else 20))
     st.plotly_chart(figure, width="stretch", config={"displayModeBar": False, "scrollZoom": False,
                                                      "doubleClick": False})
 

@@ -331,7 +331,9 @@ for column, name in zip(st.columns(len(panels)), panels):
         never_fire = set(ui.dead_units(name, here_layer))
         silent = never_fire & set(shown)
         live = [u for u in shown if u not in silent]
-        canvas, status = st.empty(), st.empty()
+        # the note (out of date, in line, where the maps come from) and the progress above the maps: below
+        # a tall sheet, a phone showed neither
+        status, progress_slot, canvas = st.empty(), st.empty(), st.empty()
         try:
             if regenerate and not live:
                 st.info("Every chosen unit never fires on any training face, so there is nothing to optimise: "
@@ -339,7 +341,7 @@ for column, name in zip(st.columns(len(panels)), panels):
             elif regenerate:
                 with workqueue.REGENERATIONS.turn(on_wait=lambda ahead, status=status: status.info(in_line(ahead))):
                     status.empty()
-                    bar = st.progress(0.0, text="Optimising…")
+                    bar = progress_slot.progress(0.0, text="Optimising…")
 
                     def show(progress, bar=bar, canvas=canvas, shown=shown, live=live, labels=labels,
                              dead=never_fire, mean_face=here.mean_image):

@@ -193,9 +193,11 @@ if any(g[5] == "cmu" for g in good):
 chosen = 0
 if len(good) > 1:
     st.subheader("Gallery")
-    cols = st.columns(min(6, len(good)))
-    for i, (name, _, _, _, x, _, decision) in enumerate(good):
-        ui.image(cols[i % len(cols)], plots.enlarge(x[..., 0], 2), f"{name}: {decision.label}", clamp=True)
+    # a row that wraps: on a phone, columns stack and the gallery took a screen for every two photos
+    gallery = st.container(horizontal=True, gap="small")
+    for name, _, _, _, x, _, decision in good:
+        thumbnail = plots.enlarge(x[..., 0], 2)
+        ui.image(gallery.container(width=thumbnail.shape[1] + 8), thumbnail, f"{name}: {decision.label}", clamp=True)
     names = [g[0] for g in good]
     picked = st.selectbox("Look closer at", names, key="photo_chosen")
     chosen = names.index(picked) if picked in names else 0

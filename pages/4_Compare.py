@@ -73,10 +73,14 @@ st.markdown(
     "The first row and column are the pictures themselves.")
 if same:
     random = result.cka_random[inputs]
-    st.dataframe({"layer": [result.label(n) for n in same], f"{variant} vs {other}": list(same.values()),
-                  f"{variant} vs {other} with random weights": [random[n] for n in same]},
-                 hide_index=True, column_config={k: st.column_config.NumberColumn(format="%.2f")
-                                                 for k in (f"{variant} vs {other}", f"{variant} vs {other} with random weights")})
+    # short headers, said in full on hover: on a phone the long one pushed the baseline's column off the screen
+    trained, untrained = f"vs {other}", f"vs random {other}"
+    st.dataframe({"layer": [result.label(n) for n in same], trained: list(same.values()),
+                  untrained: [random[n] for n in same]},
+                 hide_index=True, column_config={
+                     trained: st.column_config.NumberColumn(format="%.2f", help=f"{variant} vs {other}"),
+                     untrained: st.column_config.NumberColumn(
+                         format="%.2f", help=f"{variant} vs a copy of {other} with random weights")})
     st.caption(
         f"The same layer of both networks (their decision layers with each other, whatever their names), against "
         f"a copy of {other} with random weights. On these faces the conv "

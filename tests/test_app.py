@@ -58,7 +58,7 @@ def test_the_overview_bars_show_the_left_recall_of_the_cmu_test_too():
     assert recall["text"][0], "the first group's recall bar has its label"
 
 
-def test_a_chart_never_zooms_so_a_finger_swiping_over_it_scrolls_the_page():
+def test_a_chart_never_zooms_and_its_title_wraps_as_text_above_it():
     """On a phone, Plotly's drag-to-zoom caught every swipe that began on a chart (the browser test swipes)."""
     import json
 
@@ -72,6 +72,9 @@ def test_a_chart_never_zooms_so_a_finger_swiping_over_it_scrolls_the_page():
         assert layout["dragmode"] is False and axes and all(a.get("fixedrange") for a in axes), layout
         config = json.loads(chart.proto.config)
         assert config["scrollZoom"] is False and config["doubleClick"] is False
+    # a chart's title is text above it, which wraps on a phone (Plotly's was cut at the screen's edge)
+    assert not any(json.loads(c.proto.spec)["layout"].get("title", {}).get("text") for c in charts)
+    assert "**Three amigos, face framed**" in [m.value for m in at.markdown]
 
 
 def test_the_cmu_test_recall_is_read_off_the_confusion_matrix():
