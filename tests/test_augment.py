@@ -101,3 +101,27 @@ def test_flip_with_mask_mirrors_as_flip_does_and_says_which():
     assert list(flipped_poses) == list(again_poses) and 0 < mirrored.sum() < len(images)
     np.testing.assert_array_equal(again[mirrored], images[mirrored][:, :, ::-1])
     np.testing.assert_array_equal(again[~mirrored], images[~mirrored])
+
+
+
+def test_mixup_blends_each_picture_and_its_targets_by_the_same_share_and_drops_a_target_half_missing():
+    x = np.repeat(np.arange(8, dtype=np.float32) / 10, 60 * 64).reshape(8, 60, 64, 1)  # picture i: all i / 10
+    y = np.eye(2, dtype=np.float32)[[0, 1] * 4]
+    turn = np.arange(8, dtype=np.float32)[:, None] / 10  # the same numbers as the pictures
+    known = np.array([1, 1, 1, 1, 0, 0, 1, 1], float)  # two pictures without an angle (CMU)
+    before = (x.copy(), y.copy(), turn.copy(), known.copy())
+    mixed, (my, mturn), (wy, wturn) = augment.mixup(x, [y, turn], [np.ones(8), known], 0.4, np.random.default_rng(3))
+    for got, original in zip((x, y, turn, known), before):  # the inputs are untouched
+        np.testing.assert_array_equal(got, original)
+    assert mixed.shape == x.shape and mixed.dtype == np.float32
+    assert not np.allclose(mixed, x)
+    # picture and turn are blended with the same partner by the same share
+    np.testing.assert_allclose(mixed.reshape(8, -1), np.repeat(mturn, 60 * 64, axis=1), atol=1e-6)
+    # a class target stays a distribution, the picture's own class keeping at least half
+    np.testing.assert_allclose(my.sum(axis=1), 1, atol=1e-6)
+    assert (my[np.arange(8), [0, 1] * 4] >= 0.5 - 1e-6).all()
+    np.testing.assert_allclose(wy, 1)
+    # a blend with a picture that has no angle has no turn target
+    assert (wturn[known == 0] == 0).all() and set(np.unique(wturn)) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="alpha must be > 0, got 0"):
+        augment.mixup(x, [y], [np.ones(8)], 0, np.random.default_rng(0))

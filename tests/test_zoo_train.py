@@ -357,6 +357,25 @@ def test_a_recipe_with_a_pan_output_ships_the_network_alone():
         train.fit(replace(spec, augment=None), examples, None, spec.seed, 1)
 
 
+def test_dropout_and_mixup_are_ingredients_a_recipe_can_take(monkeypatch):
+    from dataclasses import replace
+
+    spec = replace(zoo.variant("ex2-2"), name="ex2-2-test", dropout=0.3, mixup=0.2, pan_output=1.0)
+    monkeypatch.setitem(zoo.VARIANTS, spec.name, spec)
+    model = zoo.build(spec.name)
+    assert [l.name for l in model.layers if "dropout" in l.name] == ["dropout_0", "dropout_1", "dropout_2"]
+    probe = np.random.default_rng(0).uniform(0, 1, (4, *settings.INPUT_SHAPE)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(probe, verbose=0), model.predict(probe, verbose=0))  # off in use
+    rng = np.random.default_rng(0)
+    poses = np.array([data.POSES[i % 4] for i in range(16)])
+    examples = train.Examples(rng.uniform(0, 1, (16, *settings.INPUT_SHAPE)).astype(np.float32), poses,
+                              np.array(["p"] * 16), np.full(16, "cmu"), np.where(poses == "left", -60.0, 0.0))
+    trained, history, _ = train.fit(spec, examples, None, spec.seed, 2)
+    assert trained.output_shape == (None, 2) and len(history["train"]["accuracy"]) == 2
+    with pytest.raises(ValueError, match="mixup blends the pictures of the augmented loop"):
+        train.fit(replace(spec, augment=None), examples, None, spec.seed, 1)
+
+
 def test_a_corrupt_model_file_gives_a_clear_error(tmp_path):
     (tmp_path / "exp0").mkdir()
     (tmp_path / "exp0" / "model.keras").write_bytes(b"this is not a zip file")

@@ -51,6 +51,30 @@ def mirrored(images: np.ndarray, poses):
     return np.ascontiguousarray(np.asarray(images)[:, :, ::-1]), np.array([mirror_pose(q) for q in poses])
 
 
+def mixup(images: np.ndarray, targets: list, weights: list, alpha: float, rng: np.random.Generator):
+    """Mixup (Zhang et al. 2018): each picture blended with another of the batch, and its targets
+    with theirs, by a weight drawn from Beta(alpha, alpha) (the larger share kept by the picture
+    itself). targets: arrays (N, k), e.g. one-hot classes; weights: one (N,) array per target, where
+    0 means "no target here" (a blend keeps a target only where both pictures have one).
+    Returns (images, targets, weights): new arrays, the inputs untouched."""
+    if alpha <= 0:
+        raise ValueError(f"mixup's alpha must be > 0, got {alpha}")
+    n = len(images)
+    partner = rng.permutation(n)
+    share = rng.beta(alpha, alpha, n)
+    share = np.maximum(share, 1 - share).astype(np.float32)
+
+    def blend(a):
+        kept = share.reshape((n,) + (1,) * (a.ndim - 1))
+        return kept * a + (1 - kept) * a[partner]
+
+    images = blend(np.asarray(images, np.float32)).astype(np.float32)
+    targets = [blend(np.asarray(t, np.float32)).astype(np.float32) for t in targets]
+    weights = [np.where((np.asarray(w) > 0) & (np.asarray(w)[partner] > 0), blend(np.asarray(w, float)), 0.0)
+               for w in weights]
+    return images, targets, weights
+
+
 def shift_scale(shift: float = 0.1, scale: float = 0.1, fill: str = "reflect", rotate: float = 0.0) -> Transform:
     """Zoom by a factor in [1 - scale, 1 + scale] about the centre, turn by up to `rotate`
     degrees in the picture plane, and shift by up to `shift` of the width and height; the

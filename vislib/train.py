@@ -204,6 +204,8 @@ def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: i
                  else keras.optimizers.Adam(LEARNING_RATE))
     accuracy = keras.metrics.CategoricalAccuracy(name="accuracy")
     trained, pan = model, None
+    if spec.mixup and not spec.augment:
+        raise ValueError(f"{spec.name}: mixup blends the pictures of the augmented loop; give the recipe an augment")
     if spec.pan_output:
         if not spec.augment:
             raise ValueError(f"{spec.name}: a pan output is trained in the augmented loop; give the recipe an augment")
@@ -243,6 +245,12 @@ def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: i
                 turn, known = pan_targets(pan, mirrored)
                 y = [y, turn]
                 weighted = [np.ones(len(x)) if sample_weight is None else sample_weight, known]
+            if spec.mixup:
+                two = pan is not None
+                x, y, weighted = augment.mixup(
+                    x, y if two else [y], weighted if two else [np.ones(len(x)) if weighted is None else weighted],
+                    spec.mixup, rng)
+                y, weighted = (y, weighted) if two else (y[0], weighted[0])
             result = trained.fit(x, y, validation_data=val, epochs=1, batch_size=BATCH_SIZE, shuffle=True,
                                  verbose=0, class_weight=weights, sample_weight=weighted, callbacks=list(callbacks))
             logs = result.history if pan is None else _decision_logs(result.history, spec.decision_layer)

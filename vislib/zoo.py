@@ -50,6 +50,8 @@ class Variant:
     # > 0: while training, a second output beside the decision learns each Pointing'04 photo's turn
     # (pan / 90, mean squared error, this weight on its loss; CMU has no angle); taken off afterwards
     pan_output: float = 0.0
+    dropout: float = 0.0  # > 0: dropout at this rate after the flatten and after each hidden dense layer
+    mixup: float = 0.0  # > 0: mixup, each training picture blended with another by a Beta(mixup, mixup) weight
     seed: int = 1234
 
     @property
@@ -166,8 +168,12 @@ def build(name: str) -> keras.Model:
         x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv2d_{i}")(x)
         x = keras.layers.MaxPooling2D(2, name=f"max_pooling2d_{i}")(x)
     x = keras.layers.Flatten(name="flatten_1")(x)
+    if spec.dropout:
+        x = keras.layers.Dropout(spec.dropout, name="dropout_0")(x)
     for i, units in enumerate(spec.dense_units, start=1):
         x = keras.layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
+        if spec.dropout:
+            x = keras.layers.Dropout(spec.dropout, name=f"dropout_{i}")(x)
     outputs = keras.layers.Dense(
         len(spec.classes), activation=spec.decision_activation, name=spec.decision_layer
     )(x)
