@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import io
+import re
 
 import numpy as np
 import streamlit as st
@@ -166,10 +167,18 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def title_as_markdown(title: str) -> str:
+    """A Plotly title as Markdown text: its line breaks spaces, its other tags gone, and the characters
+    Markdown would read as emphasis, links or LaTeX ($) escaped."""
+    text = re.sub(r"<[^>]*>", "", re.sub(r"<br\s*/?>", " ", title, flags=re.IGNORECASE))
+    return re.sub(r"([\\`*_\[\]$#|~])", r"\\\1", text)
+
+
 def chart(figure) -> None:
     """A Plotly chart at full width, without the toolbar that would cover its title, and that does
     not zoom: on a phone, a finger that swipes across it scrolls the page (Plotly's drag would zoom
-    the chart instead, and a phone has no double click to zoom back). Values show on hover or tap."""
+    the chart instead, and a phone has no double click to zoom back). Values show on hover or tap.
+    The figure is changed in place: its title becomes text above it."""
     figure.update_layout(dragmode=False)
     figure.update_xaxes(fixedrange=True)
     figure.update_yaxes(fixedrange=True)
@@ -178,7 +187,7 @@ def chart(figure) -> None:
         # Plotly never wraps a title: on a phone it was cut at the edge, and a legend above the plot
         # climbed into it; as text above the chart it wraps, and the legend has the top to itself (the
         # title stays as the figure's meta, which Streamlit tells two charts apart by)
-        st.markdown(f"**{title.replace('<br>', ' ')}**")
+        st.markdown(f"**{title_as_markdown(title)}**")
         figure.update_layout(title=None, meta=title, margin_t=min(figure.layout.margin.t or 40, 60 if figure.layout.legend.y
                                                       and figure.layout.legend.y > 1 else 20))
     st.plotly_chart(figure, width="stretch", config={"displayModeBar": False, "scrollZoom": False,

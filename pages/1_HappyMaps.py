@@ -336,8 +336,8 @@ for column, name in zip(st.columns(len(panels)), panels):
         status, progress_slot, canvas = st.empty(), st.empty(), st.empty()
         try:
             if regenerate and not live:
-                st.info("Every chosen unit never fires on any training face, so there is nothing to optimise: "
-                        "pick other units.")
+                status.info("Every chosen unit never fires on any training face, so there is nothing to optimise: "
+                            "pick other units.")
             elif regenerate:
                 with workqueue.REGENERATIONS.turn(on_wait=lambda ahead, status=status: status.info(in_line(ahead))):
                     status.empty()
@@ -357,7 +357,7 @@ for column, name in zip(st.columns(len(panels)), panels):
                     finally:
                         bar.empty()
         except ValueError as error:  # bad settings, or the worker failed or died (workers.JobError): in words
-            st.error(str(error))
+            status.error(str(error))
             continue
         result, note, stale = results.get(key), "", False
         if result is not None:
@@ -478,7 +478,7 @@ if len(drawn) == 2 and all(len(maps) for maps, _ in drawn.values()):
     (maps_a, labels_a), (maps_b, labels_b) = drawn.values()
     similarity = comparing.correlation_matrix(maps_a, maps_b)  # what each built: `happymaps.built`
     rows, cols = comparing.best_matching(similarity)
-    st.metric("How alike the two sets of HappyMaps are, unit for unit (matched r)",
+    st.metric("How alike the two sets of HappyMaps are (matched r)",
               f"{similarity[rows, cols].mean():.2f}",
               help="Each unit on the left is paired with its closest twin on the right (one to one), comparing "
                    + ("what each map adds to its network's mean face" if chosen.start == "mean" else

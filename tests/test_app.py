@@ -77,6 +77,14 @@ def test_a_chart_never_zooms_and_its_title_wraps_as_text_above_it():
     assert "**Three amigos, face framed**" in [m.value for m in at.markdown]
 
 
+def test_a_charts_title_as_text_keeps_its_words_and_no_markdown_of_its_own():
+    import ui
+
+    assert ui.title_as_markdown("Three amigos,<br>face framed") == "Three amigos, face framed"
+    assert ui.title_as_markdown("<b>Grad-CAM++</b> at $5 *each* [x](y) conv2d_1") == \
+        r"Grad-CAM++ at \$5 \*each\* \[x\](y) conv2d\_1"
+
+
 def test_the_cmu_test_recall_is_read_off_the_confusion_matrix():
     from vislib import report
 

@@ -360,6 +360,8 @@ def test_a_recipe_with_a_pan_output_ships_the_network_alone():
 def test_dropout_and_mixup_are_ingredients_a_recipe_can_take(monkeypatch):
     from dataclasses import replace
 
+    from vislib import augment
+
     spec = replace(zoo.variant("ex2-2"), name="ex2-2-test", dropout=0.3, mixup=0.2, pan_output=1.0)
     monkeypatch.setitem(zoo.VARIANTS, spec.name, spec)
     model = zoo.build(spec.name)
@@ -370,10 +372,28 @@ def test_dropout_and_mixup_are_ingredients_a_recipe_can_take(monkeypatch):
     poses = np.array([data.POSES[i % 4] for i in range(16)])
     examples = train.Examples(rng.uniform(0, 1, (16, *settings.INPUT_SHAPE)).astype(np.float32), poses,
                               np.array(["p"] * 16), np.full(16, "cmu"), np.where(poses == "left", -60.0, 0.0))
-    trained, history, _ = train.fit(spec, examples, None, spec.seed, 2)
-    assert trained.output_shape == (None, 2) and len(history["train"]["accuracy"]) == 2
+    from vislib import activations
+
+    assert not [n for n in activations.shown_layers(model) if "dropout" in n], "in use, a copy of its input"
+    blends, mixup = [], augment.mixup
+
+    def spy(images, targets, weights, alpha, rng):
+        blended = mixup(images, targets, weights, alpha, rng)
+        blends.append((len(targets), blended[1][0]))
+        return blended
+
+    monkeypatch.setattr(augment, "mixup", spy)
+    for with_pan in (spec, replace(spec, pan_output=0.0)):
+        blends.clear()
+        trained, history, _ = train.fit(with_pan, examples, None, spec.seed, 2)
+        assert trained.output_shape == (None, 2) and len(history["train"]["accuracy"]) == 2
+        assert len(blends) == 2 and all(n == (2 if with_pan.pan_output else 1) for n, _ in blends)  # each epoch
+        classes = blends[0][1]
+        assert classes.shape == (16, 2) and ((classes > 0) & (classes < 1)).any(), "soft targets"
     with pytest.raises(ValueError, match="mixup blends the pictures of the augmented loop"):
         train.fit(replace(spec, augment=None), examples, None, spec.seed, 1)
+    with pytest.raises(ValueError, match="mixup blends the classes that balance would weigh"):
+        train.fit(replace(spec, balance=True), examples, None, spec.seed, 1)
 
 
 def test_a_corrupt_model_file_gives_a_clear_error(tmp_path):

@@ -9,7 +9,8 @@ regularisers of the network itself were never asked of the two-studio recipe: dr
 0.3 after the flatten and after each hidden dense layer) and mixup (`Variant.mixup`, Zhang et al. 2018:
 pictures blended in pairs with their targets, Beta(0.2, 0.2)). One value each, fixed before the run.
 
-The rule, written here before the first run (2026-11-27 02:05), with the eleventh round's protocol so that
+The rule, written in this file before its first run (2026-11-27 01:43; the file was committed with the
+results), with the eleventh round's protocol so that
 its baseline stands: ex2-4's recipe (ex2-2's with the pan output), Pointing'04 persons 02 and 04 held out
 (the other seven trained on), CMU fold 0 held out, seeds 9, 10, 11, against the recipe's own figures there
 (eleventh round: as uploads 93.1%, face box 94.7%, CMU fold 0 97.9%; the code path without the two

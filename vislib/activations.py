@@ -23,9 +23,9 @@ def _check_inputs(x) -> np.ndarray:
 
 
 def shown_layers(model: keras.Model) -> list[str]:
-    """Layers worth showing: everything but the input and the flatten."""
+    """Layers worth showing: everything but the input, the flatten and dropout (in use, a copy of its input)."""
     return [l.name for l in model.layers
-            if not isinstance(l, (keras.layers.InputLayer, keras.layers.Flatten))]
+            if not isinstance(l, (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Dropout))]
 
 
 def layer_activations(model: keras.Model, x) -> dict[str, np.ndarray]:

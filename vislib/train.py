@@ -206,6 +206,8 @@ def fit(spec: zoo.Variant, train: Examples, validation: Examples | None, seed: i
     trained, pan = model, None
     if spec.mixup and not spec.augment:
         raise ValueError(f"{spec.name}: mixup blends the pictures of the augmented loop; give the recipe an augment")
+    if spec.mixup and spec.balance:  # Keras weighs a blend by its larger class alone
+        raise ValueError(f"{spec.name}: mixup blends the classes that balance would weigh; take one of them")
     if spec.pan_output:
         if not spec.augment:
             raise ValueError(f"{spec.name}: a pan output is trained in the augmented loop; give the recipe an augment")

@@ -50,7 +50,9 @@ class Variant:
     # > 0: while training, a second output beside the decision learns each Pointing'04 photo's turn
     # (pan / 90, mean squared error, this weight on its loss; CMU has no angle); taken off afterwards
     pan_output: float = 0.0
-    dropout: float = 0.0  # > 0: dropout at this rate after the flatten and after each hidden dense layer
+    # > 0: dropout at this rate after the flatten and after each hidden dense layer (a pan output reads the
+    # last hidden layer before its dropout)
+    dropout: float = 0.0
     mixup: float = 0.0  # > 0: mixup, each training picture blended with another by a Beta(mixup, mixup) weight
     seed: int = 1234
 
