@@ -167,6 +167,15 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def on_a_phone() -> bool:
+    """Whether the visitor's browser says it is a phone ("Mobi" in its user agent, as browsers agree), for the
+    one figure that needs a layout of its own there (Plotly lays out subplots in fixed proportions)."""
+    try:
+        return "Mobi" in (st.context.headers.get("User-Agent") or "")
+    except Exception:  # noqa: BLE001 - no browser behind the session (AppTest): a wide screen
+        return False
+
+
 def title_as_markdown(title: str) -> str:
     """A Plotly title as Markdown text: its line breaks spaces, its other tags gone, and the characters
     Markdown would read as emphasis, links or LaTeX ($) escaped."""

@@ -44,7 +44,7 @@ sentence = timelapse.learning_sentence(movie)
 names = [n.replace("_", " ") for n in movie.input_names]  # the sample files' stems, shown as words
 st.markdown(f"**{sentence}**")
 ui.chart(plots.timelapse_animation(movie.epochs, movie.logs, movie.happymaps, movie.classes, movie.scores,
-                                   names, movie.probabilities, title=f"{variant}: "))
+                                   names, movie.probabilities, title=f"{variant}: ", narrow=ui.on_a_phone()))
 last = len(movie) - 1
 final = movie.logs["val_accuracy"][last]
 start = movie.logs["val_accuracy"][0]

@@ -115,6 +115,11 @@ def test_on_a_phone_the_pages_are_linked_under_the_title_and_a_swipe_over_a_char
         assert not sidebar or sidebar[0].get_attribute("aria-expanded") != "true", "nothing covers the page"
         assert_clean(phone)
         assert_not_blank(phone.screenshot("your-photo-phone"), width=390)
+        phone.open("Watch_it_learn?variant=exp0")  # a phone's browser says so: the timelapse's stacked layout
+        phone.wait_for(".js-plotly-plot")
+        phone.wait_idle()
+        assert driver.execute_script("return arguments[0]._fullLayout.height", phone.find(".js-plotly-plot")[0]) == 1400
+        assert_clean(phone)
     finally:
         driver.quit()
     page.open("?variant=exp0")  # on a wide screen, the sidebar's links alone

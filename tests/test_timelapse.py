@@ -260,3 +260,29 @@ def test_the_page_plays_every_shipped_timelapse():
         assert any(m.value.startswith("One feature map" if one_map else "A few feature maps") for m in at.markdown)
         captions = [c.value for c in at.caption]  # drawn under each picture (ui.image)
         assert any(c.startswith("conv2d_1: unit 0 (" if one_map else "conv2d_1: units 0, ") for c in captions), variant
+
+
+def test_on_a_phone_the_timelapse_stacks_its_parts_and_keeps_the_maps_wide():
+    """At 390 px the side-by-side layout left each HappyMap about 38 px wide, its titles ran together and the
+    legend sat on the title: the narrow layout puts maps, decision and curves on rows of their own."""
+    from vislib import plots
+
+    movie = timelapse.load("exp0")
+    names = [n.replace("_", " ") for n in movie.input_names]
+
+    def layout(narrow):
+        figure = plots.timelapse_animation(movie.epochs, movie.logs, movie.happymaps, movie.classes, movie.scores,
+                                           names, movie.probabilities, narrow=narrow)
+        return json.loads(figure.to_json())["layout"]
+
+    def map_width(lay):
+        return lay["xaxis"]["domain"][1] - lay["xaxis"]["domain"][0]
+
+    wide, narrow = layout(False), layout(True)
+    bars = f"xaxis{len(movie.classes) + 1}"
+    assert map_width(narrow) > 0.4 > 0.25 > map_width(wide)  # two maps share the whole width
+    assert narrow[bars]["domain"][1] == 1.0 and narrow[bars]["domain"][0] > 0.2  # the names have the row's left
+    assert narrow["margin"]["r"] <= 10 < wide["margin"]["r"]  # no margin for the names narrows every row
+    rows = {round(narrow[a]["domain"][0], 3) for a in narrow if a.startswith("yaxis") and "domain" in narrow[a]}
+    assert len(rows) == 4  # maps, decision, accuracy, loss: one under another
+    assert narrow["legend"]["y"] < narrow["sliders"][0]["y"] < narrow["updatemenus"][0]["y"] < 0  # all below

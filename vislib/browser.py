@@ -113,6 +113,10 @@ def phone(width: int = 390, height: int = 844):
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
     driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+    agent = driver.execute_script("return navigator.userAgent").replace("Headless", "")
+    driver.execute_cdp_cmd("Emulation.setUserAgentOverride",  # as a phone's browser says it is one
+                           {"userAgent": agent.replace("(X11; Linux x86_64)", "(Linux; Android 14; Pixel 8)")
+                            + " Mobile", "platform": "Android"})
     return driver
 
 

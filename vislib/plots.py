@@ -340,26 +340,34 @@ def matched_similarity_bars(layers, matched, baseline, title: str = "") -> go.Fi
 
 
 def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scores: np.ndarray, input_names,
-                        probabilities: bool = True, title: str = "") -> go.Figure:
+                        probabilities: bool = True, title: str = "", narrow: bool = False) -> go.Figure:
     """Watch a network learn (issue 13): one animation frame an epoch, with a slider and a play
     button. Top: the decision layer's HappyMap of each class, and the decision on each fixed
     input; bottom: the loss and accuracy curves (train and test), a marker at the frame's epoch.
+    `narrow` (a phone): the maps, the decision and each curve on rows of their own, one under another.
 
     epochs (F,), logs {"loss", "accuracy", "val_loss", "val_accuracy": (F,)}, happymaps
     (F, C, H, W) in [0, 1], scores (F, N, C)."""
     epochs = [int(e) for e in epochs]
     happymaps, scores = np.asarray(happymaps, float), np.asarray(scores, float)
     n_classes = len(classes)
-    cols = n_classes + 2
-    specs = [[{}] * n_classes + [{"colspan": 2}, None],
-             [{"colspan": cols // 2}] + [None] * (cols // 2 - 1) + [{"colspan": cols - cols // 2}]
-             + [None] * (cols - cols // 2 - 1)]
-    fig = make_subplots(rows=2, cols=cols, specs=specs, row_heights=[0.55, 0.45], vertical_spacing=0.14,
-                        horizontal_spacing=0.04,
+    # the subplots number their axes in the same order either way: the maps 1..C, the decision C + 1, the curves
+    if narrow:
+        full = [{"colspan": n_classes}] + [None] * (n_classes - 1)
+        specs, heights, spacing = [[{}] * n_classes, full, full, full], [0.3, 0.26, 0.22, 0.22], 0.085
+        bars_at, curves = (2, 1), {"accuracy": (3, 1), "loss": (4, 1)}
+    else:
+        cols = n_classes + 2
+        specs = [[{}] * n_classes + [{"colspan": 2}, None],
+                 [{"colspan": cols // 2}] + [None] * (cols // 2 - 1) + [{"colspan": cols - cols // 2}]
+                 + [None] * (cols - cols // 2 - 1)]
+        heights, spacing = [0.55, 0.45], 0.14
+        bars_at, curves = (1, n_classes + 1), {"accuracy": (2, 1), "loss": (2, cols // 2 + 1)}
+    fig = make_subplots(rows=len(specs), cols=len(specs[0]), specs=specs, row_heights=heights,
+                        vertical_spacing=spacing, horizontal_spacing=0.04,
                         # two short lines: one line ran into its neighbour's on a narrow screen
                         subplot_titles=[(f"HappyMap<br>“{c}”" if n_classes <= 2 else f"“{c}”") for c in classes]
                         + ["Decision on each picture", "Accuracy", "Loss"])
-    curves = {"accuracy": (2, 1), "loss": (2, cols // 2 + 1)}
     split_keys = {"train": "", "test": "val_"}
 
     def values(key):
@@ -405,7 +413,7 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
         fig.add_trace(heat(happymaps[0, c]), row=1, col=c + 1)
         moving.append(len(fig.data) - 1)
     for trace in bars(0):
-        fig.add_trace(trace, row=1, col=n_classes + 1)
+        fig.add_trace(trace, row=bars_at[0], col=bars_at[1])
         moving.append(len(fig.data) - 1)
     k = 0
     for metric, (row, col) in curves.items():
@@ -429,21 +437,32 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
                                           autorange="reversed", constrain="domain")
     bar_axis = str(n_classes + 1)
     fig.layout[f"xaxis{bar_axis}"].update(range=[0, 1.0] if probabilities else None, tickformat=".0%" if probabilities else None)
-    fig.layout[f"yaxis{bar_axis}"].update(autorange="reversed", side="right")  # the names clear of the maps
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=2, col=1)
-    fig.update_xaxes(title_text="epoch", range=[epochs[0] - 0.6, epochs[-1] + 0.6], row=2)
+    if narrow:  # the pictures' names on the left of their own row, inside the figure: a margin would narrow every row
+        names_width = min(0.45, 0.02 + 0.022 * max(len(str(n)) for n in input_names))
+        fig.layout[f"xaxis{bar_axis}"].update(domain=[names_width, 1.0])
+        fig.layout[f"yaxis{bar_axis}"].update(autorange="reversed")
+    else:
+        fig.layout[f"yaxis{bar_axis}"].update(autorange="reversed", side="right")  # the names clear of the maps
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=curves["accuracy"][0], col=curves["accuracy"][1])
+    for row, col in curves.values():
+        fig.update_xaxes(title_text="epoch", range=[epochs[0] - 0.6, epochs[-1] + 0.6], row=row, col=col)
     step = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
+    height = 1400 if narrow else 680
+    margin = ({"t": 100, "b": 260, "l": 10, "r": 10} if narrow else
+              {"t": 90, "b": 40, "l": 10, "r": 10 + 7 * max(len(str(n)) for n in input_names)})
+    below = -95 / (height - margin["t"] - margin["b"])  # buttons and slider below the last "epoch" title, not on it
     fig.update_layout(
-        barmode="stack" if probabilities else "group", height=680, title={"text": f"{title}{label(0)}"},
-        margin={"t": 90, "b": 40, "l": 10, "r": 10 + 7 * max(len(str(n)) for n in input_names)},
-        legend={"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.13, "yanchor": "bottom"},
-        # the play buttons and the slider below the curves' "epoch" titles, not on them
-        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.17, "xanchor": "left", "yanchor": "top",
+        barmode="stack" if probabilities else "group", height=height, title={"text": f"{title}{label(0)}"},
+        margin=margin,
+        # on a phone the legend's entries wrap onto rows of their own: below everything, clear of the title
+        legend=({"orientation": "h", "x": 0.0, "xanchor": "left", "y": below - 0.19, "yanchor": "top"} if narrow else
+                {"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.13, "yanchor": "bottom"}),
+        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": below, "xanchor": "left", "yanchor": "top",
                       "showactive": False,
                       "buttons": [
                           {"label": "▶ Play", "method": "animate",
                            "args": [None, {**step, "frame": {"duration": 600, "redraw": True}, "fromcurrent": True}]},
                           {"label": "❚❚ Pause", "method": "animate", "args": [[None], step]}]}],
-        sliders=[{"active": 0, "x": 0.14, "y": -0.17, "len": 0.86, "yanchor": "top", "currentvalue": {"prefix": "epoch ", "xanchor": "right"},
+        sliders=[{"active": 0, "x": 0.0 if narrow else 0.14, "y": below - (0.045 if narrow else 0), "len": 1.0 if narrow else 0.86, "yanchor": "top", "currentvalue": {"prefix": "epoch ", "xanchor": "right"},
                   "steps": [{"label": str(e), "method": "animate", "args": [[str(e)], step]} for e in epochs]}])
     return fig
