@@ -68,7 +68,7 @@ with tab_curves:
     ui.chart(plots.training_curves(history))
     st.caption(f"{metrics['epochs']} epochs, {metrics['training_seconds']:.0f} s on the training machine.")
 with tab_confusion:
-    cols = st.columns(3)
+    cols = st.columns(3, vertical_alignment="bottom")  # a title on two lines keeps its matrix in line
     for col, (key, title) in zip(cols, (("test", "CMU test"), ("three_amigos", "Three amigos, face framed"),
                                         ("three_amigos_full_frame", "Three amigos, whole frame"))):
         with col:

@@ -197,7 +197,8 @@ if len(good) > 1:
     gallery = st.container(horizontal=True, gap="small")
     for name, _, _, _, x, _, decision in good:
         thumbnail = plots.enlarge(x[..., 0], 2)
-        ui.image(gallery.container(width=thumbnail.shape[1] + 8), thumbnail, f"{name}: {decision.label}", clamp=True)
+        # as wide as two fit on a phone: a caption as narrow as the picture broke file names mid-word
+        ui.image(gallery.container(width=168), thumbnail, f"{name}: {decision.label}", clamp=True)
     names = [g[0] for g in good]
     picked = st.selectbox("Look closer at", names, key="photo_chosen")
     chosen = names.index(picked) if picked in names else 0

@@ -427,7 +427,7 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
 
     fig.frames = [go.Frame(name=str(e), traces=moving,
                            data=[heat(happymaps[f, c]) for c in range(n_classes)] + bars(f) + markers(f),
-                           layout={"title": {"text": f"{title}{label(f)}"}})
+                           layout={"title": {"text": f"<b>{title}{label(f)}</b>"}})
                   for f, e in enumerate(epochs)]
     for c in range(n_classes):
         axis = "" if c == 0 else str(c + 1)
@@ -452,7 +452,8 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
               {"t": 90, "b": 40, "l": 10, "r": 10 + 7 * max(len(str(n)) for n in input_names)})
     below = -95 / (height - margin["t"] - margin["b"])  # buttons and slider below the last "epoch" title, not on it
     fig.update_layout(
-        barmode="stack" if probabilities else "group", height=height, title={"text": f"{title}{label(0)}"},
+        # bold in every frame: a frame's title loses the weight the theme gave the first
+        barmode="stack" if probabilities else "group", height=height, title={"text": f"<b>{title}{label(0)}</b>"},
         margin=margin,
         # on a phone the legend's entries wrap onto rows of their own: below everything, clear of the title
         legend=({"orientation": "h", "x": 0.0, "xanchor": "left", "y": below - 0.19, "yanchor": "top"} if narrow else
