@@ -14,7 +14,8 @@ PAGES = (("app.py", "Overview", ":material/dashboard:"),
          ("pages/3_Why_it_fails.py", "Why it fails", ":material/troubleshoot:"),
          ("pages/4_Compare.py", "Compare", ":material/compare:"),
          ("pages/5_Watch_it_learn.py", "Watch it learn", ":material/movie:"))
-PHONE_WIDTH = 767  # px: at most this wide, Streamlit's sidebar is a drawer over the page, so the links are also under the title
+# px: at most this wide, Streamlit's sidebar is a drawer over the page, so the links are also under the title
+PHONE_WIDTH = 767
 
 
 def page_links(where) -> None:

@@ -194,8 +194,9 @@ def chart(figure) -> None:
         # climbed into it; as text above the chart it wraps, and the legend has the top to itself (the
         # title stays as the figure's meta, which Streamlit tells two charts apart by)
         st.markdown(f"**{title_as_markdown(title)}**")
-        figure.update_layout(title=None, meta=title, margin_t=min(figure.layout.margin.t or 40, 60 if figure.layout.legend.y
-                                                      and figure.layout.legend.y > 1 else 20))
+        legend_above = (figure.layout.legend.y or 0) > 1
+        figure.update_layout(title=None, meta=title,
+                             margin_t=min(figure.layout.margin.t or 40, 60 if legend_above else 20))
     st.plotly_chart(figure, width="stretch", config={"displayModeBar": False, "scrollZoom": False,
                                                      "doubleClick": False})
 

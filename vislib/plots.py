@@ -464,6 +464,8 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
                           {"label": "▶ Play", "method": "animate",
                            "args": [None, {**step, "frame": {"duration": 600, "redraw": True}, "fromcurrent": True}]},
                           {"label": "❚❚ Pause", "method": "animate", "args": [[None], step]}]}],
-        sliders=[{"active": 0, "x": 0.0 if narrow else 0.14, "y": below - (0.045 if narrow else 0), "len": 1.0 if narrow else 0.86, "yanchor": "top", "currentvalue": {"prefix": "epoch ", "xanchor": "right"},
+        # on a phone the slider under the buttons, the whole width (beside them, "Pause" covered its label)
+        sliders=[{"active": 0, "x": 0.0 if narrow else 0.14, "y": below - (0.045 if narrow else 0),
+                  "len": 1.0 if narrow else 0.86, "yanchor": "top", "currentvalue": {"prefix": "epoch ", "xanchor": "right"},
                   "steps": [{"label": str(e), "method": "animate", "args": [[str(e)], step]} for e in epochs]}])
     return fig
