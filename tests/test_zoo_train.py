@@ -360,7 +360,7 @@ def test_a_recipe_with_a_pan_output_ships_the_network_alone():
 def test_dropout_and_mixup_are_ingredients_a_recipe_can_take(monkeypatch):
     from dataclasses import replace
 
-    from vislib import augment
+    from vislib import activations, augment
 
     spec = replace(zoo.variant("ex2-2"), name="ex2-2-test", dropout=0.3, mixup=0.2, pan_output=1.0)
     monkeypatch.setitem(zoo.VARIANTS, spec.name, spec)
@@ -372,8 +372,6 @@ def test_dropout_and_mixup_are_ingredients_a_recipe_can_take(monkeypatch):
     poses = np.array([data.POSES[i % 4] for i in range(16)])
     examples = train.Examples(rng.uniform(0, 1, (16, *settings.INPUT_SHAPE)).astype(np.float32), poses,
                               np.array(["p"] * 16), np.full(16, "cmu"), np.where(poses == "left", -60.0, 0.0))
-    from vislib import activations
-
     assert not [n for n in activations.shown_layers(model) if "dropout" in n], "in use, a copy of its input"
     blends, mixup = [], augment.mixup
 

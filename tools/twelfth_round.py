@@ -1,8 +1,8 @@
 """The twelfth round (BENCHMARKS.md): issue 10, two regularisers for ex2-4's recipe, judged without the amigos.
 
     python tools/recipe_sweep.py cache         # once (needs the data), then:
-    python tools/twelfth_round.py regularise   # 6 trainings (~10 min on 2 cores)
-    python tools/twelfth_round.py confirm-mixup    # 6 more, only for an idea that passed (~10 min)
+    python tools/twelfth_round.py regularise      # 6 trainings (~10 min on 2 cores)
+    python tools/twelfth_round.py confirm-mixup   # 6 more, only for an idea that passed (~10 min)
 
 The rounds before asked for more data, a longer fit, a softer target and a second output; two standard
 regularisers of the network itself were never asked of the two-studio recipe: dropout (`Variant.dropout`,
@@ -10,8 +10,7 @@ regularisers of the network itself were never asked of the two-studio recipe: dr
 pictures blended in pairs with their targets, Beta(0.2, 0.2)). One value each, fixed before the run.
 
 The rule, written in this file before its first run (2026-11-27 01:43; the file was committed with the
-results), with the eleventh round's protocol so that
-its baseline stands: ex2-4's recipe (ex2-2's with the pan output), Pointing'04 persons 02 and 04 held out
+results), with the eleventh round's protocol so that its baseline stands: ex2-4's recipe (ex2-2's with the pan output), Pointing'04 persons 02 and 04 held out
 (the other seven trained on), CMU fold 0 held out, seeds 9, 10, 11, against the recipe's own figures there
 (eleventh round: as uploads 93.1%, face box 94.7%, CMU fold 0 97.9%; the code path without the two
 ingredients is unchanged, so they are reproduced, not rerun). An idea passes if its mean over the seeds
