@@ -19,6 +19,11 @@ st.markdown(
     "generalise."
 )
 
+recommended = getattr(zoo, "RECOMMENDED", None)
+if recommended:
+    st.caption(f"For photos of your own, use **{zoo.VARIANTS[recommended].label}**, chosen on people held out of "
+               f"its training (the *Your photo* page starts with it); the original seven fail on other studios' "
+               f"photos.")
 variant = ui.variant_picker()
 spec = zoo.variant(variant)
 metrics = ui.load_or_stop(ui.metrics, variant)
@@ -46,7 +51,9 @@ figures.metric("CMU, new people", "not measured" if new_people is None else f"{n
                     "scored on the people it never saw.")
 figures.metric("Three amigos", f"{amigos['overall']:.1%}", width="content",
                help="Photos of three people from another studio (Pointing'04), framed around the face as an upload "
-                    "is. Never used for training or tuning.")
+                    "is. Never used for training or tuning."
+                    + (" This network was also trained on nine other people of that studio: for it they are new "
+                       "people in a studio it knows, not a studio it never saw." if zoo.pointing04_people(spec) else ""))
 figures.metric("“Left” faces found", "not measured" if left_recall is None else f"{left_recall:.1%}",
                width="content",
                help="Of the three amigos' photos looking left, the share the network calls left. A network that "

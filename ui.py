@@ -137,7 +137,9 @@ def variant_picker(default: str | None = None) -> str:
     st.sidebar.selectbox("Network variant", shipped, key=VARIANT_KEY, on_change=_chosen_by_hand,
                          format_func=lambda n: zoo.VARIANTS[n].label,
                          help="The original study's seven networks (exp0, ex1-*) and Experiment 2's (ex2-*), "
-                              "trained to generalise; every page shows the one chosen here.")
+                              "trained to generalise; every page shows the one chosen here."
+                              + (f" For your own photos: {zoo.RECOMMENDED}." if getattr(zoo, "RECOMMENDED", None)
+                                 else ""))
     name = st.session_state[VARIANT_KEY]
     spec = zoo.VARIANTS[name]
     recommended = " · recommended for your photos" if name == getattr(zoo, "RECOMMENDED", None) else ""

@@ -336,8 +336,8 @@ for column, name in zip(st.columns(len(panels)), panels):
         status, progress_slot, canvas = st.empty(), st.empty(), st.empty()
         try:
             if regenerate and not live:
-                status.info("Every chosen unit never fires on any training face, so there is nothing to optimise: "
-                            "pick other units.")
+                progress_slot.info("Every chosen unit never fires on any training face, so there is nothing to "
+                                   "optimise: pick other units.")  # (the status slot says where the maps come from)
             elif regenerate:
                 with workqueue.REGENERATIONS.turn(on_wait=lambda ahead, status=status: status.info(in_line(ahead))):
                     status.empty()
@@ -436,12 +436,17 @@ for column, name in zip(st.columns(len(panels)), panels):
                                        else l for i, l in enumerate(labels)], cols=cols, scale=scale,
                                       words={i: w for i, w in words.items() if i not in alive}),
                     caption="The same settings on a copy of the network with random weights (Adebayo et al. 2018).")
+            resemblance = float(np.median(np.abs(similar[compared]))) if compared else None
             st.metric("Resemblance to the random network's maps (median |r|)",
-                      f"{np.median(np.abs(similar[compared])):.2f}" if compared else "–",
+                      "–" if resemblance is None else f"{resemblance:.2f}",
                       help=f"Correlation between {'what each map adds to the mean face' if from_mean else 'the maps'} "
                            "here and on the random network, without its sign (a picture and its negative share "
                            "their shapes). Near 0: the picture comes from what the network learned. Near 1: from "
                            "the method alone, whatever the network.")
+            if resemblance is not None:  # in words, not only on hover
+                verdict = happymaps.sanity_verdict(resemblance)
+                st.caption(f"{verdict[0].upper()}{verdict[1:]}. Measured anew for each setting, so it moves a "
+                           f"little with them.")
             if len(compared) < len(alive):
                 st.caption(f"r: – for {len(alive) - len(compared)} of {len(alive)} units: their map, here or on "
                            f"the random network, stayed {'the mean face' if from_mean else 'flat'}, so there is "

@@ -227,6 +227,9 @@ with c3:
     st.caption(f"by **{variant}**, {spec.short_title or spec.title}{why}")
     title = "Class probability" if decision.probabilities else "Class score (linear output, not a probability)"
     ui.chart(plots.probabilities(classes, decision.scores, title, decision.probabilities))
+    if decision.probabilities:
+        st.caption("How sure the network is, not how often it is right: the original networks say “not left” at "
+                   "100% to photos they get wrong (see *Why it fails*).")
 
 st.subheader("Where does the network look?")
 a1, a2, a3, a4 = st.columns(4)

@@ -10,8 +10,8 @@ with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per s
     from vislib import client_report, compare, data, plots, settings, zoo
 
 st.markdown(
-    "The original team found that two networks with the same HappyMaps had learned the same thing, "
-    "without testing both at length. This page puts that judgement into numbers: how alike the two "
+    "The original team judged that two networks had learned the same thing because their HappyMaps looked "
+    "alike. This page puts that judgement into numbers: how alike the two "
     "networks' layers respond to the same faces, how often they give the same answer, and how alike "
     "their units' HappyMaps are once each unit is paired with its closest twin.")
 

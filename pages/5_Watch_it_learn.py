@@ -52,8 +52,9 @@ answers = movie.scores.argmax(axis=2)
 changed = [name for i, name in enumerate(names) if answers[0, i] != answers[last, i]]
 st.markdown(
     f"Before training it is right on **{start:.0%}** of the {timelapse.test_faces(movie)}, after {int(movie.epochs[last])} epochs on "
-    f"**{final:.0%}**. Over training its answer changes for "
-    + (f"**{', '.join(changed)}**." if changed else "none of the pictures above: it answers them as it did at the start.")
+    f"**{final:.0%}**. Over training its answer (the longer bar) changes for "
+    + (f"**{', '.join(changed)}**." if changed else "none of the pictures above: the bars move, but the longer one "
+       "stays the same.")
     + " The HappyMaps are made in the space of faces from the average face, so they change only where the network "
       "has learned to care.")
 meta = movie.meta

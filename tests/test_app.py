@@ -167,6 +167,8 @@ def test_maps_that_start_from_noise_are_not_drawn_as_departures_from_the_mean_fa
     assert any("these start from random noise" in c.value for c in at.caption)
     assert not any(c.startswith("What the network adds: the map minus") for c in picture_captions(at))
     assert any("random network" in m.label and m.value != "–" for m in at.metric)
+    assert any("from what the network learned" in c.value or "comes from the method" in c.value for c in at.caption), \
+        "the check's figure in words, not only on hover"
 
 
 def test_a_preset_sets_the_four_regulariser_sliders_and_reset_restores_the_default():
@@ -263,6 +265,8 @@ def test_units_that_never_fire_are_said_in_words_and_not_optimised(monkeypatch):
     assert_healthy(at)
     assert asked[-1] == ("dense_1", live, True)
     assert any("random network" in m.label and m.value != "–" for m in at.metric)
+    assert any("from what the network learned" in c.value or "comes from the method" in c.value for c in at.caption), \
+        "the check's figure in words, not only on hover"
     at.sidebar.toggle(key="hm_all_exp0_dense_1").set_value(False).run()
     at.sidebar.multiselect(key="hm_units_exp0_dense_1").set_value(silent[:2]).run()
     at.button(key="hm_regenerate").click().run()
@@ -864,3 +868,15 @@ def test_the_variant_picker_shows_every_variant_whole():
     # about 30 characters fit the sidebar's picker; the full title is in the caption under it
     assert max(len(o) for o in options) <= 30, options
     assert "ex2-4 · Two studios, 9 people" in options
+
+
+def test_the_overview_names_the_network_for_your_photos_and_what_the_amigos_are_to_it():
+    """A client reading the Overview could not tell which network to use, and read the amigos' 96% of a
+    two-studio network as a studio it never saw."""
+    at = fresh()
+    assert any(f"For photos of your own, use **{zoo.VARIANTS[zoo.RECOMMENDED].label}**" in c.value for c in at.caption)
+    amigos = next(m for m in at.metric if m.label == "Three amigos")
+    assert "nine other people of that studio" not in amigos.help  # exp0: CMU alone
+    at.sidebar.selectbox(key="variant").set_value("ex2-4").run()
+    amigos = next(m for m in at.metric if m.label == "Three amigos")
+    assert "new people in a studio it knows" in amigos.help

@@ -976,3 +976,9 @@ def test_the_sanity_correlation_leaves_out_maps_that_stayed_their_start():
     assert r[0] == pytest.approx(1.0) and comparable.tolist() == [True, False]
     r, comparable = happymaps.sanity_correlation(np.zeros((0, 60, 64)), np.zeros((0, 60, 64)), mean, "noise")
     assert r.shape == comparable.shape == (0,)
+
+
+def test_the_sanity_checks_figure_in_words_judges_the_figure_as_printed():
+    assert happymaps.sanity_verdict(0.12).startswith("under 0.3: the pictures come mostly from what the network")
+    assert happymaps.sanity_verdict(0.296).startswith("high")  # printed 0.30
+    assert happymaps.sanity_verdict(0.8).startswith("high: part of what the pictures show comes from the method")

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vislib import compare, data, report, settings, zoo
+from vislib import compare, data, happymaps, report, settings, zoo
 
 BASELINE = "exp0"  # the network every report compares with
-HONEST_BELOW = 0.3  # a median |r| under this: the HappyMaps owe little to the method alone
+HONEST_BELOW = happymaps.LEARNED_BELOW
 QUESTIONS = {"binary": "is this face looking left?", "pose": "which way is this face looking: left, right, straight or up?"}
 DEFAULT_PHOTO = settings.SAMPLES_DIR / "astronaut.jpg"
 DEFAULT_PHOTO_CREDIT = ("Sample photo: NASA portrait of astronaut Eileen Collins (public domain; "
@@ -163,9 +163,8 @@ def _happymaps(variant: str, honesty: bool) -> str:
         comparable = r[np.isfinite(r)]
         if comparable.size:
             resemblance = round(float(np.median(np.abs(comparable))), 2)  # the figure judged is the figure printed
-            verdict = (f"under {HONEST_BELOW:g}: the pictures come mostly from what the network learned (each "
-                       "picture's own r is printed beneath it)" if resemblance < HONEST_BELOW else
-                       "high: part of what the pictures show comes from the method, not from training")
+            verdict = happymaps.sanity_verdict(resemblance) + (
+                " (each picture's own r is printed beneath it)" if resemblance < HONEST_BELOW else "")
             note = (f"<p>Resemblance to the random network's pictures (median of |r|): <b>{resemblance:.2f}</b>, "
                     f"{verdict}.</p>")
         else:

@@ -240,6 +240,16 @@ def sanity_correlation(images, check_images, mean_face, start: str) -> tuple[np.
     return correlation(here, there), ~flat(here) & ~flat(there)
 
 
+LEARNED_BELOW = 0.3  # a median |r| under this: the maps owe little to the method alone
+
+
+def sanity_verdict(resemblance: float) -> str:
+    """The sanity check's median |r| in words, judged on the figure as printed (two decimals)."""
+    if round(float(resemblance), 2) < LEARNED_BELOW:
+        return f"under {LEARNED_BELOW:g}: the pictures come mostly from what the network learned"
+    return "high: part of what the pictures show comes from the method, not from training"
+
+
 def saturated_share(images: np.ndarray, margin: float = 0.02) -> float:
     """The share of pixels within `margin` of black or white (clipped, unreadable)."""
     images = np.asarray(images)
