@@ -46,6 +46,8 @@ except data.DataNotFoundError as error:
     st.info(f"This page compares the networks on the data sets, which are not here. {error}")
     st.stop()
 
+st.markdown(f"**In short**: {result.in_short()}")  # the three sections below, in one paragraph
+
 # ---------------------------------------------------------------- decisions
 st.header("Do they give the same answers?")
 pose = "pose" in (zoo.variant(variant).task, zoo.variant(other).task)

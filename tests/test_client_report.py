@@ -2,6 +2,7 @@
 of metrics.json, cites Pointing'04, and its pictures are real PNGs."""
 
 import base64
+import html
 import io
 import re
 
@@ -39,6 +40,9 @@ def test_the_page_names_its_variant_and_the_baseline(page):
     spec = zoo.variant("ex1-1")
     assert "ex1-1" in page and spec.title in page
     assert "Compared with the baseline (exp0)" in page
+    from vislib import compare
+
+    assert f"<b>In short</b>: {html.escape(compare.compare('ex1-1', 'exp0').in_short())}" in page
 
 
 def test_the_accuracy_figures_are_those_of_metrics_json(page):

@@ -160,6 +160,7 @@ def test_python_m_vislib_compare_prints_its_figures_and_time(capsys):
     assert "Linear CKA on 124 CMU test faces" in text and "Linear CKA on 46 three amigos" in text
     assert re.search(r"CMU test faces: \d+\.\d% of 124", text)
     assert re.search(r"conv2d_1: \d\.\d\d \(baseline -?\d\.\d\d; 8 pairs of 16 x 8 units\)", text)
+    assert "In short: exp0 and ex1-1 give the same answer to" in text
 
 
 def test_the_compare_charts_name_layers_as_the_tables_and_other_pages_do():
@@ -169,3 +170,28 @@ def test_the_compare_charts_name_layers_as_the_tables_and_other_pages_do():
     heat = plots.cka_heatmap(layers, layers, np.eye(3)).data[0]
     assert list(heat.x) == list(heat.y) == layers
     assert list(plots.matched_similarity_bars(layers, [0.9, 0.8, 0.7], [0.1, 0.1, 0.1]).data[0].x) == layers
+
+
+def _comparison(agreement, cka, cka_random, maps):
+    """A Comparison of exp0 with ex1-1 with these figures for the decision (dense_3 in both)."""
+    layers = ["dense_3"]
+    return compare.Comparison(
+        "exp0", "ex1-1", layers, layers, {compare.CMU: np.array([[cka]])}, {compare.CMU: {"dense_3": cka_random}},
+        {compare.CMU: {"agreement": agreement, "left_a": 0.3, "left_b": 0.3, "n": 40},
+         compare.AMIGOS: {"agreement": 1.0, "left_a": 0.0, "left_b": 0.0, "n": 46}},
+        {} if maps is None else {"dense_3": compare.UnitMatch("dense_3", [], maps[0], maps[1], 2, 2)},
+        counterparts={"dense_3": "dense_3"})
+
+
+def test_the_comparison_in_short_counts_the_measures_that_say_alike():
+    """A client found the page's three sections and no conclusion: in_short draws it from their figures."""
+    same = _comparison(1.0, 0.98, 0.1, (0.9, 0.1)).in_short()
+    assert "give the same answer to 100% of the CMU test faces and 100% of the three amigos" in same
+    assert "(CKA 0.98 on the CMU test faces; 0.10 with a random copy)" in same
+    assert "By all three measures they learned much the same thing" in same
+    # a high CKA that a random copy reaches too is not "alike"; nor are answers that differ on 10%
+    two = _comparison(0.9, 0.9, 0.8, (0.9, 0.1)).in_short()
+    assert "hold different information" in two and "By one of the three measures" in two and "others, not" in two
+    assert "By none of the three" in _comparison(0.5, 0.2, 0.1, (0.3, 0.1)).in_short()
+    without_maps = _comparison(1.0, 0.98, 0.1, None).in_short()  # no atlas: two measures
+    assert "By both measures they learned much the same thing" in without_maps and "HappyMaps" not in without_maps

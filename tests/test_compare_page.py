@@ -26,6 +26,7 @@ def test_the_compare_page_shows_the_comparison_without_error():
     result = compare.compare(a, b)
     shown = {m.label: m.value for m in at.metric}
     assert shown["Same answer, CMU test faces"] == f"{result.agreement[compare.CMU]['agreement']:.0%}"
+    assert f"**In short**: {result.in_short()}" in [m.value for m in at.markdown], "the sections in one paragraph"
     assert any(e.proto.label.startswith("Download the report on") for e in at.get("download_button"))
 
 

@@ -196,7 +196,8 @@ def _comparison(variant: str, baseline: str) -> str:
     sub = "".join("<th>vs baseline</th><th>random copy</th>" for _ in c.cka)
     agreement = "; ".join(f"{r['agreement']:.0%} of the {r['n']} {html.escape(name)}" for name, r in c.agreement.items())
     pose = " (four poses counted as “left” or “not left”)" if "pose" in (zoo.variant(variant).task, zoo.variant(baseline).task) else ""
-    return (head + f"<p>Same answer as {html.escape(baseline)}{pose}: <b>{agreement}</b>.</p>"
+    return (head + f"<p><b>In short</b>: {html.escape(c.in_short())}</p>"
+            f"<p>Same answer as {html.escape(baseline)}{pose}: <b>{agreement}</b>.</p>"
             f"<table><tr><th rowspan='2'>layer</th>{sets}<th colspan='2'>HappyMaps, matched units</th></tr>"
             f"<tr>{sub}<th>matched r</th><th>paired at random</th></tr>{''.join(rows)}</table>"
             f"<p class='muted'>CKA (Kornblith et al. 2019): 1 means the layer holds the same information as the "

@@ -54,6 +54,9 @@ LEFT = "left"
 CMU = "CMU test faces"
 AMIGOS = "three amigos"
 INPUT = "input"  # the pictures themselves, as a first 'layer': how much of a layer is still the picture
+# `Comparison.in_short`: answers count as the same from this share on; a layer's CKA or a layer's matched
+# HappyMap similarity counts as alike from ALIKE on, and only this far above what random weights or pairs give
+SAME_ANSWERS, ALIKE, ABOVE_RANDOM = 0.95, 0.7, 0.3
 
 
 # ---------------------------------------------------------------- linear CKA
@@ -270,6 +273,35 @@ class Comparison:
         matrix = self.cka[inputs]
         return {n: float(matrix[self.layers_a.index(n), self.layers_b.index(m)]) for n, m in self.counterparts.items()}
 
+    def in_short(self) -> str:
+        """The comparison in one paragraph of plain text for a reader who is not a specialist: the three
+        measures of the decision (same answers, decision layers' CKA, decision units' HappyMaps), each
+        judged alike by `SAME_ANSWERS` / `ALIKE` / `ABOVE_RANDOM`, and how many of them say alike."""
+        said, alike = [], []
+        shares = [f"{r['agreement']:.0%} of the {name}" for name, r in self.agreement.items()]
+        alike.append(min(r["agreement"] for r in self.agreement.values()) >= SAME_ANSWERS)
+        said.append(f"give the same answer to {' and '.join(shares)}")
+        decision = zoo.variant(self.a).decision_layer
+        cka = self.same_layer_cka(CMU).get(decision)
+        if cka is not None:
+            random = self.cka_random[CMU][decision]
+            alike.append(cka >= ALIKE and cka - random >= ABOVE_RANDOM)
+            said.append(f"their decision layers {'hold much the same' if alike[-1] else 'hold different'} information "
+                        f"(CKA {cka:.2f} on the {CMU}; {random:.2f} with a random copy)")
+        maps = self.happymaps.get(decision)
+        if maps is not None:
+            alike.append(maps.mean >= ALIKE and maps.mean - maps.baseline >= ABOVE_RANDOM)
+            said.append(f"their decision units draw {'alike' if alike[-1] else 'different'} HappyMaps "
+                        f"({maps.mean:.2f} once paired; {maps.baseline:.2f} at random)")
+        n, k = len(alike), sum(alike)
+        words = {1: "one", 2: "two", 3: "three"}
+        every = "both" if n == 2 else f"all {words[n]}"
+        verdict = (f"By {every} measures they learned much the same thing (agreeing is not being right, "
+                   f"though)." if k == n else f"By none of the {words[n]} measures did they learn the same thing."
+                   if k == 0 else f"By {words[k]} of the {words[n]} measures they learned much the same thing; by "
+                   f"the other{'s' if n - k > 1 else ''}, not.")
+        return f"{self.a} and {self.b} {'; '.join(said)}. {verdict}"
+
     def label(self, layer: str) -> str:
         """A's layer as the tables name the pair: "dense_2", or "dense_3 ↔ dense_1" across names."""
         other = self.counterparts.get(layer, layer)
@@ -388,6 +420,8 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(format_comparison(result))
+    print()
+    print(f"In short: {result.in_short()}")
     print()
     if len(times) > 1:
         print(f"first call (loads models, faces and atlases; forward passes): {times[0]:.2f} s")
