@@ -52,8 +52,9 @@ figures.metric("CMU, new people", "not measured" if new_people is None else f"{n
 figures.metric("Three amigos", f"{amigos['overall']:.1%}", width="content",
                help="Photos of three people from another studio (Pointing'04), framed around the face as an upload "
                     "is. Never used for training or tuning."
-                    + (" This network was also trained on nine other people of that studio: for it they are new "
-                       "people in a studio it knows, not a studio it never saw." if zoo.pointing04_people(spec) else ""))
+                    + (f" This network was also trained on {zoo.pointing04_people(spec)} other people of that studio: "
+                       "for it they are new people in a studio it knows, not a studio it never saw."
+                       if zoo.pointing04_people(spec) else ""))
 figures.metric("“Left” faces found", "not measured" if left_recall is None else f"{left_recall:.1%}",
                width="content",
                help="Of the three amigos' photos looking left, the share the network calls left. A network that "

@@ -876,7 +876,7 @@ def test_the_overview_names_the_network_for_your_photos_and_what_the_amigos_are_
     at = fresh()
     assert any(f"For photos of your own, use **{zoo.VARIANTS[zoo.RECOMMENDED].label}**" in c.value for c in at.caption)
     amigos = next(m for m in at.metric if m.label == "Three amigos")
-    assert "nine other people of that studio" not in amigos.help  # exp0: CMU alone
+    assert "other people of that studio" not in amigos.help  # exp0: CMU alone
     at.sidebar.selectbox(key="variant").set_value("ex2-4").run()
     amigos = next(m for m in at.metric if m.label == "Three amigos")
-    assert "new people in a studio it knows" in amigos.help
+    assert "trained on 9 other people of that studio: for it they are new people in a studio it knows" in amigos.help
