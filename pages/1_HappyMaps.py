@@ -69,6 +69,12 @@ def use_preset(name: str):
     apply_preset(name)
 
 
+def draw_with_preset(name: str):
+    """The hint's one click: its preset, and the maps drawn with it at once (not left out of date)."""
+    use_preset(name)
+    st.session_state["hm_draw_now"] = True
+
+
 def reset():
     use_preset(happymaps.DEFAULT_PRESET)
     st.session_state["hm_seed"], st.session_state["hm_reading"] = 0, "auto"
@@ -248,9 +254,10 @@ actions = st.container(horizontal=True)  # buttons side by side, wrapping where 
 if hinted:
     words, icon = {"legible-smooth": ("smoothed", ":material/blur_on:"),
                    "legible-steady": ("steady", ":material/timeline:")}[suggested]
-    actions.button(f"Use the {words} preset", on_click=use_preset, args=(suggested,), key=f"hm_use_{suggested}",
-                   icon=icon)
-regenerate = actions.button("Regenerate", type="primary", icon=":material/refresh:", key="hm_regenerate")
+    actions.button(f"Use the {words} preset", on_click=draw_with_preset, args=(suggested,),
+                   key=f"hm_use_{suggested}", icon=icon)
+draw_now = st.session_state.pop("hm_draw_now", False)
+regenerate = actions.button("Regenerate", type="primary", icon=":material/refresh:", key="hm_regenerate") or draw_now
 if not units:
     st.info("No unit chosen: pick one or more units in the sidebar (or turn on **All units**).")
     st.stop()

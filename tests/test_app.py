@@ -819,9 +819,8 @@ def test_happymaps_offers_the_steady_preset_to_a_network_that_also_learned_the_t
     assert (at.sidebar.select_slider(key="hm_learning_rate").value,
             at.sidebar.select_slider(key="hm_decay").value) == (0.003, 0.03)
     assert not any("how far each head is turned" in i.value for i in at.info)  # no hint once it is used
-    at.button(key="hm_regenerate").click().run()
-    assert_healthy(at)
-    assert any("× 128 steps" in c.value for c in at.caption)
+    assert any("× 128 steps" in c.value for c in at.caption), "drawn at once, not left out of date"
+    assert not any("Out of date" in c.value for c in at.caption)
 
 
 def test_happymaps_says_how_to_read_the_maps_of_a_network_that_normalises_its_input():
@@ -834,8 +833,9 @@ def test_happymaps_says_how_to_read_the_maps_of_a_network_that_normalises_its_in
     hint = [i.value for i in at.info if "blind to slow light and shadow" in i.value]
     assert len(hint) == 1 and "about 4 pixels" in hint[0] and "Legible, smoothed" in hint[0]
     assert not any("blind to slow light and shadow" in c.value for c in at.caption)  # said once
-    at.button(key="hm_use_legible-smooth").click().run()  # one click: the smoothed preset, then regenerate
+    at.button(key="hm_use_legible-smooth").click().run()  # one click: the smoothed preset, and the maps drawn
     assert_healthy(at)
+    assert any("2 units × 128 steps" in c.value for c in at.caption)
     assert at.sidebar.selectbox(key="hm_preset").value == "legible-smooth"
     assert (at.sidebar.slider(key="hm_jitter").value, at.sidebar.slider(key="hm_blur_every").value) == (6, 1)
     assert not any("blind to slow light and shadow" in i.value for i in at.info)  # no hint once it is used
