@@ -151,15 +151,15 @@ def variant_picker(default: str | None = None) -> str:
     return name
 
 
-def image(where, picture, caption: str | None = None, clamp: bool = False) -> None:
+def image(where, picture, caption: str | None = None, clamp: bool = False, alt: str | None = None) -> None:
     """A picture at its own size: narrowed to its column, never enlarged (a blurred 64x60 input), with
-    its caption below.
+    its caption below. A screen reader reads `alt`, else the caption.
 
     The caption is drawn apart: Streamlit 1.67 narrows a fixed-width image to its column only when it
     has no caption, and stretches a captioned "content"-width one to the column's width."""
     box = where.container()
     width = Image.open(io.BytesIO(picture)).width if isinstance(picture, bytes) else int(np.shape(picture)[1])
-    box.image(picture, width=width, clamp=clamp)
+    box.image(picture, width=width, clamp=clamp, alt=alt or caption)
     if caption:
         box.caption(caption)
 

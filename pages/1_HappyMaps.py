@@ -269,13 +269,19 @@ if problem:
     st.warning(problem)
 
 
-def picture(where, image, caption=None):
-    """A montage at its own size (`ui.image`), or the column's width side by side."""
+def described(name: str, layer: str, labels) -> str:
+    """A sheet of HappyMaps in words, for a screen reader."""
+    units = ", ".join(map(str, labels)) if len(labels) <= 8 else f"{len(labels)} units"
+    return f"HappyMaps of {name}'s {layer}: {units}"
+
+
+def picture(where, image, caption=None, alt=None):
+    """A montage at its own size (`ui.image`), or the column's width side by side; `alt` for a screen reader."""
     if compare == "(none)":
-        ui.image(where, image, caption)
+        ui.image(where, image, caption, alt=alt)
         return
     box = where.container()
-    box.image(image, width="stretch")
+    box.image(image, width="stretch", alt=alt or caption)
     if caption:
         box.caption(caption)
 
@@ -355,7 +361,8 @@ for column, name in zip(st.columns(len(panels)), panels):
                         bar.progress(progress.step / progress.steps, text=f"Step {progress.step} of {progress.steps}")
                         every_unit = happymaps.spread(progress.images, live, shown, mean_face)
                         pictures, words = tiles(every_unit, shown, dead)
-                        picture(canvas, plots.montage(pictures, labels, cols=cols, scale=scale, words=words))
+                        picture(canvas, plots.montage(pictures, labels, cols=cols, scale=scale, words=words),
+                                alt=described(name, here_layer, labels))
 
                     try:
                         maps = workers.REGENERATORS.regenerate(name, here_layer, live, chosen, on_progress=show,
@@ -401,7 +408,7 @@ for column, name in zip(st.columns(len(panels)), panels):
         alive = [i for i, u in enumerate(shown) if u not in never_fire]  # the units a picture stands for
         pictures, words = tiles(images, shown, never_fire)
         sheet = plots.montage(pictures, labels, cols=cols, scale=scale, words=words)
-        picture(canvas, sheet)
+        picture(canvas, sheet, alt=described(name, here_layer, labels))
         status.caption(note)
         st.download_button("Download these HappyMaps (PNG)", plots.png_bytes(sheet), icon=":material/download:",
                            file_name=f"happymaps-{name}-{here_layer}.png", mime="image/png", key=f"hm_png_{name}")

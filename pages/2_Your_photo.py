@@ -291,7 +291,7 @@ for layer_name, picture in response_pictures(variant, x).items():
              if layer_name == "preprocess" else f"{layer_name} · {responses[layer_name].shape[-1]} units")
     with st.expander(title, expanded=layer_name == "conv2d_1"):
         if isinstance(picture, bytes):
-            st.image(picture)
+            st.image(picture, alt=f"{title}: each unit's response to the photo")
         else:
             ui.chart(picture)
 st.caption("Red: units that never respond to any CMU training face (dead units): a red tile among the maps, a "

@@ -90,6 +90,21 @@ def test_on_a_projector_sized_window_no_figure_or_button_is_cut_short(server):
         driver.quit()
 
 
+def test_a_screen_reader_has_words_for_every_picture_of_happymaps_and_your_photo(page):
+    """Pictures drawn with their captions apart had no text for a screen reader."""
+    page.open("HappyMaps?variant=exp0")
+    page.wait_for('[data-testid="stImage"] img')
+    page.wait_idle()
+    alts = [img.get_attribute("alt") for img in page.find('[data-testid="stImage"] img')]
+    assert alts and "HappyMaps of exp0's dense_3: 0 · not left, 1 · left" in alts, alts
+    page.open(PHOTO)
+    page.click_tab("Pick a sample")
+    page.select("Sample", "Sample: astronaut")
+    alts = [img.get_attribute("alt") for img in page.find('[data-testid="stImage"] img')]
+    assert "What the network sees (64 × 60 pixels)" in alts, alts
+    assert all(a and a != "0" for a in alts), alts
+
+
 def test_on_a_phone_the_pages_are_linked_under_the_title_and_a_swipe_over_a_chart_scrolls(server, page):
     """390 x 844, touch: the sidebar is a drawer behind an unlabelled icon, and its links left it open over
     the new page; a swipe that began on a chart zoomed the chart instead of scrolling the page."""
