@@ -48,7 +48,7 @@ def _fitter(name: str | None, spec, examples, angles):
     from ninth_round import boundary_weights
     from vislib import train
 
-    changed = replace(spec, pan_output=1.0, **(IDEAS[name] if name else {}))
+    changed = replace(spec, **{"pan_output": 1.0, **(IDEAS[name] if name else {})})
     weights = None
     if name == "pan+boundary":
         weights = np.where(angles["known"] > 0, boundary_weights(angles["pan"], angles["tilt"]), 1.0)
