@@ -325,17 +325,20 @@ for column, name in zip(st.columns(len(panels)), panels):
                     + (f" ({name}'s {layer} is its decision layer)." if layer in zoo.unit_layers(model) else "."))
             continue
         n_here = int(model.get_layer(here_layer).output.shape[-1])
+        notes = []  # about this sheet: said under it, so that the two sheets side by side start level
         if layer == decision and name != variant and zoo.variant(name).classes != spec.classes:
             shown = list(range(n_here))  # every class: unit numbers mean different classes here
-            st.caption(f"{name}'s decision layer has {n_here} classes ({', '.join(zoo.variant(name).classes)}); "
-                       f"all are shown, since unit numbers name different classes in the two networks.")
+            notes.append(f"{name}'s decision layer has {n_here} classes ({', '.join(zoo.variant(name).classes)}); "
+                         f"all are shown, since unit numbers name different classes in the two networks.")
         else:
             shown = [u for u in units if u < n_here]
             if len(shown) < len(units):
-                st.caption(f"{name}'s {layer} has {n_here} units; the others are not shown.")
+                notes.append(f"{name}'s {layer} has {n_here} units; the others are not shown.")
         if layer == decision and name == variant and compare != "(none)" and n_here < len(zoo.variant(compare).classes):
-            st.caption(f"{compare} has {len(zoo.variant(compare).classes)} classes; {name} has {n_here}.")
+            notes.append(f"{compare} has {len(zoo.variant(compare).classes)} classes; {name} has {n_here}.")
         if not shown:
+            for words in notes:
+                st.caption(words)
             continue
         key = (name, here_layer, tuple(shown), chosen)
         cols = compare_cols  # side by side, both sheets have as many columns: tiles of one size in both
@@ -347,6 +350,8 @@ for column, name in zip(st.columns(len(panels)), panels):
         # the note (out of date, in line, where the maps come from) and the progress above the maps: below
         # a tall sheet, a phone showed neither
         status, progress_slot, canvas = st.empty(), st.empty(), st.empty()
+        for words in notes:
+            st.caption(words)
         try:
             if regenerate and not live:
                 progress_slot.info("Every chosen unit never fires on any training face, so there is nothing to "

@@ -257,6 +257,18 @@ def test_happymaps_layer_slider_regenerate_and_compare(page):
     assert not page.enlarged_images(), page.enlarged_images()
 
 
+def test_two_sheets_side_by_side_start_level_when_only_one_has_a_note(page):
+    # ex1-1's conv2d_3 has 16 units to exp0's 32, and says so: under its sheet, so the sheets stay level
+    page.open("HappyMaps?variant=exp0&layer=conv2d_3")
+    page.select("Compare with", "ex1-1")
+    assert_clean(page)
+    assert "has 16 units" in page.text()
+    corners = sorted(page.image_corners(), key=lambda corner: corner[1])
+    first = corners[0]
+    second = next(corner for corner in corners if abs(corner[0] - first[0]) > 50)  # the other column's first
+    assert abs(first[1] - second[1]) <= 2, f"the sheets start at {first} and {second} (left, top in px)"
+
+
 def test_the_sidebar_pickers_show_their_choice_whole(page):
     # a closed selectbox cuts a long option at its edge, and a client cannot tell which layer or preset is chosen
     for variant in ("exp0", "ex1-4"):  # ex1-4's decision layer has four classes

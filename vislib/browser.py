@@ -149,6 +149,14 @@ class Page:
                 .map(img => `${Math.round(img.getBoundingClientRect().width)} px ending at `
                             + `${Math.round(img.getBoundingClientRect().right)} > ${Math.round(edge)}`);""")
 
+    def image_corners(self) -> list[tuple[int, int]]:
+        """Where each image of the main column starts, (left, top) in CSS pixels from the page's corner."""
+        return [tuple(corner) for corner in self.driver.execute_script("""
+            return Array.from(document.querySelectorAll(
+                '[data-testid="stMainBlockContainer"] [data-testid="stImage"] img'))
+                .map(img => [Math.round(img.getBoundingClientRect().left + window.scrollX),
+                             Math.round(img.getBoundingClientRect().top + window.scrollY)]);""")]
+
     def enlarged_images(self, timeout: float = 30) -> list[str]:
         """Images in the main column drawn wider than their own pixels (blurred), as 'drawn > own',
         once every image there has loaded (an image still loading has no size of its own yet)."""
