@@ -25,7 +25,9 @@ def page_links(where) -> None:
 
 
 def open_page(title: str, heading: str | None = None) -> None:
-    st.set_page_config(page_title=f"HappyMaps · {title}", page_icon=":material/psychology:", layout="wide")
+    from vislib.plots import app_icon  # drawn here: a Material icon would be fetched from Google's fonts
+
+    st.set_page_config(page_title=f"HappyMaps · {title}", page_icon=app_icon(), layout="wide")
     st.title(heading or title)
     # On a phone the sidebar is a closed drawer behind an unlabelled icon, and a link in it leaves it
     # open over the new page; so the links are also here, in a row shown only on a narrow screen.

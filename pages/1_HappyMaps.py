@@ -211,8 +211,11 @@ with st.sidebar:
             ("contrib_pct", "Clip pixels of small contribution (percentile)", 1.0,
              "Set to the origin the pixels that add least to the unit's response.")):
         low, high = limits.LIMITS[name]  # the engine's accepted range: one source of truth
-        st.slider(label, type(step)(low), type(step)(high), step=step, key=f"hm_{name}", help=note, persist_state=KEEP)
-    with st.expander("More"):
+        never_blurs = name == "blur_sigma" and not st.session_state.get("hm_blur_every")
+        st.slider(label, type(step)(low), type(step)(high), step=step, key=f"hm_{name}", persist_state=KEEP,
+                  help="Used only when **Blur every N steps** is above 0." if never_blurs else note,
+                  disabled=never_blurs, format="%.0f" if name.endswith("_pct") else None)
+    with st.expander("More", key="hm_more", on_change="rerun"):  # keyed: stays open as pickers above come and go
         st.slider("Steps", 8, limits.LIMITS["steps"][1], step=8, key="hm_steps", persist_state=KEEP)
         st.select_slider("Learning rate (mean pixel change a step)", stops["learning_rate"], key="hm_learning_rate",
                          format_func=lambda v: f"{v:g}", persist_state=KEEP)
@@ -231,6 +234,7 @@ with st.sidebar:
     top = st.toggle("Training faces that excite each unit most", key="hm_top", persist_state=KEEP)
     others = [v for v in zoo.shipped_variants() if v != variant]
     compare = st.selectbox("Compare with", ["(none)", *others], key="hm_compare", persist_state=KEEP,
+                           format_func=lambda n: n if n == "(none)" else zoo.VARIANTS[n].label,
                            help="The original team's test: same HappyMaps, same network?")
     st.button("Reset settings", on_click=reset, icon=":material/restart_alt:", key="hm_reset",
               help="Back to the default settings (the legible preset), the default view, and no comparison.")
@@ -246,7 +250,8 @@ if layer == decision:
     st.caption(f"Decision units are optimised on {reading}. Units: "
                + ", ".join(f"{i} = **{c}**" for i, c in enumerate(spec.classes)) + ".")
 suggested = happymaps.suggested_preset(spec)
-hinted = bool(suggested) and chosen.preset_name() != suggested and chosen.image == "faces"
+# offered at the default only: a person who moved the sliders on purpose is not asked again
+hinted = bool(suggested) and chosen.preset_name() == happymaps.DEFAULT_PRESET
 hint = happymaps.why_suggested(spec) if hinted else ""
 if hint:
     st.info(hint)
@@ -286,6 +291,42 @@ def picture(where, image, caption=None, alt=None):
         box.caption(caption)
 
 
+def on_screen(name, here_layer, here, key, shown, labels, live, silent):
+    """What a panel shows: (images, units, labels, out of date, start, note), or None when there is nothing yet."""
+    result = results.get(key)
+    if result is None:
+        return without_regenerating(name, here_layer, here, shown, labels)
+    last[(name, here_layer)] = key
+    done = " (including compiling the loop once; slider changes reuse it)" if result.compiled else ""
+    note = (f"{ui.count(len(live), 'unit')} × {ui.count(chosen.steps, 'step')} in {result.seconds:.2f} s "
+            f"on {result.device}{done}.")
+    if silent:
+        note += (f" {len(silent)} chosen unit{'s never fire' if len(silent) > 1 else ' never fires'} on any "
+                 f"training face: said in words, not optimised.")
+    return result.images, shown, labels, False, result.settings.start, note
+
+
+def made_sheet(never_fire, images, shown, labels, stale, start, note):
+    """A panel's sheet as drawn: (the tiles, their words, the sheet)."""
+    pictures, words = tiles(images, shown, never_fire)
+    return pictures, words, plots.montage(pictures, labels, cols=compare_cols, scale=scale, words=words)
+
+
+def colour_limit(added, words) -> float:
+    """Full colour for what the network adds: its largest change, and no less than the flat span (a difference
+    nobody could see stays white); tiles drawn as words do not count."""
+    return max([happymaps.FLAT_SPAN] + [float(np.abs(added[i]).max()) for i in range(len(added)) if i not in words])
+
+
+def made_additions(added, tile_labels, words, limit, side_by_side=False):
+    """The sheet of what the network adds, and its caption."""
+    coloured, _ = plots.diverging(added, limit)
+    return (plots.montage(coloured, tile_labels, cols=compare_cols, scale=scale, words=words),
+            f"What the network adds: the map minus the mean training face. Red: brighter than the mean face, "
+            f"blue: darker, white: the same (full colour at ±{limit:.2f}"
+            + (", as in the other network's panel)." if side_by_side else ")."))
+
+
 def in_line(ahead: int) -> str:
     """Where this session's regeneration stands in the server's line."""
     return ("Your maps are next: one regeneration is running before them." if ahead == 0 else
@@ -308,8 +349,32 @@ def tiles(images, shown, dead):
     return shown_images, words
 
 
+def without_regenerating(name, here_layer, here, shown, labels):
+    """What a panel shows when these settings were not computed: (images, units, labels, out of date, start,
+    note), or None when there is nothing to show."""
+    book = ui.atlas(name)
+    found = book.lookup(here_layer, chosen) if book is not None else None
+    if found is not None:
+        return found[0][shown], shown, labels, False, chosen.start, ("From the precomputed atlas (this picture "
+                                                                     "type's default settings).")
+    if (name, here_layer) in last and last[(name, here_layer)] in results:
+        old = results[last[(name, here_layer)]]
+        return (old.images, old.units, here.unit_labels(here_layer, old.units), True, old.settings.start,
+                "**Out of date**: computed with earlier settings or units. Press **Regenerate** to compute these "
+                "settings.")
+    if book is not None and chosen.image in book.by_image:
+        atlas_maps = book.lookup(here_layer, book.by_image[chosen.image])
+        if atlas_maps is not None:  # nothing regenerated yet: the atlas's maps stay on screen, marked
+            return (atlas_maps[0][shown], shown, labels, True, book.by_image[chosen.image].start,
+                    "**Out of date**: the precomputed atlas's maps, at this picture type's default settings. "
+                    "Press **Regenerate** to compute these settings.")
+    return None
+
+
 panels = [variant] + ([compare] if compare != "(none)" else [])
 drawn = {}  # panel -> (what its maps built, labels): the side-by-side comparison as a number
+stale_panels = set()  # panels whose maps on screen are out of date
+top_sheets = []  # (network, sheet, caption): side by side, a column is too narrow for ten tiles a row
 additions = []  # (where, what the maps built, labels, words): drawn after the loop, on one scale side by side
 compare_cols = 4 if len(panels) > 1 else None
 scale = 3
@@ -347,9 +412,16 @@ for column, name in zip(st.columns(len(panels)), panels):
         never_fire = set(ui.dead_units(name, here_layer))
         silent = never_fire & set(shown)
         live = [u for u in shown if u not in silent]
+        # the sheet on screen is made before its canvas, and drawn in it at once: an empty canvas made everything
+        # under it jump up until the new sheet came
+        view = on_screen(name, here_layer, here, key, shown, labels, live, silent)
+        ready = made_sheet(never_fire, *view)[2] if view is not None else None
         # the note (out of date, in line, where the maps come from) and the progress above the maps: below
         # a tall sheet, a phone showed neither
         status, progress_slot, canvas = st.empty(), st.empty(), st.empty()
+        if ready is not None:
+            picture(canvas, ready, alt=described(name, here_layer, view[2]))
+            status.caption(view[-1])
         for words in notes:
             st.caption(words)
         try:
@@ -378,41 +450,16 @@ for column, name in zip(st.columns(len(panels)), panels):
         except ValueError as error:  # bad settings, or the worker failed or died (workers.JobError): in words
             status.error(str(error))
             continue
-        result, note, stale = results.get(key), "", False
-        if result is not None:
-            last[(name, here_layer)] = key
-            done = " (including compiling the loop once; slider changes reuse it)" if result.compiled else ""
-            note = (f"{ui.count(len(live), 'unit')} × {ui.count(chosen.steps, 'step')} in {result.seconds:.2f} s "
-                    f"on {result.device}{done}.")
-            if silent:
-                note += (f" {len(silent)} chosen unit{'s never fire' if len(silent) > 1 else ' never fires'} on any "
-                         f"training face: said in words, not optimised.")
-            images, start = result.images, result.settings.start
-        else:
-            book = ui.atlas(name)
-            start = chosen.start
-            found = book.lookup(here_layer, chosen) if book is not None else None
-            if found is not None:
-                images = found[0][shown]
-                note = "From the precomputed atlas (this picture type's default settings)."
-            elif (name, here_layer) in last and last[(name, here_layer)] in results:
-                old = results[last[(name, here_layer)]]
-                images, shown, labels, stale = old.images, old.units, here.unit_labels(here_layer, old.units), True
-                start = old.settings.start
-                note = ("**Out of date**: computed with earlier settings or units. Press **Regenerate** to "
-                        "compute these settings.")
-            elif (atlas_maps := book.lookup(here_layer, book.by_image[chosen.image])
-                  if book is not None and chosen.image in book.by_image else None) is not None:
-                # nothing regenerated yet: the atlas's maps stay on screen, marked, until Regenerate
-                images, stale, start = atlas_maps[0][shown], True, book.by_image[chosen.image].start
-                note = ("**Out of date**: the precomputed atlas's maps, at this picture type's default settings. "
-                        "Press **Regenerate** to compute these settings.")
-            else:
-                status.info("Press **Regenerate** to compute HappyMaps with these settings.")
-                continue
+        if regenerate:
+            view = on_screen(name, here_layer, here, key, shown, labels, live, silent)
+        if view is None:
+            status.info("Press **Regenerate** to compute HappyMaps with these settings.")
+            continue
+        images, shown, labels, stale, start, note = view
+        if stale:
+            stale_panels.add(name)
         alive = [i for i, u in enumerate(shown) if u not in never_fire]  # the units a picture stands for
-        pictures, words = tiles(images, shown, never_fire)
-        sheet = plots.montage(pictures, labels, cols=cols, scale=scale, words=words)
+        pictures, words, sheet = made_sheet(never_fire, *view)
         picture(canvas, sheet, alt=described(name, here_layer, labels))
         status.caption(note)
         st.download_button("Download these HappyMaps (PNG)", plots.png_bytes(sheet), icon=":material/download:",
@@ -428,12 +475,23 @@ for column, name in zip(st.columns(len(panels)), panels):
             st.caption(f"{len(unmoved)} of {len(alive)} maps stayed the mean face (what the network adds is flat): "
                        "with these settings the regularisers leave the optimiser no room. Lower the decay or the "
                        "clipping, or press **Reset settings**.")
+        elif not from_mean and (flat_maps := [i for i in alive if flat_here[i]]) and 2 * len(flat_maps) >= len(alive):
+            st.caption(f"{len(flat_maps)} of {len(alive)} maps stayed flat: with these settings the optimiser "
+                       "cannot move them far enough from where they start. Lower the decay or the clipping, take "
+                       "more steps, or press **Reset settings**.")
         if adds and not from_mean:
             st.caption(f"What the network adds is drawn for pictures that start from the mean face; these start "
                        f"from {'flat gray' if start == 'gray' else 'random noise'}, so the picture itself is what "
                        f"the optimiser built.")
         elif adds:
-            additions.append((st.empty(), added, labels, {**adds_nothing, **words}))
+            tile_words = {**adds_nothing, **words}
+            own = colour_limit(added, tile_words)
+            shown_added = made_additions(added, labels, tile_words, own)
+            # side by side it is drawn again on the two panels' common scale, so it needs a slot; alone, it takes
+            # the old sheet's place at once (an emptied slot made the page under it jump up)
+            slot = st.empty() if compare_cols else st
+            picture(slot, *shown_added)
+            additions.append((slot, added, labels, tile_words, own))
         if sanity and not stale:
             check_key = ("randomized",) + key
             if check_key not in results:
@@ -470,6 +528,9 @@ for column, name in zip(st.columns(len(panels)), panels):
                 st.caption(f"r: – for {len(alive) - len(compared)} of {len(alive)} units: their map, here or on "
                            f"the random network, stayed {'the mean face' if from_mean else 'flat'}, so there is "
                            f"nothing to compare.")
+        if stale and (sanity or top):  # a check drawn beside maps of other settings would mislead
+            st.info(f"The {' and the '.join(w for w, on in (('sanity check', sanity), ('training faces', top)) if on)} "
+                    "appear beside maps of these settings: press **Regenerate**.")
         if top and not stale:  # both networks side by side: what excites each unit, in either
             try:
                 reads_logit = here.reads_logit(here_layer, chosen)
@@ -484,24 +545,26 @@ for column, name in zip(st.columns(len(panels)), panels):
                     rows.append(pictures[i][None])
                     rows.append(faces[order[unit], ..., 0])
                     row_labels += [labels[i]] + [f"{v:.2f}" for v in values[unit]]
-                picture(st, plots.montage(np.concatenate(rows), row_labels, cols=10, scale=2,
-                                          words={10 * i: w for i, w in words.items()}),
-                        caption=f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
-                                 f"(with its response to each). {settings.CMU_CITATION}")
-# full colour at no less than the flat span (a difference nobody could see stays white), and at the same value in
-# both panels side by side, so that equal colours mean equal changes; tiles drawn as words do not count
-limit = max([happymaps.FLAT_SPAN] + [float(np.abs(added[i]).max()) for _, added, _, words in additions
-                                      for i in range(len(added)) if i not in words])
-for where, added, tile_labels, words in additions:
-    coloured, _ = plots.diverging(added, limit)
-    picture(where, plots.montage(coloured, tile_labels, cols=compare_cols, scale=scale, words=words),
-            caption=f"What the network adds: the map minus the mean training face. Red: brighter than the mean face, "
-                    f"blue: darker, white: the same (full colour at ±{limit:.2f}"
-                    + (", as in the other network's panel)." if len(additions) > 1 else ")."))
+                top_sheets.append((name, plots.montage(np.concatenate(rows), row_labels, cols=10, scale=2,
+                                                       words={10 * i: w for i, w in words.items()}),
+                                   f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
+                                   f"(with its response to each). {settings.CMU_CITATION}"))
+if len(additions) > 1:  # side by side, one scale, so that equal colours mean equal changes
+    shared = max(own for *_, own in additions)
+    for slot, added, tile_labels, tile_words, _ in additions:
+        picture(slot, *made_additions(added, tile_labels, tile_words, shared, side_by_side=True))
+for name, sheet, caption in top_sheets:  # under the columns, full width: its numbers stay readable
+    if len(panels) > 1:
+        st.markdown(f"**{name}** · the training faces that excite each unit most")
+    picture(st, sheet, caption=caption)
 if len(drawn) == 2 and all(len(maps) for maps, _ in drawn.values()):
     (maps_a, labels_a), (maps_b, labels_b) = drawn.values()
     similarity = comparing.correlation_matrix(maps_a, maps_b)  # what each built: `happymaps.built`
     rows, cols = comparing.best_matching(similarity)
+    if stale_panels:
+        whose = " and ".join(n for n in panels if n in stale_panels)
+        st.warning(f"The number below is **out of date**, like {whose}'s maps: it measures the maps on screen, not "
+                   "these settings. Press **Regenerate** to compare these settings.")
     st.metric("How alike the two sets of HappyMaps are (matched r)",
               f"{similarity[rows, cols].mean():.2f}",
               help="Each unit on the left is paired with its closest twin on the right (one to one), comparing "

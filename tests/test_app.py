@@ -132,6 +132,7 @@ def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_chan
     assert any("precomputed atlas" in c.value for c in at.caption)
     assert any("logit" in c.value and "1 = **left**" in c.value for c in at.caption)
     at.sidebar.selectbox(key="hm_layer_exp0").set_value("conv2d_1").run()
+    at.sidebar.slider(key="hm_blur_every").set_value(4).run()
     at.sidebar.slider(key="hm_blur_sigma").set_value(2.0).run()
     at.sidebar.slider(key="hm_steps").set_value(8).run()
     # nothing regenerated yet: the atlas's maps stay on screen, marked out of date
@@ -144,6 +145,41 @@ def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_chan
     at.sidebar.slider(key="hm_blur_sigma").set_value(1.0).run()  # the last result stays, marked out of date
     assert_healthy(at)
     assert len(at.get("image")) == 2 and any("Out of date" in c.value for c in at.caption)
+
+
+def test_the_blur_width_is_offered_only_while_the_picture_is_blurred():
+    # at "blur every 0" the width did nothing, and moving it still said "custom settings"
+    at = fresh().switch_page(HAPPYMAPS).run()
+    width = at.sidebar.slider(key="hm_blur_sigma")
+    assert width.disabled and "Blur every N steps" in width.help
+    at.sidebar.slider(key="hm_blur_every").set_value(4).run()
+    assert not at.sidebar.slider(key="hm_blur_sigma").disabled
+    at.sidebar.slider(key="hm_blur_sigma").set_value(2.0).run()
+    assert_healthy(at)
+
+
+def test_side_by_side_out_of_date_maps_make_their_likeness_out_of_date_and_the_checks_wait():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_layer_exp0").set_value("conv2d_1").run()
+    at.sidebar.selectbox(key="hm_compare").set_value("ex1-1").run()
+    assert not any("out of date" in w.value for w in at.warning)  # the atlas's own settings: current
+    assert at.metric[0].label.startswith("How alike")
+    at.sidebar.select_slider(key="hm_decay").set_value(0.3).run()  # no map computed for these settings yet
+    assert any("number below is **out of date**, like exp0 and ex1-1's maps" in w.value for w in at.warning)
+    at.sidebar.toggle(key="hm_sanity").set_value(True).run()
+    at.sidebar.toggle(key="hm_top").set_value(True).run()
+    assert_healthy(at)
+    assert sum("sanity check and the training faces appear beside maps of these settings" in i.value
+               for i in at.info) == 2  # one a panel
+
+
+def test_the_offer_of_a_better_preset_is_made_at_the_default_only():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="variant").set_value("ex2-4").run()
+    assert any("how far each head is turned" in i.value for i in at.info)
+    at.sidebar.select_slider(key="hm_decay").set_value(0.3).run()  # moved on purpose: not asked again
+    assert_healthy(at)
+    assert not any("how far each head is turned" in i.value for i in at.info)
 
 
 def test_one_unit_is_said_in_the_singular():
@@ -520,12 +556,14 @@ def test_a_gallery_with_an_amigo_photo_cites_the_article_whichever_photo_is_chos
 
 def test_happymaps_settings_survive_a_visit_to_another_page():
     at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.slider(key="hm_blur_every").set_value(4).run()
     at.sidebar.slider(key="hm_blur_sigma").set_value(2.5).run()
     at.sidebar.selectbox(key="hm_layer_exp0").set_value("dense_1").run()
     at.switch_page("app.py").run()
     at.switch_page(HAPPYMAPS).run()
     assert_healthy(at)
     assert at.sidebar.slider(key="hm_blur_sigma").value == pytest.approx(2.5)
+    assert at.sidebar.slider(key="hm_blur_every").value == 4
     assert at.sidebar.selectbox(key="hm_layer_exp0").value == "dense_1"
 
 
@@ -697,7 +735,7 @@ def test_a_happymaps_link_reopens_the_layer_units_and_settings_and_a_bad_one_say
     mixed.run().switch_page(HAPPYMAPS).run()
     assert not mixed.exception
     assert mixed.sidebar.selectbox(key="hm_preset").value != "legible-steady"
-    assert any("how far each head is turned" in i.value for i in mixed.info)  # so the page still offers it
+    assert any("custom settings" in c.value for c in mixed.caption)  # and says the settings are its own
 
 
 def test_a_link_to_a_network_that_is_not_here_says_so_and_shows_another():
@@ -793,6 +831,14 @@ def test_side_by_side_maps_from_noise_are_matched_on_the_maps_themselves():
     similarity = compare.correlation_matrix(*maps)
     rows, cols = compare.best_matching(similarity)
     assert score.value == f"{similarity[rows, cols].mean():.2f}"
+
+
+def test_flat_maps_of_a_picture_that_starts_from_gray_come_with_advice_too():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_layer_exp0").set_value("conv2d_1").run()
+    at.sidebar.selectbox(key="hm_image").set_value("fourier").run()  # the atlas: most of conv2d_1's maps stay flat
+    assert_healthy(at)
+    assert any("maps stayed flat" in c.value and "Reset settings" in c.value for c in at.caption)
 
 
 def test_an_experiment_2_variant_says_its_cmu_test_faces_are_new_people():

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import shell
-from vislib import browser, data, settings
+from vislib import browser, data, settings, zoo
 
 PHOTO = "Your_photo"
 
@@ -236,6 +236,7 @@ def test_happymaps_layer_slider_regenerate_and_compare(page):
     assert not page.enlarged_images(), page.enlarged_images()
     page.select("Layer", "conv2d_1 · 16 patterns (conv)")
     assert_clean(page)
+    page.nudge_slider("Blur every N steps", 4)  # the width is offered only while the picture is blurred
     before = page.slider_value("Blur width σ (pixels)")
     page.nudge_slider("Blur width σ (pixels)", 5)
     assert page.slider_value("Blur width σ (pixels)") != before
@@ -243,7 +244,7 @@ def test_happymaps_layer_slider_regenerate_and_compare(page):
     page.click_button("Regenerate", timeout=300)
     assert_clean(page)
     assert "16 units × 128 steps" in page.text()
-    page.select("Compare with", "ex1-1")
+    page.select("Compare with", zoo.variant("ex1-1").label)
     page.click_button("Regenerate", timeout=300)
     assert_clean(page)
     assert "16 units × 128 steps" in page.text() and "ex1-1 · conv2d_1" in page.text()
@@ -260,13 +261,50 @@ def test_happymaps_layer_slider_regenerate_and_compare(page):
 def test_two_sheets_side_by_side_start_level_when_only_one_has_a_note(page):
     # ex1-1's conv2d_3 has 16 units to exp0's 32, and says so: under its sheet, so the sheets stay level
     page.open("HappyMaps?variant=exp0&layer=conv2d_3")
-    page.select("Compare with", "ex1-1")
+    page.select("Compare with", zoo.variant("ex1-1").label)
     assert_clean(page)
     assert "has 16 units" in page.text()
     corners = sorted(page.image_corners(), key=lambda corner: corner[1])
     first = corners[0]
     second = next(corner for corner in corners if abs(corner[0] - first[0]) > 50)  # the other column's first
     assert abs(first[1] - second[1]) <= 2, f"the sheets start at {first} and {second} (left, top in px)"
+
+
+def test_the_more_panel_stays_open_when_a_picker_above_it_comes_and_goes(page):
+    # "All units" off brings the units picker in above the panel; unkeyed, the panel closed and hid Steps
+    page.open("HappyMaps?variant=exp0&layer=dense_1")
+    assert_clean(page)
+    more = next(e for e in page.find('[data-testid="stExpander"]') if e.text.strip().endswith("More"))
+    more.find_element("css selector", "summary").click()
+    page.wait_idle()
+    assert page.widget("stSlider", "Steps").is_displayed()
+    page.driver.find_element("xpath", "//label[.//p[normalize-space()='All units']]").click()
+    page.wait_idle()
+    assert_clean(page)
+    assert page.find('[data-testid="stMultiSelect"]'), "the units picker did not come in"
+    assert page.widget("stSlider", "Steps").is_displayed(), "the More panel closed"
+
+
+def test_the_maps_on_screen_stay_while_a_regeneration_starts(page):
+    # an emptied canvas made the page jump: the sheets below it moved up for half a second
+    page.open("HappyMaps?variant=exp0&layer=dense_1")
+    assert_clean(page)
+    images = '[data-testid="stMainBlockContainer"] [data-testid="stImage"] img'
+    shown = len(page.find(images))
+    page.driver.execute_script(f"""
+        window.fewestImages = {shown};
+        new MutationObserver(() => {{
+            window.fewestImages = Math.min(window.fewestImages, document.querySelectorAll('{images}').length);
+        }}).observe(document.body, {{childList: true, subtree: true}});""")
+    page.click_button("Regenerate", timeout=300)
+    assert_clean(page)
+    assert page.driver.execute_script("return window.fewestImages;") == shown
+
+
+def test_the_tab_icon_is_served_by_the_app_itself(page):
+    page.open("")
+    icon = page.driver.execute_script("return document.querySelector('link[rel~=\"icon\"]').href")
+    assert icon.startswith(page.url) and "gstatic" not in icon, icon
 
 
 def test_the_sidebar_pickers_show_their_choice_whole(page):

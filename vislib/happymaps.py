@@ -152,11 +152,12 @@ def why_suggested(spec: zoo.Variant) -> str | None:
                 "a little at every step, so the optimiser draws that shading too.")
     default, steady = Settings(), Settings.from_preset(preset)
     return ("This network also learned how far each head is turned. At the default settings, each step forgets "
-            f"{default.decay:.0%} of what the optimiser added to the mean face, so its decision maps hold only the "
-            "last few steps and keep changing. "
+            f"{default.decay:.0%} of what the optimiser added to the mean face, so its maps hold only the last few "
+            "steps, and its decision maps keep changing. "
             f"The **{label}** preset takes steps about {default.learning_rate / steady.learning_rate:.0f} times "
             f"smaller and forgets about {default.decay / steady.decay:.0f} times slower: the picture holds more of "
-            "what the network asks for at every step, and its \"left\" map looks more like a face turned left.")
+            "what the network asks for at every step, every layer's maps excite their units more, and its \"left\" "
+            "map looks more like a face turned left.")
 
 
 @dataclass
@@ -241,13 +242,18 @@ def sanity_correlation(images, check_images, mean_face, start: str) -> tuple[np.
 
 
 LEARNED_BELOW = 0.3  # a median |r| under this: the maps owe little to the method alone
+METHOD_FROM = 0.7  # from this on, a random network draws nearly the same pictures
 
 
 def sanity_verdict(resemblance: float) -> str:
     """The sanity check's median |r| in words, judged on the figure as printed (two decimals)."""
-    if round(float(resemblance), 2) < LEARNED_BELOW:
+    printed = round(float(resemblance), 2)
+    if printed < LEARNED_BELOW:
         return f"under {LEARNED_BELOW:g}: the pictures come mostly from what the network learned"
-    return "high: part of what the pictures show comes from the method, not from training"
+    if printed < METHOD_FROM:
+        return "high: part of what the pictures show comes from the method, not from training"
+    return ("very high: a network with random weights draws nearly the same pictures, so they show the method "
+            "more than what this network learned")
 
 
 def saturated_share(images: np.ndarray, margin: float = 0.02) -> float:
