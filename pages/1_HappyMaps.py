@@ -415,12 +415,12 @@ for column, name in zip(st.columns(len(panels)), panels):
         # the sheet on screen is made before its canvas, and drawn in it at once: an empty canvas made everything
         # under it jump up until the new sheet came
         view = on_screen(name, here_layer, here, key, shown, labels, live, silent)
-        ready = made_sheet(never_fire, *view)[2] if view is not None else None
+        made = made_sheet(never_fire, *view) if view is not None else None
         # the note (out of date, in line, where the maps come from) and the progress above the maps: below
         # a tall sheet, a phone showed neither
         status, progress_slot, canvas = st.empty(), st.empty(), st.empty()
-        if ready is not None:
-            picture(canvas, ready, alt=described(name, here_layer, view[2]))
+        if made is not None:
+            picture(canvas, made[2], alt=described(name, here_layer, view[2]))
             status.caption(view[-1])
         for words in notes:
             st.caption(words)
@@ -450,18 +450,19 @@ for column, name in zip(st.columns(len(panels)), panels):
         except ValueError as error:  # bad settings, or the worker failed or died (workers.JobError): in words
             status.error(str(error))
             continue
-        if regenerate:
+        if regenerate and live:  # the new maps, in place of the sheet kept on screen while they were made
             view = on_screen(name, here_layer, here, key, shown, labels, live, silent)
+            made = made_sheet(never_fire, *view)
+            picture(canvas, made[2], alt=described(name, here_layer, view[2]))
+            status.caption(view[-1])
         if view is None:
             status.info("Press **Regenerate** to compute HappyMaps with these settings.")
             continue
         images, shown, labels, stale, start, note = view
+        pictures, words, sheet = made
         if stale:
             stale_panels.add(name)
         alive = [i for i, u in enumerate(shown) if u not in never_fire]  # the units a picture stands for
-        pictures, words, sheet = made_sheet(never_fire, *view)
-        picture(canvas, sheet, alt=described(name, here_layer, labels))
-        status.caption(note)
         st.download_button("Download these HappyMaps (PNG)", plots.png_bytes(sheet), icon=":material/download:",
                            file_name=f"happymaps-{name}-{here_layer}.png", mime="image/png", key=f"hm_png_{name}")
         from_mean = start == "mean"  # what the network adds is measured from the picture it started from
