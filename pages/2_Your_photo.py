@@ -107,7 +107,13 @@ with upload_tab:
     st.file_uploader("Face photos", type=list(imaging.ACCEPTED_EXTENSIONS), accept_multiple_files=True,
                      key="photo_uploads", on_change=keep_uploads, max_upload_size=imaging.MAX_BYTES // 2**20,
                      help=f"{imaging.FORMATS_IN_WORDS}; up to {imaging.MAX_PIXELS // 10**6} megapixels and "
-                          f"{imaging.MAX_BYTES // 2**20} MB a file. Nothing is saved.")
+                          f"{imaging.MAX_BYTES // 2**20} MB a file, {MAX_KEPT_PHOTOS} photos at a time. Nothing is "
+                          f"saved.")
+    uploaded = st.session_state.get("photo_uploads") or []
+    if len(uploaded) > MAX_KEPT_PHOTOS:  # said, not dropped in silence
+        st.warning(f"{MAX_KEPT_PHOTOS} photos are looked at at a time, so these {len(uploaded) - MAX_KEPT_PHOTOS} are "
+                   f"not: {', '.join(f.name for f in uploaded[MAX_KEPT_PHOTOS:])}. Remove some from the list to see "
+                   f"them.")
     kept = st.session_state.get(KEPT, [])
     if kept and not st.session_state.get("photo_uploads"):
         st.caption("Still here from your last visit: " + ", ".join(n for n, _ in kept))
@@ -171,13 +177,16 @@ down = z3.slider("Move crop down", -0.5, 0.5, 0.0, 0.05, key="photo_down", disab
                  help="In fractions of the crop's height; negative moves it up.")
 
 
+NO_FACE = "whole photo (no face found)"
+
+
 def intake(digest: str, gray: np.ndarray, face_box, as_trained: bool = False):
     """as_trained: a CMU file given whole, as the original study's networks saw their training faces."""
     whole = framing == "whole photo" or as_trained
     face = None if whole else face_box if face_box is not None else find_face(digest, gray)
     framed = imaging.frame(gray, face, zoom, use_whole_photo=face is None, right=right, down=down)
     source = ("the whole CMU file, as this network's training faces were" if as_trained else
-              framed.source if face is not None or whole else "whole photo (no face found)")
+              framed.source if face is not None or whole else NO_FACE)
     return framed.box, source, framed.input
 
 
@@ -200,7 +209,7 @@ if len(good) > 1:
         # as wide as two fit on a phone: a caption as narrow as the picture broke file names mid-word
         ui.image(gallery.container(width=168), thumbnail, f"{name}: {decision.label}", clamp=True)
     names = [g[0] for g in good]
-    picked = st.selectbox("Look closer at", names, key="photo_chosen")
+    picked = st.selectbox("Look closer at", names, key="photo_chosen", persist_state=KEEP)
     chosen = names.index(picked) if picked in names else 0
 name, gray, crop_box, source, x, credit, decision = good[chosen]
 
@@ -211,14 +220,18 @@ on_photo = imaging.share_on_photo(crop_box, gray.shape)
 if on_photo < 0.6:
     c1.warning(f"Only {on_photo:.0%} of the crop lies on the photo; the rest is filled in from its edges, so the "
                f"network sees little of the photo. The crop sliders above move it onto the face.")
+if source == NO_FACE:
+    c1.warning("No face was found, so the network gets the whole photo, framed unlike any face it was trained on: "
+               "its answer may mean little. The face detector looks for upright faces: if the photo holds a face, "
+               "upload it turned upright.")
 if imaging.LESS_SURE in source:
     c1.caption("The face detector was not sure of this face: check that the red box holds it "
                "(the crop sliders above move it).")
 ui.image(c2, plots.enlarge(x[..., 0], 4), "What the network sees (64 × 60 pixels)", clamp=True)
 blank = bool(happymaps.flat(x[None, ..., 0])[0])
 if blank:
-    c2.warning("This picture is one flat tone: there is no face, nor anything else, for the network to look at, "
-               "so its decision means nothing.")
+    c2.warning("What the network sees is one flat tone: at 64 × 60 pixels there is no face, nor anything else, "
+               "for it to look at, so its decision means nothing.")
 with c3:
     st.metric("Decision", decision.label)
     # which network answered, beside its answer: the page may start on another network than the last page
@@ -249,17 +262,21 @@ layer = a3.selectbox("Conv layer (Grad-CAM)", conv_layers, index=len(conv_layers
 opacity = a4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="attr_opacity", persist_state=KEEP)
 heat = heatmap_of(variant, x, method, class_index, layer if uses_layer else None)
 shown_method, note = method, None
-if not heat.heatmap.any():
+if not attribution.shows_something(heat.heatmap):
+    almost = bool(heat.heatmap.any())  # a speck, e.g. one cell in a corner, that would read as "it looks there"
     occluding = f"hiding any one patch of it does not change the score of “{target}”"
     why = (f"Grad-CAM keeps only the regions of {layer} whose features raise the score of “{target}” on "
-           f"average over the whole layer. Here every feature that fires pulls that average down: this network's "
-           f"dense layers read a feature differently depending on where it is, and Grad-CAM's averaging cancels it out"
+           f"average over the whole layer. Here {'nearly ' if almost else ''}every feature that fires pulls that "
+           f"average down: this network's dense layers read a feature differently depending on where it is, and "
+           f"Grad-CAM's averaging cancels it out"
            if uses_layer else occluding if method == "occlusion" else
            f"the score of “{target}” does not change with any single pixel here (zero gradient)")
-    note = f"{attribution.LABELS[method]} shows nothing for this photo: {why}."
+    what = ("shows almost nothing for this photo (less than 1% of its map reaches a twentieth of its brightest "
+            "spot)" if almost else "shows nothing for this photo")
+    note = f"{attribution.LABELS[method]} {what}: {why}."
     fallback = attribution.FALLBACK.get(method)
     instead = heatmap_of(variant, x, fallback, class_index, None) if fallback else None
-    if instead is not None and instead.heatmap.any():
+    if instead is not None and attribution.shows_something(instead.heatmap):
         shown_method, heat = fallback, instead
         note += (f" Shown instead: **{attribution.LABELS[fallback]}**, which hides one patch at a time and "
                  f"measures how much the score of “{target}” falls.")

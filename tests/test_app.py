@@ -457,6 +457,44 @@ def test_attribution_method_and_gallery_of_several_photos():
         assert_healthy(at)
 
 
+def test_photos_past_the_limit_are_named_not_dropped_in_silence():
+    at = fresh().switch_page(PHOTO).run()
+    photo = (settings.SAMPLES_DIR / "astronaut.jpg").read_bytes()
+    at.file_uploader[0].set_value([(f"photo{i}.jpg", photo, "image/jpeg") for i in range(10)]).run()
+    assert_healthy(at)
+    assert any("so these 2 are not: photo8.jpg, photo9.jpg" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    assert len(at.selectbox(key="photo_chosen").options) == 8
+
+
+def test_a_photo_with_no_face_found_is_answered_with_a_warning():
+    import io
+
+    from PIL import Image
+
+    sideways = Image.open(settings.SAMPLES_DIR / "astronaut.jpg").rotate(90, expand=True)
+    buffer = io.BytesIO()
+    sideways.save(buffer, format="JPEG")
+    at = fresh().switch_page(PHOTO).run()
+    at.file_uploader[0].set_value(("sideways.jpg", buffer.getvalue(), "image/jpeg")).run()
+    assert_healthy(at)
+    assert any("No face was found" in w.value and "upright" in w.value for w in at.warning)
+    at.file_uploader[0].set_value(("upright.jpg", (settings.SAMPLES_DIR / "astronaut.jpg").read_bytes(),
+                                   "image/jpeg")).run()
+    assert not any("No face was found" in w.value for w in at.warning)
+
+
+def test_the_photo_looked_at_closer_survives_a_visit_to_another_page():
+    at = fresh().switch_page(PHOTO).run()
+    samples = sorted(settings.SAMPLES_DIR.glob("*.jpg"))[:2]
+    at.file_uploader[0].set_value([(p.name, p.read_bytes(), "image/jpeg") for p in samples]).run()
+    at.selectbox(key="photo_chosen").set_value(samples[1].name).run()
+    at.switch_page("app.py").run()
+    at.switch_page(PHOTO).run()
+    assert_healthy(at)
+    assert at.selectbox(key="photo_chosen").value == samples[1].name
+
+
 def test_uploaded_photos_survive_a_visit_to_another_page_until_forgotten():
     at = fresh().switch_page(PHOTO).run()
     at.file_uploader[0].set_value(("me.jpg", (settings.SAMPLES_DIR / "astronaut.jpg").read_bytes(), "image/jpeg")).run()
@@ -681,6 +719,18 @@ def test_a_link_with_a_sample_reopens_that_sample_and_picking_one_writes_it():
     assert [m.label for m in at.metric] == ["Decision"]
     at.selectbox(key="photo_sample").set_value("Sample: astronaut").run()
     assert at.query_params["sample"] in ("Sample: astronaut", ["Sample: astronaut"])
+
+
+def test_a_grad_cam_that_is_a_speck_in_a_corner_is_said_to_show_almost_nothing():
+    # exp0's Grad-CAM++ on the astronaut at conv2d_3: one hot cell in the top-left corner, drawn without a word
+    at = fresh().switch_page(PHOTO).run()
+    at.sidebar.selectbox(key="variant").set_value("exp0").run()
+    at.selectbox(key="photo_sample").set_value("Sample: astronaut").run()
+    at.selectbox(key="attr_method").set_value("gradcam++").run()
+    at.selectbox(key="attr_layer_exp0").set_value("conv2d_3").run()
+    assert_healthy(at)
+    notes = [i.value for i in at.info if "shows almost nothing" in i.value]
+    assert notes and "Shown instead: **Occlusion**" in notes[0], [i.value for i in at.info]
 
 
 def test_an_empty_grad_cam_is_explained_and_occlusion_shown_instead():

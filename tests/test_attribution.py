@@ -251,3 +251,14 @@ def test_occlusion_explains_cmu_left_faces_where_gradcam_is_empty(model):
     for i in empty[:3]:
         heat = attribute(model, faces.images[i], "occlusion", class_index=1).heatmap
         assert heat.max() == pytest.approx(1.0, abs=1e-5) and (heat > 0.5).mean() > 0.01
+
+
+def test_a_map_shows_something_only_where_a_person_would_see_it():
+    from vislib.attribution import shows_something
+
+    speck = np.zeros((60, 64), np.float32)
+    speck[:2, :2] = 1.0  # one hot cell in a corner: 0.1% of the map
+    blob = np.zeros((60, 64), np.float32)
+    blob[20:30, 20:30] = 0.5  # 2.6% of the map
+    assert not shows_something(np.zeros((60, 64))) and not shows_something(speck)
+    assert shows_something(blob)

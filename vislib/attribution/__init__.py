@@ -53,6 +53,17 @@ def normalize(values: np.ndarray) -> np.ndarray:
     return ((values - low) / (high - low + EPSILON)).astype(np.float32)
 
 
+NEARLY_EMPTY_SHARE = 0.01  # less than this share of a map reaching a twentieth of its peak: it shows nothing
+
+
+def shows_something(heatmap: np.ndarray) -> bool:
+    """Whether a person sees anything in a heatmap: at least 1% of it reaches a twentieth of its peak. A
+    Grad-CAM map that is zero but for one cell at the corner is read as "the network looks at the corner"."""
+    heatmap = np.asarray(heatmap)
+    peak = float(heatmap.max()) if heatmap.size else 0.0
+    return peak > 0 and float((heatmap >= 0.05 * peak).mean()) >= NEARLY_EMPTY_SHARE
+
+
 def conv_layers(model: keras.Model) -> list[str]:
     """Names of the model's Conv2D layers, in order: the layers Grad-CAM accepts."""
     return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
