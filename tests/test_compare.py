@@ -172,11 +172,15 @@ def test_the_compare_charts_name_layers_as_the_tables_and_other_pages_do():
     assert list(plots.matched_similarity_bars(layers, [0.9, 0.8, 0.7], [0.1, 0.1, 0.1]).data[0].x) == layers
 
 
-def _comparison(agreement, cka, cka_random, maps):
-    """A Comparison of exp0 with ex1-1 with these figures for the decision (dense_3 in both)."""
+def _comparison(agreement, cka, cka_random, maps, amigos_cka=None):
+    """A Comparison of exp0 with ex1-1 with these figures for the decision (dense_3 in both); amigos_cka: the
+    decision layers' CKA and its random copy's on the three amigos, where there is one."""
     layers = ["dense_3"]
+    cka_of, random_of = {compare.CMU: np.array([[cka]])}, {compare.CMU: {"dense_3": cka_random}}
+    if amigos_cka is not None:
+        cka_of[compare.AMIGOS], random_of[compare.AMIGOS] = np.array([[amigos_cka[0]]]), {"dense_3": amigos_cka[1]}
     return compare.Comparison(
-        "exp0", "ex1-1", layers, layers, {compare.CMU: np.array([[cka]])}, {compare.CMU: {"dense_3": cka_random}},
+        "exp0", "ex1-1", layers, layers, cka_of, random_of,
         {compare.CMU: {"agreement": agreement, "left_a": 0.3, "left_b": 0.3, "n": 40},
          compare.AMIGOS: {"agreement": 1.0, "left_a": 0.0, "left_b": 0.0, "n": 46}},
         {} if maps is None else {"dense_3": compare.UnitMatch("dense_3", [], maps[0], maps[1], 2, 2)},
@@ -186,12 +190,18 @@ def _comparison(agreement, cka, cka_random, maps):
 def test_the_comparison_in_short_counts_the_measures_that_say_alike():
     """A client found the page's three sections and no conclusion: in_short draws it from their figures."""
     same = _comparison(1.0, 0.98, 0.1, (0.9, 0.1)).in_short()
-    assert "give the same answer to 100% of the CMU test faces and 100% of the three amigos" in same
-    assert "(CKA 0.98 on the CMU test faces; 0.10 with a random copy)" in same
+    assert ("give the same answer to 100% of the CMU test faces and 100% of the three amigos (the same from 95% "
+            "of each)") in same
+    assert "(CKA 0.98 on the CMU test faces, 0.10 with a random copy)" in same
     assert "By all three measures they learned much the same thing" in same
     # a high CKA that a random copy reaches too is not "alike"; nor are answers that differ on 10%
     two = _comparison(0.9, 0.9, 0.8, (0.9, 0.1)).in_short()
     assert "hold different information" in two and "By one of the three measures" in two and "others, not" in two
     assert "By none of the three" in _comparison(0.5, 0.2, 0.1, (0.3, 0.1)).in_short()
+    # decision layers alike on CMU faces and not on the amigos are not alike: the amigos tell networks apart
+    mixed = _comparison(1.0, 0.99, 0.01, (0.9, 0.1), amigos_cka=(0.04, 0.28)).in_short()
+    assert ("hold much the same information on the CMU test faces, but not on the three amigos (CKA 0.99 on the CMU "
+            "test faces, 0.01 with a random copy; 0.04 on the three amigos, 0.28 with a random copy)") in mixed
+    assert "By two of the three measures" in mixed
     without_maps = _comparison(1.0, 0.98, 0.1, None).in_short()  # no atlas: two measures
     assert "By both measures they learned much the same thing" in without_maps and "HappyMaps" not in without_maps

@@ -280,14 +280,21 @@ class Comparison:
         said, alike = [], []
         shares = [f"{r['agreement']:.0%} of the {name}" for name, r in self.agreement.items()]
         alike.append(min(r["agreement"] for r in self.agreement.values()) >= SAME_ANSWERS)
-        said.append(f"give the same answer to {' and '.join(shares)}")
+        said.append(f"give the same answer to {' and '.join(shares)} (the same from {SAME_ANSWERS:.0%} of each)")
         decision = zoo.variant(self.a).decision_layer
-        cka = self.same_layer_cka(CMU).get(decision)
-        if cka is not None:
-            random = self.cka_random[CMU][decision]
-            alike.append(cka >= ALIKE and cka - random >= ABOVE_RANDOM)
-            said.append(f"their decision layers {'hold much the same' if alike[-1] else 'hold different'} information "
-                        f"(CKA {cka:.2f} on the {CMU}; {random:.2f} with a random copy)")
+        # on every set of faces: the decision layers of two networks can agree on CMU faces and not on others
+        figures = {inputs: (cka, self.cka_random[inputs][decision]) for inputs in self.cka
+                   if (cka := self.same_layer_cka(inputs).get(decision)) is not None}
+        if figures:
+            alike_on = [inputs for inputs, (cka, random) in figures.items()
+                        if cka >= ALIKE and cka - random >= ABOVE_RANDOM]
+            alike.append(len(alike_on) == len(figures))
+            holds = ("hold much the same information" if alike[-1] else "hold different information" if not alike_on
+                     else f"hold much the same information on the {' and '.join(alike_on)}, but not on the "
+                          f"{' and '.join(i for i in figures if i not in alike_on)}")
+            said.append(f"their decision layers {holds} (CKA "
+                        + "; ".join(f"{cka:.2f} on the {inputs}, {random:.2f} with a random copy"
+                                    for inputs, (cka, random) in figures.items()) + ")")
         maps = self.happymaps.get(decision)
         if maps is not None:
             alike.append(maps.mean >= ALIKE and maps.mean - maps.baseline >= ABOVE_RANDOM)
