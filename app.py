@@ -73,11 +73,11 @@ with tab_arch:
     st.dataframe(pd.DataFrame(layers), hide_index=True, width="stretch", height=38 + 35 * len(layers),
                  column_config={"parameters": st.column_config.NumberColumn(format="localized")})
 with tab_curves:
-    ui.chart(plots.training_curves(history))
+    ui.chart(plots.training_curves(history, test_label))
     st.caption(f"{metrics['epochs']} epochs, {metrics['training_seconds']:.0f} s on the training machine.")
 with tab_confusion:
     cols = st.columns(3, vertical_alignment="bottom")  # a title on two lines keeps its matrix in line
-    for col, (key, title) in zip(cols, (("test", "CMU test"), ("three_amigos", "Three amigos, face framed"),
+    for col, (key, title) in zip(cols, (("test", test_label), ("three_amigos", "Three amigos, face framed"),
                                         ("three_amigos_full_frame", "Three amigos, whole frame"))):
         with col:
             ui.chart(plots.confusion_matrix(metrics["confusion"][key], metrics["classes"], title))

@@ -101,7 +101,7 @@ if result.happymaps:
         f"For each layer both networks have, the units of {variant} are paired one to one with units of {other} "
         "(as many pairs as the smaller layer has units), so that "
         "the pairs' pictures are as alike as possible (what each adds to the average face, correlated: 1 the same "
-        "picture, 0 unrelated). Gray: the same for units paired at random. Where every unit of a layer draws "
+        "picture, 0 unrelated, below 0 opposite: one brighter where the other is darker). Gray: the same for units paired at random. Where every unit of a layer draws "
         "nearly the same picture, random pairs score high too, and a high match means little.")
     st.caption(" · ".join(f"{result.label(layer)}: {len(m.pairs)} pairs of {m.units_a} × {m.units_b} units"
                           for layer, m in result.happymaps.items()))

@@ -77,6 +77,17 @@ def test_a_chart_never_zooms_and_its_title_wraps_as_text_above_it():
     assert "**Three amigos, face framed**" in [m.value for m in at.markdown]
 
 
+def test_an_experiment_2_networks_curves_and_matrix_name_its_test_faces_held_out_people():
+    import json
+
+    at = fresh()
+    at.sidebar.selectbox(key="variant").set_value("ex2-4").run()
+    assert_healthy(at)
+    names = {trace.get("name") for c in at.get("plotly_chart") for trace in json.loads(c.proto.spec)["data"]}
+    assert "CMU, 4 held-out people" in names and "test" not in names
+    assert "**CMU, 4 held-out people**" in [m.value for m in at.markdown]  # the confusion matrix's title
+
+
 def test_a_charts_title_as_text_keeps_its_words_and_no_markdown_of_its_own():
     import ui
 
@@ -656,9 +667,10 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     spec, model = zoo.variant("exp0"), zoo.load("exp0")
     cmu, amigos = diagnosis.cmu_set(spec), diagnosis.amigo_set(None)
     rows = diagnosis.interventions(model, spec.classes, amigos, cmu)
-    swap = rows["CMU background"]["left_recall"]
     text = " ".join(m.value for m in at.markdown)
-    assert f"**{rows['as is']['left_recall']:.0%}** of the faces looking left as they are, and **{swap:.0%}**" in text
+    assert diagnosis.what_moves_it(rows, amigos.name) in text
+    assert (f"**{rows['as is']['left_recall']:.0%}** of the faces looking left as they are, "
+            f"**{rows['face hidden']['left_recall']:.0%}** with the face hidden") in text
     assert any("Gourier" in c.value for c in at.caption), "the page shows Pointing'04 photos: cite"
     scores = zoo.read_json("exp0", "metrics.json")["accuracy"]
     # the edited pictures "as is" are the photos the headline's accuracy counts: the same figure

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from vislib import diagnosis, settings, zoo
+from vislib import augment, diagnosis, settings, zoo
 
 
 def region_model(rows=slice(0, 20), cols=slice(0, 20)):
@@ -57,6 +57,27 @@ def test_edits_change_only_the_face_or_only_the_background():
     np.testing.assert_array_equal(edited["background hidden"][face], x[face])
     assert np.all(edited["background hidden"][~face] == 0.5)
     np.testing.assert_array_equal(edited["CMU background"][face], x[face])
+    head = augment.head_mask(x.shape[1:]) > 0.999  # the head's oval, away from its softened edge
+    np.testing.assert_allclose(edited["CMU backdrop"][:, head], x[:, head], atol=1e-3)
+    assert not np.allclose(edited["CMU backdrop"][:, ~head], x[:, ~head])
+
+
+def _rows(**recall):
+    return {k: {"left_recall": recall.get(k.replace(" ", "_"), 0.9)} for k in diagnosis.EDITS}
+
+
+def test_what_moves_it_says_what_each_edit_does_and_what_the_rule_concludes():
+    reads_the_face = diagnosis.what_moves_it(_rows(as_is=0.9, face_hidden=0.2), "three amigos")
+    assert reads_the_face.startswith("On the three amigos it finds **90%** of the faces looking left as they are, "
+                                     "**20%** with the face hidden")
+    assert "it uses the face" in reads_the_face and "outside the face box, the outline" not in reads_the_face
+    outside = diagnosis.what_moves_it(_rows(as_is=0.9, face_hidden=0.9, CMU_background=0.0), "three amigos")
+    assert "it decides from outside the face box" in outside and "The backdrop alone changes little" in outside
+    studio = diagnosis.what_moves_it(_rows(as_is=0.0, face_hidden=0.0, CMU_background=0.4, CMU_backdrop=0.96), "x")
+    assert "With only the backdrop replaced it finds 96% of them, not 0%: it looks for the CMU studio" in studio
+    behind = diagnosis.what_moves_it(_rows(as_is=0.93, face_hidden=0.93, CMU_background=0.0, CMU_backdrop=0.56), "x")
+    assert "finds 56% of them, not 93%, the head unchanged: what lies behind the head still counts" in behind
+    assert diagnosis.what_moves_it(_rows(as_is=float("nan")), "x") == "The x include no face looking left."
 
 
 def test_interventions_see_that_hiding_what_the_model_reads_changes_its_decision():
@@ -103,6 +124,8 @@ def test_on_the_real_data_exp0_decides_from_the_background():
     cmu_rows = diagnosis.interventions(model, spec.classes, cmu, cmu)
     assert amigo_rows["as is"]["left_recall"] == 0.0
     assert amigo_rows["CMU background"]["left_recall"] > 0.2
+    # the backdrop alone, the whole head kept: the studio behind the head is what it looks for
+    assert amigo_rows["CMU backdrop"]["left_recall"] > 0.5
     assert cmu_rows["background hidden"]["left_recall"] < cmu_rows["as is"]["left_recall"]
 
 

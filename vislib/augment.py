@@ -171,7 +171,24 @@ def erase(p: float = 0.5, area: tuple[float, float] = (0.02, 0.15)) -> Transform
     return apply
 
 
-def background(p: float = 0.5, centre=(0.47, 0.5), radii=(0.34, 0.3), jitter: float = 0.06,
+HEAD_CENTRE, HEAD_RADII = (0.47, 0.5), (0.34, 0.3)  # the head's oval in an upload's framing, in fractions of (h, w)
+
+
+def head_mask(shape, centre=HEAD_CENTRE, radii=HEAD_RADII, shoulders: bool = True):
+    """(h, w) in [0, 1]: 1 on the head's oval (and the neck and shoulders below its centre), 0 on the backdrop,
+    the edge softened; centre and radii in fractions of height and width."""
+    import cv2
+
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cy, cx, ry, rx = centre[0] * h, centre[1] * w, radii[0] * h, radii[1] * w
+    inside = (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1).astype(np.float32)
+    if shoulders:  # neck and shoulders stay
+        inside[int(min(h - 1, cy)):, int(max(0, cx - rx)):int(min(w, cx + rx))] = 1
+    return cv2.GaussianBlur(inside, (0, 0), 2.0)
+
+
+def background(p: float = 0.5, centre=HEAD_CENTRE, radii=HEAD_RADII, jitter: float = 0.06,
                shoulders: bool = True) -> Transform:
     """With probability p, replace what lies outside an ellipse around the head with a random
     backdrop (a flat grey in [0.1, 0.9] plus a smooth random shade), edges softened.
@@ -186,14 +203,10 @@ def background(p: float = 0.5, centre=(0.47, 0.5), radii=(0.34, 0.3), jitter: fl
     def apply(images, rng):
         out = images.copy()
         h, w = images.shape[1:3]
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         for i in np.flatnonzero(rng.random(len(images)) < p):
-            cy, cx = (centre[0] + rng.uniform(-jitter, jitter)) * h, (centre[1] + rng.uniform(-jitter, jitter)) * w
-            ry, rx = (radii[0] + rng.uniform(-jitter, jitter)) * h, (radii[1] + rng.uniform(-jitter, jitter)) * w
-            inside = (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1).astype(np.float32)
-            if shoulders:  # neck and shoulders stay
-                inside[int(min(h - 1, cy)):, int(max(0, cx - rx)):int(min(w, cx + rx))] = 1
-            mask = cv2.GaussianBlur(inside, (0, 0), 2.0)
+            moved = (centre[0] + rng.uniform(-jitter, jitter), centre[1] + rng.uniform(-jitter, jitter))
+            sized = (radii[0] + rng.uniform(-jitter, jitter), radii[1] + rng.uniform(-jitter, jitter))
+            mask = head_mask((h, w), moved, sized, shoulders)
             shade = cv2.resize(rng.uniform(-0.15, 0.15, (3, 3)).astype(np.float32), (w, h),
                                interpolation=cv2.INTER_CUBIC)
             backdrop = np.clip(rng.uniform(0.1, 0.9) + shade, 0, 1)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from vislib import attribution, autodiff, data, imaging, settings, zoo
+from vislib import attribution, augment, autodiff, data, imaging, settings, zoo
 
 METHODS = ("saliency", "smoothgrad", "gradcam", "gradcam++", "occlusion")
 FRACTIONS = np.round(np.linspace(0.0, 0.5, 11), 3)
@@ -169,6 +169,8 @@ EDITS = {
     "face hidden": "the face box filled with the picture's mean background gray",
     "background hidden": "everything outside the face box set to mid-gray",
     "CMU background": "everything outside the face box replaced by the average CMU picture",
+    "CMU backdrop": "the head, neck and shoulders kept (an oval around the head and the band below it), only the "
+                    "backdrop replaced by the average CMU picture",
     "CMU brightness": "the whole picture scaled to the average CMU brightness",
 }
 
@@ -180,11 +182,13 @@ def edits(faces: FaceSet, reference: FaceSet) -> dict[str, np.ndarray]:
     cmu_mean = reference.inputs[..., 0].mean(axis=0)
     background_mean = np.array([xi[~m].mean() if (~m).any() else xi.mean() for xi, m in zip(x, face)])
     target_mean = float(reference.inputs.mean())
+    head = augment.head_mask(x.shape[1:])[None]  # where an upload's framing puts the head (as training's backdrops)
     out = {
         "as is": x,
         "face hidden": np.where(face, background_mean[:, None, None], x),
         "background hidden": np.where(face, x, 0.5),
         "CMU background": np.where(face, x, cmu_mean[None]),
+        "CMU backdrop": head * x + (1 - head) * cmu_mean[None],
         "CMU brightness": np.clip(x * (target_mean / np.maximum(x.mean(axis=(1, 2), keepdims=True), 1e-6)), 0, 1),
     }
     return {k: v[..., None].astype(np.float32) for k, v in out.items()}
@@ -207,6 +211,38 @@ def interventions(model: keras.Model, classes, faces: FaceSet, reference: FaceSe
             "left_score": float(scores[:, left_index].mean()),
         }
     return results
+
+
+CHANGES_A_LOT, CHANGES_LITTLE = 0.2, 0.1  # of "left" recall: what `what_moves_it` calls a lot, and little
+
+
+def what_moves_it(rows: dict, name: str) -> str:
+    """`interventions`' figures for one set of faces in plain sentences: what each edit does to the share of
+    "left" faces found, and what the page's rule concludes from it."""
+    found = {k: v["left_recall"] for k, v in rows.items()}
+    as_is = found["as is"]
+    if not np.isfinite(as_is):
+        return f"The {name} include no face looking left."
+    said = (f"On the {name} it finds **{as_is:.0%}** of the faces looking left as they are, **{found['face hidden']:.0%}** "
+            f"with the face hidden, **{found['CMU background']:.0%}** with everything outside the face box replaced "
+            f"by the CMU studio's average picture, and **{found['CMU backdrop']:.0%}** with only the backdrop "
+            f"replaced (the head, neck and shoulders kept).")
+    face, around, backdrop = (as_is - found["face hidden"], as_is - found["CMU background"],
+                              found["CMU backdrop"] - as_is)
+    if face >= CHANGES_A_LOT:
+        said += f" Hiding the face costs {face:.0%} of them: it uses the face."
+    elif around >= CHANGES_A_LOT:
+        said += (" Hiding the face changes little while replacing everything around it changes a lot: it decides "
+                 "from outside the face box, the outline of the head, the hair, the shoulders or what lies behind.")
+    with_backdrop = f"With only the backdrop replaced it finds {found['CMU backdrop']:.0%} of them, not {as_is:.0%}"
+    if backdrop >= CHANGES_A_LOT:
+        said += (f" {with_backdrop}: it looks for the CMU studio behind a face turned left, and fails elsewhere "
+                 f"because the studio changed.")
+    elif backdrop <= -CHANGES_A_LOT:
+        said += f" {with_backdrop}, the head unchanged: what lies behind the head still counts in its decision."
+    elif abs(backdrop) <= CHANGES_LITTLE:
+        said += " The backdrop alone changes little."
+    return said
 
 
 # ---------------------------------------------------------------- can the maps be trusted

@@ -98,11 +98,14 @@ def normalise_maps(maps: np.ndarray) -> np.ndarray:
     return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1), 0.0)
 
 
-def training_curves(history: dict) -> go.Figure:
+def training_curves(history: dict, test_name: str = "test") -> go.Figure:
+    """Loss and accuracy by epoch, on the training faces and on the test faces (named `test_name` in the legend:
+    Experiment 2's are held-out people)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     for col, metric in ((1, "loss"), (2, "accuracy")):
         for split in ("train", "test"):
-            fig.add_trace(go.Scatter(x=history["epoch"], y=history[split][metric], name=split,
+            fig.add_trace(go.Scatter(x=history["epoch"], y=history[split][metric],
+                                     name=test_name if split == "test" else split,
                                      line={"color": COLORS[split]}, showlegend=col == 1), row=1, col=col)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
