@@ -199,6 +199,10 @@ st.dataframe(rows, hide_index=True, width="stretch", column_config={
         "random order", help="The same, removing pixels in a random order."),
     "beats random": st.column_config.CheckboxColumn(
         "beats random", help="Deletion lowers the score faster than random removal.")})
+st.caption("**like random**: how alike the map and the same method's map on a network with random weights are, from "
+           "0 (unrelated) to 1 (the same); under 0.5 passes. **deletion** and **random order**: how much of the "
+           "decided class's score (its probability, or its output for a linear decision) is left on average while the "
+           "pixels are removed in the map's order or at random; the map's order should leave less.")
 ui.chart(plots.deletion_curves({attribution.LABELS[m]: c for m, c in checks.items()},
                                "Deletion: the decided class's score as pixels are removed"))
 trusted = [r["method"] for r in rows if r["passes randomisation (< 0.5)"] and r["beats random"]]
