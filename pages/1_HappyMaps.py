@@ -529,9 +529,9 @@ for column, name in zip(st.columns(len(panels)), panels):
                 st.caption(f"r: – for {len(alive) - len(compared)} of {len(alive)} units: their map, here or on "
                            f"the random network, stayed {'the mean face' if from_mean else 'flat'}, so there is "
                            f"nothing to compare.")
-        if stale and (sanity or top):  # a check drawn beside maps of other settings would mislead
+        if stale and (sanity or top) and not stale_panels - {name}:  # said once, in the first panel out of date
             st.info(f"The {' and the '.join(w for w, on in (('sanity check', sanity), ('training faces', top)) if on)} "
-                    "appear beside maps of these settings: press **Regenerate**.")
+                    "are shown only beside maps of the settings chosen: press **Regenerate** to see them.")
         if top and not stale:  # both networks side by side: what excites each unit, in either
             try:
                 reads_logit = here.reads_logit(here_layer, chosen)
@@ -563,8 +563,8 @@ if len(drawn) == 2 and all(len(maps) for maps, _ in drawn.values()):
     similarity = comparing.correlation_matrix(maps_a, maps_b)  # what each built: `happymaps.built`
     rows, cols = comparing.best_matching(similarity)
     if stale_panels:
-        whose = " and ".join(n for n in panels if n in stale_panels)
-        st.warning(f"The number below is **out of date**, like {whose}'s maps: it measures the maps on screen, not "
+        whose = " and ".join(f"{n}'s" for n in panels if n in stale_panels)
+        st.warning(f"The number below is **out of date**, like {whose} maps: it measures the maps on screen, not "
                    "these settings. Press **Regenerate** to compare these settings.")
     st.metric("How alike the two sets of HappyMaps are (matched r)",
               f"{similarity[rows, cols].mean():.2f}",

@@ -265,10 +265,11 @@ shown_method, note = method, None
 if not attribution.shows_something(heat.heatmap):
     almost = bool(heat.heatmap.any())  # a speck, e.g. one cell in a corner, that would read as "it looks there"
     occluding = f"hiding any one patch of it does not change the score of “{target}”"
-    why = (f"Grad-CAM keeps only the regions of {layer} whose features raise the score of “{target}” on "
-           f"average over the whole layer. Here {'nearly ' if almost else ''}every feature that fires pulls that "
-           f"average down: this network's dense layers read a feature differently depending on where it is, and "
-           f"Grad-CAM's averaging cancels it out"
+    why = (f"{attribution.LABELS[method]} weighs each feature of {layer} by how its gradient raises the score of "
+           f"“{target}” over the whole layer, and keeps only the regions where the weighted features add up to more "
+           f"than nothing. Here {'nearly ' if almost else ''}every feature that fires is weighed down: this network's "
+           f"dense layers read a feature differently depending on where it is, and one weight for the whole layer "
+           f"cancels it out"
            if uses_layer else occluding if method == "occlusion" else
            f"the score of “{target}” does not change with any single pixel here (zero gradient)")
     what = ("shows almost nothing for this photo (less than 1% of its map reaches a twentieth of its brightest "

@@ -8,7 +8,7 @@ import shell
 shell.open_page("Why it fails", "Why does it fail on new people?")
 with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
     import ui
-    from vislib import attribution, data, diagnosis, plots, settings, zoo
+    from vislib import attribution, data, diagnosis, plots, report, settings, zoo
 
 st.markdown(
     "The original study's seven networks score about 100% on CMU test faces, yet say “not left” to nearly every "
@@ -21,7 +21,8 @@ spec = zoo.variant(variant)
 network = ui.load_or_stop(ui.model, variant)
 scores = ui.load_or_stop(ui.metrics, variant)["accuracy"]
 found_left = scores["three_amigos"].get("left_recall")
-st.markdown(f"**{variant}** scores **{scores['test']:.1%}** on its CMU test faces and "
+test_meaning = report.cmu_test_label(ui.metrics(variant))[1]  # the same people, or people held out
+st.markdown(f"**{variant}** scores **{scores['test']:.1%}** on {test_meaning} and "
             f"**{scores['three_amigos']['overall']:.1%}** on the three amigos"
             + (f", where it finds **{found_left:.1%}** of the faces looking left." if found_left is not None else "."))
 
@@ -162,7 +163,8 @@ if "left" in spec.classes:
                f"finds: the edits need its face box), so their “as is” figures need not match the "
                f"{scores['test']:.1%} above, which counts every test face.")
     st.markdown(diagnosis.what_moves_it(edited[amigos.name], amigos.name))
-    st.markdown(diagnosis.what_moves_it(edited[cmu.name], f"{len(cmu)} CMU faces above"))
+    st.markdown(" ".join([diagnosis.what_moves_it(edited[cmu.name], f"{len(cmu)} CMU faces above", own_studio=True),
+                          diagnosis.two_studios(edited[amigos.name], edited[cmu.name])]))
 else:
     st.info(f"{variant} answers four pose classes; the edits of section 3 are measured for the “looks left” variants.")
 

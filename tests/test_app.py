@@ -176,12 +176,12 @@ def test_side_by_side_out_of_date_maps_make_their_likeness_out_of_date_and_the_c
     assert not any("out of date" in w.value for w in at.warning)  # the atlas's own settings: current
     assert at.metric[0].label.startswith("How alike")
     at.sidebar.select_slider(key="hm_decay").set_value(0.3).run()  # no map computed for these settings yet
-    assert any("number below is **out of date**, like exp0 and ex1-1's maps" in w.value for w in at.warning)
+    assert any("number below is **out of date**, like exp0's and ex1-1's maps" in w.value for w in at.warning)
     at.sidebar.toggle(key="hm_sanity").set_value(True).run()
     at.sidebar.toggle(key="hm_top").set_value(True).run()
     assert_healthy(at)
-    assert sum("sanity check and the training faces appear beside maps of these settings" in i.value
-               for i in at.info) == 2  # one a panel
+    assert sum("sanity check and the training faces are shown only beside maps of the settings chosen" in i.value
+               for i in at.info) == 1  # said once, not in both panels
 
 
 def test_the_offer_of_a_better_preset_is_made_at_the_default_only():
@@ -657,6 +657,21 @@ def test_another_variants_damaged_metrics_file_is_named_and_the_overview_still_w
         assert any("Gourier" in c.value for c in at.caption)
     finally:
         st.cache_data.clear()
+
+
+def test_why_it_fails_says_which_cmu_faces_and_reconciles_the_two_studios_for_ex2_4():
+    from vislib import diagnosis
+
+    at = fresh().switch_page(WHY).run()
+    at.sidebar.selectbox(key="variant").set_value("ex2-4").run()
+    assert_healthy(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "on the CMU faces of 4 people held out of this network's training" in text  # not "its CMU test faces"
+    spec, model = zoo.variant("ex2-4"), zoo.load("ex2-4")
+    cmu, amigos = diagnosis.cmu_set(spec), diagnosis.amigo_set(None)
+    said = diagnosis.two_studios(diagnosis.interventions(model, spec.classes, amigos, cmu),
+                                 diagnosis.interventions(model, spec.classes, cmu, cmu))
+    assert said and said in text  # "on CMU's it needs the face, on the amigos' …": the two conclusions reconciled
 
 
 def test_why_it_fails_states_the_figures_that_diagnosis_computes():

@@ -92,7 +92,7 @@ def test_the_honesty_verdict_judges_the_figure_it_prints(monkeypatch):
     assert "(median of |r|): <b>0.46</b>, high" in section
     found["r"] = np.array([0.11, 0.47])  # a low median beside one high picture: not called "near 0"
     section = client_report._happymaps("ex2-4", True)
-    assert "<b>0.29</b>, under 0.3: the pictures come mostly from what the network learned" in section
+    assert "<b>0.29</b>, low, under 0.3: the pictures come mostly from what the network learned" in section
 
 
 def test_the_report_asks_the_question_of_its_network_and_its_notes_fit_four_classes():

@@ -190,18 +190,21 @@ def _comparison(agreement, cka, cka_random, maps, amigos_cka=None):
 def test_the_comparison_in_short_counts_the_measures_that_say_alike():
     """A client found the page's three sections and no conclusion: in_short draws it from their figures."""
     same = _comparison(1.0, 0.98, 0.1, (0.9, 0.1)).in_short()
-    assert ("give the same answer to 100% of the CMU test faces and 100% of the three amigos (the same from 95% "
-            "of each)") in same
+    assert ("give the same answer to 100% of the CMU test faces and 100% of the three amigos (alike from 95% on "
+            "each set)") in same
     assert "(CKA 0.98 on the CMU test faces, 0.10 with a random copy)" in same
     assert "By all three measures they learned much the same thing" in same
     # a high CKA that a random copy reaches too is not "alike"; nor are answers that differ on 10%
     two = _comparison(0.9, 0.9, 0.8, (0.9, 0.1)).in_short()
-    assert "hold different information" in two and "By one of the three measures" in two and "others, not" in two
+    assert "hold different information" in two and "By one of the three measures (their HappyMaps)" in two
+    assert "by the others (their answers and their decision layers), not." in two
     assert "By none of the three" in _comparison(0.5, 0.2, 0.1, (0.3, 0.1)).in_short()
     # decision layers alike on CMU faces and not on the amigos are not alike: the amigos tell networks apart
     mixed = _comparison(1.0, 0.99, 0.01, (0.9, 0.1), amigos_cka=(0.04, 0.28)).in_short()
     assert ("hold much the same information on the CMU test faces, but not on the three amigos (CKA 0.99 on the CMU "
             "test faces, 0.01 with a random copy; 0.04 on the three amigos, 0.28 with a random copy)") in mixed
-    assert "By two of the three measures" in mixed
+    assert ("By two of the three measures (their answers and their HappyMaps) they learned much the same thing; by "
+            "the other (their decision layers), not (a measure counts only where it holds on every set of faces).") \
+        in mixed
     without_maps = _comparison(1.0, 0.98, 0.1, None).in_short()  # no atlas: two measures
     assert "By both measures they learned much the same thing" in without_maps and "HappyMaps" not in without_maps

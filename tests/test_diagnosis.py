@@ -67,17 +67,30 @@ def _rows(**recall):
 
 
 def test_what_moves_it_says_what_each_edit_does_and_what_the_rule_concludes():
-    reads_the_face = diagnosis.what_moves_it(_rows(as_is=0.9, face_hidden=0.2), "three amigos")
-    assert reads_the_face.startswith("On the three amigos it finds **90%** of the faces looking left as they are, "
-                                     "**20%** with the face hidden")
-    assert "it uses the face" in reads_the_face and "outside the face box, the outline" not in reads_the_face
+    reads_the_face = diagnosis.what_moves_it(_rows(as_is=0.98, face_hidden=0.73), "three amigos")
+    assert reads_the_face.startswith("On the three amigos it finds **98%** of the faces looking left as they are, "
+                                     "**73%** with the face hidden, **90%** with everything outside the face box set "
+                                     "to gray")
+    # the points lost are the difference of the figures as printed (0.98 - 0.73 read "24%" before)
+    assert "Hiding the face costs 25 points: on these pictures it uses the face" in reads_the_face
     outside = diagnosis.what_moves_it(_rows(as_is=0.9, face_hidden=0.9, CMU_background=0.0), "three amigos")
-    assert "it decides from outside the face box" in outside and "The backdrop alone changes little" in outside
+    assert "on these pictures it decides from outside the face box" in outside
+    assert "The backdrop alone changes little" in outside
     studio = diagnosis.what_moves_it(_rows(as_is=0.0, face_hidden=0.0, CMU_background=0.4, CMU_backdrop=0.96), "x")
     assert "With only the backdrop replaced it finds 96% of them, not 0%: it looks for the CMU studio" in studio
     behind = diagnosis.what_moves_it(_rows(as_is=0.93, face_hidden=0.93, CMU_background=0.0, CMU_backdrop=0.56), "x")
     assert "finds 56% of them, not 93%, the head unchanged: what lies behind the head still counts" in behind
+    own = diagnosis.what_moves_it(_rows(as_is=0.93, face_hidden=0.0, CMU_backdrop=0.93), "CMU faces", own_studio=True)
+    assert "backdrop" not in own.split("shoulders kept).")[1]  # a CMU backdrop swapped for CMU's average says little
     assert diagnosis.what_moves_it(_rows(as_is=float("nan")), "x") == "The x include no face looking left."
+
+
+def test_two_studios_read_differently_is_said_only_when_the_rule_says_so():
+    amigos = _rows(as_is=0.93, face_hidden=0.93, CMU_background=0.0)  # outside the face box
+    cmu = _rows(as_is=0.93, face_hidden=0.0)  # the face
+    assert diagnosis.two_studios(amigos, cmu).startswith("So it reads the two studios' faces differently: on CMU's "
+                                                         "it needs the face")
+    assert diagnosis.two_studios(cmu, cmu) == ""
 
 
 def test_interventions_see_that_hiding_what_the_model_reads_changes_its_decision():

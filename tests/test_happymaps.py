@@ -979,7 +979,7 @@ def test_the_sanity_correlation_leaves_out_maps_that_stayed_their_start():
 
 
 def test_the_sanity_checks_figure_in_words_judges_the_figure_as_printed():
-    assert happymaps.sanity_verdict(0.12).startswith("under 0.3: the pictures come mostly from what the network")
+    assert happymaps.sanity_verdict(0.12).startswith("low, under 0.3: the pictures come mostly from what the network")
     assert happymaps.sanity_verdict(0.296).startswith("high")  # printed 0.30
     assert happymaps.sanity_verdict(0.69).startswith("high: part of what the pictures show comes from the method")
     assert happymaps.sanity_verdict(0.97).startswith("very high: a network with random weights draws nearly the same")

@@ -277,10 +277,11 @@ class Comparison:
         """The comparison in one paragraph of plain text for a reader who is not a specialist: the three
         measures of the decision (same answers, decision layers' CKA, decision units' HappyMaps), each
         judged alike by `SAME_ANSWERS` / `ALIKE` / `ABOVE_RANDOM`, and how many of them say alike."""
-        said, alike = [], []
+        said, alike, measures = [], [], []
         shares = [f"{r['agreement']:.0%} of the {name}" for name, r in self.agreement.items()]
         alike.append(min(r["agreement"] for r in self.agreement.values()) >= SAME_ANSWERS)
-        said.append(f"give the same answer to {' and '.join(shares)} (the same from {SAME_ANSWERS:.0%} of each)")
+        measures.append("their answers")
+        said.append(f"give the same answer to {' and '.join(shares)} (alike from {SAME_ANSWERS:.0%} on each set)")
         decision = zoo.variant(self.a).decision_layer
         # on every set of faces: the decision layers of two networks can agree on CMU faces and not on others
         figures = {inputs: (cka, self.cka_random[inputs][decision]) for inputs in self.cka
@@ -289,6 +290,7 @@ class Comparison:
             alike_on = [inputs for inputs, (cka, random) in figures.items()
                         if cka >= ALIKE and cka - random >= ABOVE_RANDOM]
             alike.append(len(alike_on) == len(figures))
+            measures.append("their decision layers")
             holds = ("hold much the same information" if alike[-1] else "hold different information" if not alike_on
                      else f"hold much the same information on the {' and '.join(alike_on)}, but not on the "
                           f"{' and '.join(i for i in figures if i not in alike_on)}")
@@ -298,15 +300,20 @@ class Comparison:
         maps = self.happymaps.get(decision)
         if maps is not None:
             alike.append(maps.mean >= ALIKE and maps.mean - maps.baseline >= ABOVE_RANDOM)
+            measures.append("their HappyMaps")
             said.append(f"their decision units draw {'alike' if alike[-1] else 'different'} HappyMaps "
                         f"({maps.mean:.2f} once paired; {maps.baseline:.2f} at random)")
         n, k = len(alike), sum(alike)
         words = {1: "one", 2: "two", 3: "three"}
         every = "both" if n == 2 else f"all {words[n]}"
+        yes = " and ".join(m for m, a in zip(measures, alike) if a)
+        no = " and ".join(m for m, a in zip(measures, alike) if not a)
+        on_every_set = " (a measure counts only where it holds on every set of faces)" if len(self.cka) > 1 else ""
         verdict = (f"By {every} measures they learned much the same thing (agreeing is not being right, "
-                   f"though)." if k == n else f"By none of the {words[n]} measures did they learn the same thing."
-                   if k == 0 else f"By {words[k]} of the {words[n]} measures they learned much the same thing; by "
-                   f"the other{'s' if n - k > 1 else ''}, not.")
+                   f"though)." if k == n else f"By none of the {words[n]} measures did they learn the same "
+                   f"thing{on_every_set}." if k == 0 else f"By {words[k]} of the {words[n]} measures ({yes}) they "
+                   f"learned much the same thing; by the other{'s' if n - k > 1 else ''} ({no}), not"
+                   f"{on_every_set}.")
         return f"{self.a} and {self.b} {'; '.join(said)}. {verdict}"
 
     def label(self, layer: str) -> str:

@@ -216,33 +216,63 @@ def interventions(model: keras.Model, classes, faces: FaceSet, reference: FaceSe
 CHANGES_A_LOT, CHANGES_LITTLE = 0.2, 0.1  # of "left" recall: what `what_moves_it` calls a lot, and little
 
 
-def what_moves_it(rows: dict, name: str) -> str:
+def what_decides(rows: dict) -> str | None:
+    """What the page's rule concludes from one set's figures: "face" (hiding it costs a lot), "outside" (hiding it
+    changes little, replacing everything around it a lot), or None."""
+    found = {k: round(100 * v["left_recall"]) for k, v in rows.items() if np.isfinite(v["left_recall"])}
+    if "as is" not in found:
+        return None
+    if found["as is"] - found["face hidden"] >= 100 * CHANGES_A_LOT:
+        return "face"
+    if found["as is"] - found["CMU background"] >= 100 * CHANGES_A_LOT:
+        return "outside"
+    return None
+
+
+def what_moves_it(rows: dict, name: str, own_studio: bool = False) -> str:
     """`interventions`' figures for one set of faces in plain sentences: what each edit does to the share of
-    "left" faces found, and what the page's rule concludes from it."""
+    "left" faces found, and what the page's rule concludes from it, on these pictures. own_studio: the set comes
+    from the CMU studio, whose backdrop replaced by its own average says little."""
     found = {k: v["left_recall"] for k, v in rows.items()}
-    as_is = found["as is"]
-    if not np.isfinite(as_is):
+    if not np.isfinite(found["as is"]):
         return f"The {name} include no face looking left."
-    said = (f"On the {name} it finds **{as_is:.0%}** of the faces looking left as they are, **{found['face hidden']:.0%}** "
-            f"with the face hidden, **{found['CMU background']:.0%}** with everything outside the face box replaced "
-            f"by the CMU studio's average picture, and **{found['CMU backdrop']:.0%}** with only the backdrop "
-            f"replaced (the head, neck and shoulders kept).")
-    face, around, backdrop = (as_is - found["face hidden"], as_is - found["CMU background"],
-                              found["CMU backdrop"] - as_is)
-    if face >= CHANGES_A_LOT:
-        said += f" Hiding the face costs {face:.0%} of them: it uses the face."
-    elif around >= CHANGES_A_LOT:
-        said += (" Hiding the face changes little while replacing everything around it changes a lot: it decides "
-                 "from outside the face box, the outline of the head, the hair, the shoulders or what lies behind.")
-    with_backdrop = f"With only the backdrop replaced it finds {found['CMU backdrop']:.0%} of them, not {as_is:.0%}"
-    if backdrop >= CHANGES_A_LOT:
+    points = {k: round(100 * v) for k, v in found.items()}  # differences of the figures as printed
+    said = (f"On the {name} it finds **{points['as is']}%** of the faces looking left as they are, "
+            f"**{points['face hidden']}%** with the face hidden, **{points['background hidden']}%** with everything "
+            f"outside the face box set to gray, **{points['CMU background']}%** with it replaced by the CMU studio's "
+            f"average picture, and **{points['CMU backdrop']}%** with only the backdrop replaced (the head, neck and "
+            f"shoulders kept).")
+    decides = what_decides(rows)
+    if decides == "face":
+        said += (f" Hiding the face costs {points['as is'] - points['face hidden']} points: on these pictures it "
+                 f"uses the face.")
+    elif decides == "outside":
+        said += (" Hiding the face changes little while replacing everything around it changes a lot: on these "
+                 "pictures it decides from outside the face box, the outline of the head, the hair, the shoulders or "
+                 "what lies behind.")
+    if own_studio:
+        return said
+    backdrop = points["CMU backdrop"] - points["as is"]
+    with_backdrop = f"With only the backdrop replaced it finds {points['CMU backdrop']}% of them, not {points['as is']}%"
+    if backdrop >= 100 * CHANGES_A_LOT:
         said += (f" {with_backdrop}: it looks for the CMU studio behind a face turned left, and fails elsewhere "
                  f"because the studio changed.")
-    elif backdrop <= -CHANGES_A_LOT:
+    elif backdrop <= -100 * CHANGES_A_LOT:
         said += f" {with_backdrop}, the head unchanged: what lies behind the head still counts in its decision."
-    elif abs(backdrop) <= CHANGES_LITTLE:
+    elif abs(backdrop) <= 100 * CHANGES_LITTLE:
         said += " The backdrop alone changes little."
     return said
+
+
+def two_studios(amigo_rows: dict, cmu_rows: dict) -> str:
+    """One sentence where the rule concludes differently on the two studios' faces, else ''."""
+    if (what_decides(cmu_rows), what_decides(amigo_rows)) == ("face", "outside"):
+        return ("So it reads the two studios' faces differently: on CMU's it needs the face, on the amigos' the "
+                "outline of the head, the hair and what lies around it are enough.")
+    if (what_decides(cmu_rows), what_decides(amigo_rows)) == ("outside", "face"):
+        return ("So it reads the two studios' faces differently: on the amigos' it needs the face, on CMU's what "
+                "lies outside the face box is enough.")
+    return ""
 
 
 # ---------------------------------------------------------------- can the maps be trusted

@@ -249,7 +249,7 @@ def sanity_verdict(resemblance: float) -> str:
     """The sanity check's median |r| in words, judged on the figure as printed (two decimals)."""
     printed = round(float(resemblance), 2)
     if printed < LEARNED_BELOW:
-        return f"under {LEARNED_BELOW:g}: the pictures come mostly from what the network learned"
+        return f"low, under {LEARNED_BELOW:g}: the pictures come mostly from what the network learned"
     if printed < METHOD_FROM:
         return "high: part of what the pictures show comes from the method, not from training"
     return ("very high: a network with random weights draws nearly the same pictures, so they show the method "
