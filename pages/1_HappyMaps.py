@@ -375,7 +375,7 @@ panels = [variant] + ([compare] if compare != "(none)" else [])
 drawn = {}  # panel -> (what its maps built, labels): the side-by-side comparison as a number
 stale_panels = set()  # panels whose maps on screen are out of date
 top_sheets = []  # (network, sheet, caption): side by side, a column is too narrow for ten tiles a row
-additions = []  # (where, what the maps built, labels, words): drawn after the loop, on one scale side by side
+additions = []  # (where, what the maps built, labels, words, own colour limit): side by side, drawn again on one scale
 compare_cols = 4 if len(panels) > 1 else None
 scale = 3
 for column, name in zip(st.columns(len(panels)), panels):
