@@ -19,9 +19,10 @@ st.markdown(
 variant = ui.variant_picker()
 spec = zoo.variant(variant)
 network = ui.load_or_stop(ui.model, variant)
-scores = ui.load_or_stop(ui.metrics, variant)["accuracy"]
+metrics = ui.load_or_stop(ui.metrics, variant)
+scores = metrics["accuracy"]
 found_left = scores["three_amigos"].get("left_recall")
-test_meaning = report.cmu_test_label(ui.metrics(variant))[1]  # the same people, or people held out
+test_meaning = report.cmu_test_label(metrics)[1]  # the same people, or people held out
 st.markdown(f"**{variant}** scores **{scores['test']:.1%}** on {test_meaning} and "
             f"**{scores['three_amigos']['overall']:.1%}** on the three amigos"
             + (f", where it finds **{found_left:.1%}** of the faces looking left." if found_left is not None else "."))
