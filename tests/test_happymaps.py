@@ -63,8 +63,14 @@ retraces = (step_fn._cache_size() if hasattr(step_fn, "_cache_size") else 0) - t
 recompiles = engine.compilations - compilations
 others = [engine.layer(c["layer"], c["units"], happymaps.Settings.from_preset(c["preset"], steps=c["steps"], seed=c["seed"]),
                        every=c["steps"]) for c in {image_cases!r}]
+if happymaps.autodiff.backend() == "jax":
+    import jax
+    full_float32 = jax.config.jax_default_matmul_precision == "highest"
+else:
+    import torch
+    full_float32 = not (torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32)
 np.savez(sys.argv[1], images=result.images, values=result.values, moved_finite=np.isfinite(again.images).all(),
-         recompiles=recompiles, retraces=retraces,
+         recompiles=recompiles, retraces=retraces, full_float32=full_float32,
          **{{f"images_{{i}}": r.images for i, r in enumerate(others)}}, **{{f"values_{{i}}": r.values for i, r in enumerate(others)}})
 """
 
@@ -628,6 +634,15 @@ def test_the_other_backends_give_the_same_happymaps(engine, other_backend_runs, 
     # the GPU path (JAX, PyTorch) keeps the promise too: moving sliders recompiles nothing
     assert bool(theirs["moved_finite"])
     assert int(theirs["recompiles"]) == 0 and int(theirs["retraces"]) == 0
+    # and computes in full float32 on a GPU, not TF32: an H200 drew maps 0.07 away from the CPU's without it
+    assert bool(theirs["full_float32"])
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the other backends are checked in their runs above")
+def test_tensorflow_computes_in_full_float32_on_a_gpu():
+    import tensorflow as tf
+
+    assert not tf.config.experimental.tensor_float_32_execution_enabled()
 
 
 # ---- 10. tf-keras-vis as an oracle

@@ -24,7 +24,8 @@ def test_standardise_ignores_exposure_and_contrast():
 
 def test_standardise_keeps_a_flat_image_finite():
     out = keras.ops.convert_to_numpy(preprocessing.Standardise()(np.full((1, 60, 64, 1), 0.7, np.float32)))
-    assert np.isfinite(out).all() and np.abs(out).max() < 1e-5
+    # ~0, not 0: a backend's float32 mean of 0.7s may miss 0.7 by 1e-5 (JAX: 1.4e-4 out); no floor gives ~1
+    assert np.isfinite(out).all() and np.abs(out).max() < 1e-3
 
 
 def test_local_contrast_ignores_a_slow_shade_and_keeps_edges():

@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from vislib import data, preprocessing, settings
+from vislib import autodiff, data, preprocessing, settings  # autodiff: full float32 on GPUs
 
 
 @dataclass(frozen=True)
