@@ -97,11 +97,11 @@ st.caption(f"CMU faces: {settings.CMU_CITATION}")
 
 # ---------------------------------------------------------------- 1. what it is shown
 st.header("1. What the network is shown")
-st.markdown(f"{len(cmu)} of the CMU test faces (the first whose face the upload path's detector finds, so we know "
+st.markdown(f"{len(cmu)} of the {cmu.name} (the first whose face the upload path's detector finds, so we know "
             f"where the face is) and {len(amigos)} of the {all_amigos} three-amigos photos (spread over the set), "
             f"framed around the database's face box as the accuracy figures frame them. Sections 2 and 4 use these; "
-            f"section 3 edits all {all_amigos} amigos photos, and section 4 counts empty Grad-CAM maps on every CMU "
-            f"test face the network can be given. The red box is the face.")
+            f"section 3 edits all {all_amigos} amigos photos, and section 4 counts empty Grad-CAM maps on all the "
+            f"{cmu.name} the network can be given. The red box is the face.")
 c1, c2 = st.columns(2)
 for column, faces in zip((c1, c2), (cmu, amigos)):
     with column:
@@ -160,7 +160,7 @@ if "left" in spec.classes:
              "“left” faces found (recall)": {k: v["left_recall"] for k, v in rows.items()}},
             f"{name} ({all_amigos if name == amigos.name else len(cmu)} pictures): decisions on edited pictures"))
     st.caption(" · ".join(f"**{k}**: {v}" for k, v in diagnosis.EDITS.items()))
-    st.caption(f"The CMU pictures are the {len(cmu)} test faces shown in section 1 (those whose face the detector "
+    st.caption(f"The CMU pictures are the {len(cmu)} faces shown in section 1 (those whose face the detector "
                f"finds: the edits need its face box), so their “as is” figures need not match the "
                f"{scores['test']:.1%} above, which counts every test face.")
     st.markdown(diagnosis.what_moves_it(edited[amigos.name], amigos.name))
@@ -215,18 +215,18 @@ if "left" in spec.classes:
     counts = empty_maps(variant)
     st.subheader("Why Grad-CAM is sometimes empty")
     if counts["judged_left"] == 0:
-        st.markdown(f"This network judges none of its {counts['faces']} CMU test faces “left”: there is no “left” "
+        st.markdown(f"This network judges none of its {counts['faces']} {cmu.name} “left”: there is no “left” "
                     f"map to check.")
     elif counts["gradcam_empty"] == 0:
         st.markdown(
             f"For this network Grad-CAM shows something on every one of the {counts['judged_left']} of its "
-            f"{counts['faces']} CMU test faces it judges “left”. Grad-CAM gives each feature of the last conv "
+            f"{counts['faces']} {cmu.name} it judges “left”. Grad-CAM gives each feature of the last conv "
             f"layer one weight, its gradient "
             f"averaged over the whole picture, and keeps only the places where the weighted sum is positive, so on "
             f"some networks it is empty for some faces; on those, this section says how many and why.")
     else:
         st.markdown(
-            f"Of the {counts['judged_left']} of its {counts['faces']} CMU test faces this network judges “left”, "
+            f"Of the {counts['judged_left']} of its {counts['faces']} {cmu.name} this network judges “left”, "
             f"Grad-CAM shows nothing "
             f"for **{counts['gradcam_empty']}**. Grad-CAM gives each feature of the last conv layer one weight, its "
             f"gradient averaged over the whole picture, and keeps only the places where the weighted sum is "

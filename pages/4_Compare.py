@@ -60,6 +60,7 @@ st.caption("Answers compared as “left” or “not left”"
            + (": the four-pose network's “left” is “left”, its other three poses are “not left”." if pose else ".")
            + " Two networks that both always answer “not left” agree 100% on the three amigos and are both wrong "
              "on every left-looking photo: agreement is not accuracy.")
+st.caption(compare.cmu_faces_note(variant, other, result.inputs[compare.CMU]))
 
 # ---------------------------------------------------------------- CKA
 st.header("Do their layers hold the same information?")

@@ -208,3 +208,13 @@ def test_the_comparison_in_short_counts_the_measures_that_say_alike():
         in mixed
     without_maps = _comparison(1.0, 0.98, 0.1, None).in_short()  # no atlas: two measures
     assert "By both measures they learned much the same thing" in without_maps and "HappyMaps" not in without_maps
+
+
+def test_the_cmu_faces_note_says_whom_each_network_trained_on(monkeypatch):
+    assert "(exp0: all 20; ex1-1: all 20)" in compare.cmu_faces_note("exp0", "ex1-1", 124)
+    note = compare.cmu_faces_note("exp0", "ex2-4", 124)
+    assert "the same 124 pictures" in note and "ex2-4: 16 of the 20, 4 held out" in note
+    def damaged(name, file, root=None):
+        raise zoo.ModelLoadError("damaged")
+    monkeypatch.setattr(zoo, "read_json", damaged)  # no metrics: still a sentence, without a made-up count
+    assert "ex2-4: most of the 20" in compare.cmu_faces_note("exp0", "ex2-4", 124)

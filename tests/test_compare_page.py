@@ -37,3 +37,11 @@ def test_choosing_another_network_b_and_the_amigos_reruns_cleanly():
     at.radio(key="compare_inputs").set_value("three amigos").run()
     assert not at.exception and not at.error
     assert any("four-pose network" in c.value for c in at.caption)
+
+
+def test_the_cmu_faces_are_said_to_show_people_both_networks_trained_on():
+    at = open_compare_page()
+    at.selectbox(key="compare_with").set_value("ex2-4").run()
+    assert not at.exception and not at.error
+    note = next(c.value for c in at.caption if c.value.startswith("CMU test faces: "))
+    assert "ex2-4: 16 of the 20, 4 held out" in note and "says little about new people" in note

@@ -177,6 +177,8 @@ def test_a_network_split_by_person_is_diagnosed_on_cmu_people_it_never_trained_o
     assert len(faces) == 12 and {f.split("/")[0] for f in faces.files} <= held_out
     originals = diagnosis.cmu_set(zoo.variant("exp0"), limit=12)  # the original study's split by image
     assert len({f.split("/")[0] for f in originals.files} - held_out) > 0
+    # named for what they are, in the charts' titles too
+    assert (faces.name, originals.name) == ("CMU faces of held-out people", "CMU test faces")
 
 
 def test_a_spread_of_every_amigo_is_the_amigo_set_of_that_size():

@@ -250,6 +250,24 @@ def reference_inputs() -> dict[str, np.ndarray]:
     return {CMU: cmu_test_inputs(), AMIGOS: amigo_inputs()}
 
 
+def cmu_faces_note(a: str, b: str, n: int) -> str:
+    """What the CMU reference faces are for networks a and b: the same pictures for both, mostly of
+    people both were trained on (a network split by person held a few of the 20 out), so agreement
+    on them says little about new people."""
+    def trained_on(name: str) -> str:
+        if zoo.variant(name).split != "person":
+            return f"{name}: all 20"
+        try:
+            k = len(zoo.read_json(name, "metrics.json").get("split", {}).get("test_people", []))
+        except zoo.ModelLoadError:
+            k = 0
+        return f"{name}: {20 - k} of the 20, {k} held out" if k else f"{name}: most of the 20"
+
+    return (f"{CMU}: the original study's split by image, the same {n} pictures for both networks, in CMU's own "
+            f"framing. Most show people each network was trained on ({trained_on(a)}; {trained_on(b)}): agreement "
+            f"on them says little about new people; the three amigos do.")
+
+
 # ---------------------------------------------------------------- everything at once
 
 

@@ -108,7 +108,8 @@ def cmu_set(spec: zoo.Variant | None = None, limit: int = 40) -> FaceSet:
         files.append(small.files[i])
         if len(inputs) >= limit:
             break
-    return FaceSet("CMU test faces", np.stack(inputs), tuple(poses), np.stack(masks), tuple(files))
+    name = "CMU faces of held-out people" if getattr(spec, "split", "image") == "person" else "CMU test faces"
+    return FaceSet(name, np.stack(inputs), tuple(poses), np.stack(masks), tuple(files))
 
 
 def cmu_test_inputs(spec: zoo.Variant | None, detected: FaceSet) -> np.ndarray:
