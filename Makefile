@@ -25,7 +25,8 @@ venv: $(VENV)/.installed  ## the runtime install
 dev: $(VENV)/.installed-dev  ## the runtime plus tests, benchmarks and the JAX and PyTorch backends
 
 run: $(BACKEND_INSTALL)  ## start the app on the shipped models
-	HAPPYMAPS_DATA=$(DATA) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+	HAPPYMAPS_DATA=$(DATA) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
+		--server.fileWatcherType none  # the app is served, not edited: no reloads, no watcher in the log
 
 test: dev  ## the whole test suite (first: Chromium for the browser test, when missing)
 	.ci/system-deps

@@ -480,6 +480,12 @@ for column, name in zip(st.columns(len(panels)), panels):
             st.caption(f"{len(flat_maps)} of {len(alive)} maps stayed flat: with these settings the optimiser "
                        "cannot move them far enough from where they start. Lower the decay or the clipping, take "
                        "more steps, or press **Reset settings**.")
+        harsh = [i for i in np.flatnonzero(happymaps.mostly_black_and_white(images)) if i in alive]
+        if harsh and 2 * len(harsh) >= len(alive):
+            st.caption(f"{len(harsh)} of {len(alive)} maps are mostly black and white (over half their pixels at the "
+                       "ends of the grey scale), which reads as blobs: the steps carry the picture past what the "
+                       "regularisers hold back. Lower the learning rate or raise the decay, or press **Reset "
+                       "settings**.")
         if adds and not from_mean:
             st.caption(f"What the network adds is drawn for pictures that start from the mean face; these start "
                        f"from {'flat gray' if start == 'gray' else 'random noise'}, so the picture itself is what "

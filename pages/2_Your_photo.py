@@ -106,14 +106,17 @@ upload_tab, camera_tab, sample_tab = st.tabs(["Upload photos", "Camera", "Pick a
 with upload_tab:
     st.file_uploader("Face photos", type=list(imaging.ACCEPTED_EXTENSIONS), accept_multiple_files=True,
                      key="photo_uploads", on_change=keep_uploads, max_upload_size=imaging.MAX_BYTES // 2**20,
-                     help=f"{imaging.FORMATS_IN_WORDS}; up to {imaging.MAX_PIXELS // 10**6} megapixels and "
+                     help=f"{imaging.FORMATS_IN_WORDS}; up to {imaging.MAX_PIXELS // 10**6} megapixels (a JPEG "
+                          f"{imaging.MAX_JPEG_PIXELS // 10**6}) and "
                           f"{imaging.MAX_BYTES // 2**20} MB a file, {MAX_KEPT_PHOTOS} photos at a time. Nothing is "
                           f"saved.")
     uploaded = st.session_state.get("photo_uploads") or []
     if len(uploaded) > MAX_KEPT_PHOTOS:  # said, not dropped in silence
-        st.warning(f"{MAX_KEPT_PHOTOS} photos are looked at at a time, so these {len(uploaded) - MAX_KEPT_PHOTOS} are "
-                   f"not: {', '.join(f.name for f in uploaded[MAX_KEPT_PHOTOS:])}. Remove some from the list to see "
-                   f"them.")
+        left_out = uploaded[MAX_KEPT_PHOTOS:]
+        st.warning(f"{MAX_KEPT_PHOTOS} photos are looked at at a time, so "
+                   + ("this one is" if len(left_out) == 1 else f"these {len(left_out)} are")
+                   + f" not: {', '.join(f.name for f in left_out)}. Remove some from the list to see "
+                   + ("it." if len(left_out) == 1 else "them."))
     kept = st.session_state.get(KEPT, [])
     if kept and not st.session_state.get("photo_uploads"):
         st.caption("Still here from your last visit: " + ", ".join(n for n, _ in kept))
@@ -192,8 +195,14 @@ def intake(digest: str, gray: np.ndarray, face_box, as_trained: bool = False):
 
 good = []  # (name, gray, box, source, network input, credit, decision)
 for name, digest, gray, box, credit in readable:
-    crop_box, source, x = intake(digest, gray, box, as_trained=credit == "cmu" and spec.framing == "cmu")
+    try:
+        crop_box, source, x = intake(digest, gray, box, as_trained=credit == "cmu" and spec.framing == "cmu")
+    except ValueError as error:  # one photo that cannot be framed is said, and the others are still shown
+        st.error(f"**{name}** could not be framed: {error}")
+        continue
     good.append((name, gray, crop_box, source, x, credit, decision_of(variant, x)))
+if not good:
+    st.stop()
 if any(g[5] == "pointing04" for g in good):
     ui.cite_pointing04()
 if any(g[5] == "cmu" for g in good):

@@ -37,6 +37,7 @@ if movie is None:
             f"(it trains the network again, about a minute, and writes {path.name} beside the model).")
     st.stop()
 
+ui.load_or_stop(ui.model, variant)  # a damaged model file is said as such, not taken for a retrained one
 if timelapse.stale(variant, movie):
     st.warning(f"This timelapse was recorded before {variant}'s model file was last retrained, so it shows an "
                f"earlier training run of the recipe. Record it again with `{timelapse.record_command(variant)}`.")

@@ -476,6 +476,26 @@ def test_photos_past_the_limit_are_named_not_dropped_in_silence():
     assert any("so these 2 are not: photo8.jpg, photo9.jpg" in w.value for w in at.warning), \
         [w.value for w in at.warning]
     assert len(at.selectbox(key="photo_chosen").options) == 8
+    at.file_uploader[0].set_value([(f"photo{i}.jpg", photo, "image/jpeg") for i in range(9)]).run()
+    assert any("so this one is not: photo8.jpg. Remove some from the list to see it." in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+
+
+def test_a_long_thin_strip_between_two_photos_leaves_both_photos_answered():
+    """A 4000x8 strip crashed the page with a traceback, and the two photos beside it were lost."""
+    import io
+
+    from PIL import Image
+
+    strip = io.BytesIO()
+    Image.new("L", (4000, 8), 128).save(strip, "PNG")
+    photo = (settings.SAMPLES_DIR / "astronaut.jpg").read_bytes()
+    at = fresh().switch_page(PHOTO).run()
+    at.file_uploader[0].set_value([("a.jpg", photo, "image/jpeg"), ("strip.png", strip.getvalue(), "image/png"),
+                                   ("b.jpg", photo, "image/jpeg")]).run()
+    assert_healthy(at)
+    assert at.selectbox(key="photo_chosen").options == ["a.jpg", "strip.png", "b.jpg"]
+    assert [m.label for m in at.metric] == ["Decision"]
 
 
 def test_a_photo_with_no_face_found_is_answered_with_a_warning():
@@ -916,6 +936,20 @@ def test_flat_maps_of_a_picture_that_starts_from_gray_come_with_advice_too():
     at.sidebar.selectbox(key="hm_image").set_value("fourier").run()  # the atlas: most of conv2d_1's maps stay flat
     assert_healthy(at)
     assert any("maps stayed flat" in c.value and "Reset settings" in c.value for c in at.caption)
+
+
+def test_maps_made_black_and_white_by_too_large_steps_come_with_advice():
+    at = fresh().switch_page(HAPPYMAPS).run()
+    assert not any("mostly black and white" in c.value for c in at.caption)  # the default maps are readable
+    at.sidebar.selectbox(key="hm_image").set_value("pixels").run()
+    from vislib import limits
+
+    at.sidebar.select_slider(key="hm_learning_rate").set_value(max(limits.LEARNING_RATE_STOPS))
+    at.sidebar.selectbox(key="hm_start").set_value("gray").run()
+    at.button(key="hm_regenerate").click().run()
+    assert_healthy(at)
+    assert any("maps are mostly black and white" in c.value and "Lower the learning rate" in c.value
+               for c in at.caption), [c.value for c in at.caption]
 
 
 def test_an_experiment_2_variant_says_its_cmu_test_faces_are_new_people():

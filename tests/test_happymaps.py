@@ -999,3 +999,12 @@ def test_the_sanity_checks_figure_in_words_judges_the_figure_as_printed():
     assert happymaps.sanity_verdict(0.69).startswith("high: part of what the pictures show comes from the method")
     assert happymaps.sanity_verdict(0.97).startswith("very high: a network with random weights draws nearly the same")
     assert happymaps.sanity_verdict(0.696).startswith("very high")  # printed 0.70
+
+
+def test_a_map_is_mostly_black_and_white_only_when_over_half_its_pixels_are_at_the_ends():
+    readable = np.full((60, 64, 1), 0.5, np.float32)
+    harsh = readable.copy()
+    harsh[:31] = 0.0  # 31 of 60 rows black: over half
+    half = readable.copy()
+    half[:30] = 1.0  # exactly half white: not over
+    assert happymaps.mostly_black_and_white(np.stack([readable, harsh, half])).tolist() == [False, True, False]

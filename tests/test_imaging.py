@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import io
 import os
+import re
 import struct
 import tempfile
 import zlib
@@ -50,9 +51,9 @@ def assert_plain(message: str) -> None:
         assert jargon not in message, message
 
 
-def refusal(data) -> str:
+def refusal(data, **options) -> str:
     with pytest.raises(PhotoError) as caught:
-        load_photo(data)
+        load_photo(data, **options)
     message = str(caught.value)
     assert_plain(message)
     return message
@@ -266,6 +267,16 @@ def test_large_pngs_are_shrunk_after_decoding():
     assert np.abs(reduced - halved).max() < 1e-5
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+@pytest.mark.parametrize("size", [(4000, 8), (8, 4000), (5000, 30)])
+def test_a_long_thin_strip_is_never_shrunk_below_the_smallest_side_and_its_face_is_looked_for(fmt, size):
+    """A 4000x8 strip passed the size check, was shrunk to 3 pixels high, and the face detector
+    raised a traceback that took the other uploads with it (a client's pass in Chromium)."""
+    strip = load_photo(encode(gray8(smooth(*size)), fmt))
+    assert min(strip.shape) >= imaging.MIN_SIDE and max(strip.shape) >= imaging.REDUCED_LONG_SIDE
+    assert imaging.detect_face(strip) is None  # no face, and no error
+
+
 # ---------------------------------------------------------------- refusals
 
 
@@ -405,14 +416,25 @@ def test_decompression_bombs_are_refused_from_the_header(forge, width, height, n
     assert len(data) < 2000
     message = refusal(data)  # the no_decoding fixture proves no pixel was decoded
     assert "too many pixels" in message or "megapixels" in message
-    assert "the limit is 40 megapixels. Please send a smaller copy." in message
+    assert re.search(r"the limit is (40|80) megapixels( \(80 for a JPEG\))?\. Please send a smaller copy\.", message)
 
 
-@pytest.mark.parametrize("forge", [forged_png, forged_jpeg, forged_gif])
-def test_pictures_over_the_intake_limit_are_refused_from_the_header(forge, no_decoding):
-    message = refusal(forge(8000, 6000))  # 48 megapixels: under Pillow's limit, over ours
-    assert message == ("The picture is 8000x6000 pixels (48 megapixels); the limit is 40 megapixels. "
-                       "Please send a smaller copy.")
+@pytest.mark.parametrize("forge, width, height, limit", [
+    (forged_png, 8000, 6000, 40),  # 48 megapixels: under Pillow's limit, over ours
+    (forged_gif, 8000, 6000, 40),
+    (forged_jpeg, 10_000, 8_500, 80),  # 85: a JPEG is decoded small, so its limit is higher, and still there
+])
+def test_pictures_over_the_intake_limit_are_refused_from_the_header(forge, width, height, limit, no_decoding):
+    message = refusal(forge(width, height))
+    assert message == (f"The picture is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); the limit is "
+                       f"{limit} megapixels. Please send a smaller copy.")
+
+
+def test_a_phones_48_megapixel_jpeg_is_read_at_reduced_size():
+    """A client's pass found 8000x6000 phone photos refused, though a JPEG is decoded at 1/8 size."""
+    photo = encode(gray8(smooth(8000, 6000)), "JPEG", quality=80)
+    assert load_photo(photo).shape == (1500, 2000)
+    assert "megapixels" in refusal(photo, reduce_to=None)  # every pixel asked for: the lower limit holds
 
 
 def test_forged_header_under_the_limit_is_refused_as_damaged():

@@ -262,6 +262,26 @@ def test_the_page_plays_every_shipped_timelapse():
         assert any(c.startswith("conv2d_1: unit 0 (" if one_map else "conv2d_1: units 0, ") for c in captions), variant
 
 
+def test_a_damaged_model_file_is_said_as_such_not_taken_for_a_retrained_one(tmp_path, monkeypatch):
+    import shutil
+
+    import streamlit as st
+
+    models = shutil.copytree(settings.MODELS_DIR, tmp_path / "models")
+    variant = SHIPPED[0]
+    (models / variant / "model.keras").write_bytes(b"cut short")  # newer than the timelapse, and no model
+    monkeypatch.setattr(settings, "MODELS_DIR", models)
+    st.cache_resource.clear()
+    try:
+        at = open_page("pages/5_Watch_it_learn.py")
+        at.sidebar.selectbox[0].set_value(variant).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("damaged" in e.value for e in at.error), [e.value for e in at.error]
+        assert not any("retrained" in w.value for w in at.warning), [w.value for w in at.warning]
+    finally:
+        st.cache_resource.clear()
+
+
 def test_on_a_phone_the_timelapse_stacks_its_parts_and_keeps_the_maps_wide():
     """At 390 px the side-by-side layout left each HappyMap about 38 px wide, its titles ran together and the
     legend sat on the title: the narrow layout puts maps, decision and curves on rows of their own."""

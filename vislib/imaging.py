@@ -23,6 +23,9 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from vislib.settings import INPUT_SHAPE
 
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is plenty; more is refused (decompression bombs)
+# A JPEG decoded at reduced size (below) never holds all its pixels, so phones' 48- and 64-megapixel
+# photos pass; Pillow's own decompression-bomb warning starts at 89 megapixels.
+MAX_JPEG_PIXELS = 80_000_000
 MAX_BYTES = 50 * 1024 * 1024
 MIN_SIDE = 8
 # Large JPEGs are decoded at 1/2, 1/4 or 1/8 size (libjpeg's DCT scaling, through Pillow's
@@ -84,7 +87,7 @@ def load_photo(data: bytes, *, reduce_to: int | None = REDUCED_LONG_SIDE) -> np.
             "Please send a smaller copy."
         )
     try:
-        image = _open_checked(data)
+        image = _open_checked(data, reduced_jpeg=bool(reduce_to))
         if reduce_to and image.format in ("JPEG", "MPO"):
             _draft_gray(image, reduce_to)
         image.load()
@@ -96,13 +99,16 @@ def load_photo(data: bytes, *, reduce_to: int | None = REDUCED_LONG_SIDE) -> np.
         raise PhotoError(_DAMAGED) from error
     if not np.isfinite(gray).all():
         raise PhotoError("The picture has invalid pixel values, so it cannot be used.")
-    if reduce_to and max(gray.shape) >= 2 * reduce_to:  # PNG, TIFF...: shrink after decoding
-        gray = np.asarray(Image.fromarray(gray).reduce(max(gray.shape) // reduce_to), dtype=np.float32)
+    # PNG, TIFF...: shrink after decoding, never a side below MIN_SIDE (a 4000x8 strip stays 8 high)
+    factor = min(max(gray.shape) // reduce_to, min(gray.shape) // MIN_SIDE) if reduce_to else 1
+    if factor >= 2:
+        gray = np.asarray(Image.fromarray(gray).reduce(factor), dtype=np.float32)
     return gray
 
 
-def _open_checked(data: bytes) -> Image.Image:
-    """Open (read the header only) and refuse wrong formats and sizes before decoding pixels."""
+def _open_checked(data: bytes, reduced_jpeg: bool = False) -> Image.Image:
+    """Open (read the header only) and refuse wrong formats and sizes before decoding pixels;
+    reduced_jpeg: a JPEG will be decoded at reduced size, so MAX_JPEG_PIXELS applies to it."""
     if ImageFile.LOAD_TRUNCATED_IMAGES:  # someone switched it on: cut-short files would pass
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False for photo intake")
     try:
@@ -114,15 +120,16 @@ def _open_checked(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PhotoError(
             f"The picture has too many pixels to open safely; the limit is "
-            f"{MAX_PIXELS / 1e6:.0f} megapixels. Please send a smaller copy."
+            f"{MAX_PIXELS / 1e6:.0f} megapixels ({MAX_JPEG_PIXELS / 1e6:.0f} for a JPEG). Please send a smaller copy."
         ) from None
     except UnidentifiedImageError:
         raise PhotoError(_not_a_picture(data)) from None
     width, height = image.size
-    if width * height > MAX_PIXELS:
+    limit = MAX_JPEG_PIXELS if reduced_jpeg and image.format in ("JPEG", "MPO") else MAX_PIXELS
+    if width * height > limit:
         raise PhotoError(
             f"The picture is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels. Please send a smaller copy."
+            f"the limit is {limit / 1e6:.0f} megapixels. Please send a smaller copy."
         )
     if width < MIN_SIDE or height < MIN_SIDE:
         raise PhotoError(
@@ -145,13 +152,14 @@ def _not_a_picture(data: bytes) -> str:
 
 
 def _draft_gray(image: Image.Image, long_side: int) -> None:
-    """Ask libjpeg for grayscale at 1/2, 1/4 or 1/8 size, if the long side stays >= long_side.
+    """Ask libjpeg for grayscale at 1/2, 1/4 or 1/8 size, if the long side stays >= long_side
+    and the short side >= MIN_SIDE.
 
     Smaller JPEGs are left alone: decoded exactly as before, pixel for pixel (the recorded
     three-amigos results depend on it).
     """
     width, height = image.size
-    scale = long_side / max(width, height)
+    scale = max(long_side / max(width, height), MIN_SIDE / min(width, height))
     if scale < 0.5:
         image.draft("L", (math.ceil(width * scale), math.ceil(height * scale)))
 
