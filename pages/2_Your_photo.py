@@ -76,8 +76,9 @@ def response_pictures(name: str, x: np.ndarray) -> dict:
 
 
 @st.cache_data(show_spinner=False)
-def samples() -> dict:
-    """label -> (path, face box or None, credit line or None)."""
+def samples(data_here: bool) -> dict:
+    """label -> (path, face box or None, credit line or None); data_here is the cache's key: the CMU and
+    three-amigos samples appear once the data does, without a restart."""
     found = {f"Sample: {p.stem}": (str(p), None, None)
              for p in sorted(settings.SAMPLES_DIR.glob("*")) if p.suffix.lower() in (".jpg", ".jpeg", ".png")}
     try:
@@ -125,7 +126,10 @@ with camera_tab:
     snapshot = st.camera_input("Take a photo", key="photo_camera",
                                help="A snapshot from your camera goes through the same steps as an upload.")
 with sample_tab:
-    options = samples()
+    options = samples(data.present())
+    if not any(credit for _, _, credit in options.values()):
+        st.caption(f"CMU and three-amigos samples appear here once the data sets are in {settings.data_dir()}: "
+                   f"`{settings.download_command()}`, run in {settings.REPO_ROOT}, fetches them.")
     linked = st.query_params.get("sample")
     if linked in options and not st.session_state.get("photo_link_read"):
         st.session_state["photo_sample"] = linked  # a pasted link reopens the same sample

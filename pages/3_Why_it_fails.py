@@ -15,7 +15,8 @@ st.markdown(
     "photo from another studio; Experiment 2's networks were trained to do better. Below, the chosen network is "
     "put to four tests: what it is shown, where it looks, what "
     "changes its decision, and whether the pictures of *where it looks* can be trusted. Every number and sentence "
-    "here is computed now, from the data and the model.")
+    "here is computed by the project from the data and the model: the accuracies just below when the network was "
+    "trained (recorded with it), everything else now.")
 variant = ui.variant_picker()
 spec = zoo.variant(variant)
 network = ui.load_or_stop(ui.model, variant)

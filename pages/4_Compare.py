@@ -7,7 +7,7 @@ import shell
 shell.open_page("Compare", "Compare two networks")
 with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
     import ui
-    from vislib import client_report, compare, data, plots, settings, zoo
+    from vislib import client_report, compare, plots, settings, zoo
 
 st.markdown(
     "The original team judged that two networks had learned the same thing because their HappyMaps looked "
@@ -39,57 +39,60 @@ def report_html(name: str) -> str:
     return client_report.export(name, model=ui.model(name))
 
 
-try:
-    with st.spinner(f"Comparing {variant} with {other} on the CMU test faces and the three amigos…"):
-        result = comparison(variant, other)
-except data.DataNotFoundError as error:
-    st.info(f"This page compares the networks on the data sets, which are not here. {error}")
-    st.stop()
+with st.spinner(f"Comparing {variant} with {other} on the CMU test faces and the three amigos…"):
+    result = comparison(variant, other)
 
 st.markdown(f"**In short**: {result.in_short()}")  # the three sections below, in one paragraph
+if result.data_problem:  # the answers and the layers need the faces; the HappyMaps and the report do not
+    st.info(f"How often the two give the same answer, and how alike their layers respond, are measured on the "
+            f"CMU faces and the three amigos, which are not here: {result.data_problem} Their HappyMaps and the "
+            f"client report below need no data.")
 
-# ---------------------------------------------------------------- decisions
-st.header("Do they give the same answers?")
-pose = "pose" in (zoo.variant(variant).task, zoo.variant(other).task)
-columns = st.columns(len(result.agreement))
-for column, (name, r) in zip(columns, result.agreement.items()):
-    column.metric(f"Same answer, {name}", f"{r['agreement']:.0%}",
-                  help=f"Of {r['n']} pictures, the share both networks answer the same, “left” or “not left”. "
-                       f"{variant} says “left” to {r['left_a']:.0%} of them, {other} to {r['left_b']:.0%}.")
-st.caption("Answers compared as “left” or “not left”"
-           + (": the four-pose network's “left” is “left”, its other three poses are “not left”." if pose else ".")
-           + " Two networks that both always answer “not left” agree 100% on the three amigos and are both wrong "
-             "on every left-looking photo: agreement is not accuracy.")
-st.caption(compare.cmu_faces_note(variant, other, result.inputs[compare.CMU]))
+if result.agreement:
+    # ---------------------------------------------------------------- decisions
+    st.header("Do they give the same answers?")
+    pose = "pose" in (zoo.variant(variant).task, zoo.variant(other).task)
+    columns = st.columns(len(result.agreement))
+    for column, (name, r) in zip(columns, result.agreement.items()):
+        column.metric(f"Same answer, {name}", f"{r['agreement']:.0%}",
+                      help=f"Of {r['n']} pictures, the share both networks answer the same, “left” or “not "
+                           f"left”. {variant} says “left” to {r['left_a']:.0%} of them, {other} to {r['left_b']:.0%}.")
+    st.caption("Answers compared as “left” or “not left”"
+               + (": the four-pose network's “left” is “left”, its other three poses are “not left”." if pose
+                  else ".")
+               + " Two networks that both always answer “not left” agree 100% on the three amigos and are both "
+                 "wrong on every left-looking photo: agreement is not accuracy.")
+    st.caption(compare.cmu_faces_note(variant, other, result.inputs[compare.CMU]))
 
-# ---------------------------------------------------------------- CKA
-st.header("Do their layers hold the same information?")
-inputs = st.radio("Pictures", list(result.cka), horizontal=True, key="compare_inputs",
-                  format_func=lambda n: f"{result.inputs[n]} {n}")
-ui.chart(plots.cka_heatmap(result.layers_a, result.layers_b, result.cka[inputs],
-                           f"Representation similarity (linear CKA) on the {inputs}", variant, other))
-same = result.same_layer_cka(inputs)
-st.markdown(
-    f"Each cell compares one layer of **{variant}** (rows) with one layer of **{other}** (columns): how alike "
-    "their responses to the same pictures are (linear CKA, Kornblith et al. 2019). **1.0**: the two layers hold "
-    "the same information, perhaps arranged differently (rotated or scaled). **0.2**: they have little in common. "
-    "The first row and column are the pictures themselves.")
-if same:
-    random = result.cka_random[inputs]
-    # short headers, said in full on hover: on a phone the long one pushed the baseline's column off the screen
-    trained, untrained = f"vs {other}", f"vs random {other}"
-    st.dataframe({"layer": [result.label(n) for n in same], trained: list(same.values()),
-                  untrained: [random[n] for n in same]},
-                 hide_index=True, column_config={
-                     trained: st.column_config.NumberColumn(format="%.2f", help=f"{variant} vs {other}"),
-                     untrained: st.column_config.NumberColumn(
-                         format="%.2f", help=f"{variant} vs a copy of {other} with random weights")})
-    st.caption(
-        f"The same layer of both networks (their decision layers with each other, whatever their names), against "
-        f"a copy of {other} with random weights. On these faces the conv "
-        "and pooling layers of any network, even an untrained one, stay close to the picture itself, so their CKA is "
-        "high whatever was learned; only a value clearly above the random copy's shows something learned in common. "
-        "The dense layers and the decision tell networks apart.")
+    # ---------------------------------------------------------------- CKA
+    st.header("Do their layers hold the same information?")
+    inputs = st.radio("Pictures", list(result.cka), horizontal=True, key="compare_inputs",
+                      format_func=lambda n: f"{result.inputs[n]} {n}")
+    ui.chart(plots.cka_heatmap(result.layers_a, result.layers_b, result.cka[inputs],
+                               f"Representation similarity (linear CKA) on the {inputs}", variant, other))
+    same = result.same_layer_cka(inputs)
+    st.markdown(
+        f"Each cell compares one layer of **{variant}** (rows) with one layer of **{other}** (columns): how alike "
+        "their responses to the same pictures are (linear CKA, Kornblith et al. 2019). **1.0**: the two layers hold "
+        "the same information, perhaps arranged differently (rotated or scaled). **0.2**: they have little in common. "
+        "The first row and column are the pictures themselves.")
+    if same:
+        random = result.cka_random[inputs]
+        # short headers, said in full on hover: on a phone the long one pushed the baseline's column off the screen
+        trained, untrained = f"vs {other}", f"vs random {other}"
+        st.dataframe({"layer": [result.label(n) for n in same], trained: list(same.values()),
+                      untrained: [random[n] for n in same]},
+                     hide_index=True, column_config={
+                         trained: st.column_config.NumberColumn(format="%.2f", help=f"{variant} vs {other}"),
+                         untrained: st.column_config.NumberColumn(
+                             format="%.2f", help=f"{variant} vs a copy of {other} with random weights")})
+        st.caption(
+            f"The same layer of both networks (their decision layers with each other, whatever their names), against "
+            f"a copy of {other} with random weights. On these faces the conv "
+            "and pooling layers of any network, even an untrained one, stay close to the picture itself, so their CKA "
+            "is high whatever was learned; only a value clearly above the random copy's shows something learned in "
+            "common. "
+            "The dense layers and the decision tell networks apart.")
 
 # ---------------------------------------------------------------- HappyMaps
 st.header("Do their units draw the same HappyMaps?")

@@ -337,12 +337,11 @@ def test_happymaps_shows_the_training_faces_each_unit_likes_or_says_they_are_mis
     st.cache_data.clear()
     try:
         at = fresh().switch_page(HAPPYMAPS).run()
-        at.sidebar.toggle(key="hm_top").set_value(True).run()
+        switch = at.sidebar.toggle(key="hm_top")  # greyed, and says why and how to get them
+        assert switch.proto.disabled and f"--dest {tmp_path}`" in switch.proto.help
+        at.sidebar.selectbox(key="hm_compare").set_value("ex1-4").run()
         assert_healthy(at)
-        assert any("training faces are not available" in i.value for i in at.info)
-        at.sidebar.selectbox(key="hm_compare").set_value("ex1-4").run()  # side by side: said once
-        assert_healthy(at)
-        assert sum("training faces are not available" in i.value for i in at.info) == 1
+        assert not any("training faces that excite it most" in c for c in picture_captions(at))
     finally:
         st.cache_data.clear()
 
@@ -650,12 +649,37 @@ def test_every_page_works_without_the_data_folder(tmp_path, monkeypatch):
         assert_healthy(at)
         options = at.selectbox(key="photo_sample").options
         assert options[0] == "(none)" and all(o.startswith("Sample: ") for o in options[1:]) and len(options) > 1
+        assert any("samples appear here once the data sets are in" in c.value and f"--dest {tmp_path}`" in c.value
+                   for c in at.caption), "the samples that need the data are said to, with the command"
         at.selectbox(key="photo_sample").set_value(options[1]).run()
         assert_healthy(at)
         assert at.metric[0].value in ("left", "not left")
         at.switch_page(WHY).run()
         assert_healthy(at)
         assert any("not here" in i.value for i in at.info), "the diagnosis page says it needs the data"
+        # Compare: the answers and the layers need the faces; the HappyMaps (atlases) and the report do not
+        at.switch_page("pages/4_Compare.py").run()
+        assert_healthy(at)
+        assert [h.value for h in at.header] == ["Do their units draw the same HappyMaps?", "The client report"]
+        assert any("which are not here" in i.value and "need no data" in i.value for i in at.info)
+        assert any("By this one measure (their HappyMaps)" in m.value for m in at.markdown)
+        assert any(e.proto.label.startswith("Download the report on") for e in at.get("download_button"))
+    finally:
+        st.cache_data.clear()
+
+
+def test_the_data_samples_appear_once_the_data_does_without_a_restart(tmp_path, monkeypatch):
+    import streamlit as st
+
+    real = settings.data_dir()
+    monkeypatch.setenv(settings.DATA_ENV_VAR, str(tmp_path))
+    st.cache_data.clear()
+    try:
+        at = fresh().switch_page(PHOTO).run()
+        assert not any(o.startswith("Three amigos: ") for o in at.selectbox(key="photo_sample").options)
+        monkeypatch.setenv(settings.DATA_ENV_VAR, str(real))  # the download has finished
+        at.run()
+        assert any(o.startswith("Three amigos: ") for o in at.selectbox(key="photo_sample").options)
     finally:
         st.cache_data.clear()
 

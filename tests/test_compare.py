@@ -2,6 +2,7 @@
 pairing, and the comparison of shipped variants says what the models are."""
 
 import re
+from dataclasses import replace
 from types import SimpleNamespace
 
 import keras
@@ -208,6 +209,13 @@ def test_the_comparison_in_short_counts_the_measures_that_say_alike():
         in mixed
     without_maps = _comparison(1.0, 0.98, 0.1, None).in_short()  # no atlas: two measures
     assert "By both measures they learned much the same thing" in without_maps and "HappyMaps" not in without_maps
+    # no data sets: the HappyMaps alone, said as one measure, and why the others are missing
+    maps_only = replace(_comparison(1.0, 0.98, 0.1, (0.9, 0.1)), cka={}, cka_random={}, agreement={},
+                        data_problem="no faces").in_short()
+    assert "By this one measure (their HappyMaps) they learned much the same thing." in maps_only
+    assert "compared on the data sets, which are not here" in maps_only and "answer" not in maps_only.split(".")[0]
+    nothing = replace(_comparison(1.0, 0.98, 0.1, None), cka={}, cka_random={}, agreement={}, data_problem="no faces")
+    assert nothing.in_short().startswith(f"{nothing.a} and {nothing.b} cannot be compared here.")
 
 
 def test_the_cmu_faces_note_says_whom_each_network_trained_on(monkeypatch):

@@ -255,8 +255,19 @@ def test_pose_rule_on_one_series_gives_the_source_counts():
 
 def assert_helpful(message: str) -> None:
     assert settings.DATA_ENV_VAR in message  # HAPPYMAPS_DATA
-    assert "`python -m vislib.data download`" in message
-    assert "cmu_faces/" in message and "three_amigos/" in message
+    assert "cmu_faces/" in message and "three_amigos/" in message and "pointing04_train/" in message
+    # a command that works as typed: this Python (a plain `python` lacks the packages after `make run`),
+    # into the folder this process reads (a new user's download landed in data/, the app read elsewhere)
+    command = message.split("`")[1]
+    python, *rest = command.split()
+    assert (settings.REPO_ROOT / python).resolve() == Path(sys.executable).resolve(), command
+    assert rest == ["-m", "vislib.data", "download", "--dest", str(settings.data_dir())], command
+    assert f"run in {settings.REPO_ROOT}" in message
+
+
+def test_the_download_command_names_no_folder_when_it_is_the_default(monkeypatch):
+    monkeypatch.delenv(settings.DATA_ENV_VAR, raising=False)
+    assert settings.download_command().endswith(" -m vislib.data download")
 
 
 def test_missing_data_names_the_setting_and_the_download_command(data_dir):

@@ -407,7 +407,7 @@ def test_the_training_command_without_data_says_what_to_do(tmp_path, monkeypatch
     monkeypatch.setenv(settings.DATA_ENV_VAR, str(tmp_path))
     assert train.main(["--variant", "exp0", "--out", str(tmp_path / "m")]) == 1
     err = capsys.readouterr().err
-    assert settings.DATA_ENV_VAR in err and "python -m vislib.data download" in err
+    assert settings.DATA_ENV_VAR in err and f"-m vislib.data download --dest {tmp_path}`" in err
 
 
 def test_the_readme_results_table_matches_the_shipped_metrics():

@@ -285,6 +285,7 @@ class Comparison:
     inputs: dict = field(default_factory=dict)  # input set -> N
     seconds: float = 0.0
     counterparts: dict = field(default_factory=dict)  # layer of A -> its counterpart in B (`counterparts`)
+    data_problem: str | None = None  # why the answers and the layers were not compared (no data sets)
 
     def same_layer_cka(self, inputs: str = CMU) -> dict:
         """{layer of A: CKA with its counterpart in B} (the same layer, or the other decision)."""
@@ -296,10 +297,11 @@ class Comparison:
         measures of the decision (same answers, decision layers' CKA, decision units' HappyMaps), each
         judged alike by `SAME_ANSWERS` / `ALIKE` / `ABOVE_RANDOM`, and how many of them say alike."""
         said, alike, measures = [], [], []
-        shares = [f"{r['agreement']:.0%} of the {name}" for name, r in self.agreement.items()]
-        alike.append(min(r["agreement"] for r in self.agreement.values()) >= SAME_ANSWERS)
-        measures.append("their answers")
-        said.append(f"give the same answer to {' and '.join(shares)} (alike from {SAME_ANSWERS:.0%} on each set)")
+        if self.agreement:
+            shares = [f"{r['agreement']:.0%} of the {name}" for name, r in self.agreement.items()]
+            alike.append(min(r["agreement"] for r in self.agreement.values()) >= SAME_ANSWERS)
+            measures.append("their answers")
+            said.append(f"give the same answer to {' and '.join(shares)} (alike from {SAME_ANSWERS:.0%} on each set)")
         decision = zoo.variant(self.a).decision_layer
         # on every set of faces: the decision layers of two networks can agree on CMU faces and not on others
         figures = {inputs: (cka, self.cka_random[inputs][decision]) for inputs in self.cka
@@ -322,6 +324,13 @@ class Comparison:
             said.append(f"their decision units draw {'alike' if alike[-1] else 'different'} HappyMaps "
                         f"({maps.mean:.2f} once paired; {maps.baseline:.2f} at random)")
         n, k = len(alike), sum(alike)
+        missing = (" Their answers and layers are compared on the data sets, which are not here."
+                   if self.data_problem else "")
+        if n == 0:
+            return f"{self.a} and {self.b} cannot be compared here.{missing}"
+        if n == 1:
+            return (f"{self.a} and {self.b}: {said[0]}. By this one measure ({measures[0]}) they "
+                    f"{'learned much the same thing' if k else 'did not learn the same thing'}.{missing}")
         words = {1: "one", 2: "two", 3: "three"}
         every = "both" if n == 2 else f"all {words[n]}"
         yes = " and ".join(m for m, a in zip(measures, alike) if a)
@@ -374,8 +383,12 @@ def compare(a: str, b: str, models=None) -> Comparison:
     classes_a, classes_b = zoo.variant(a).classes, zoo.variant(b).classes
     pairs = counterparts(model_a, model_b)
     cka, cka_random, agreement, counts = {}, {}, {}, {}
-    layers_a = layers_b = []
-    for name, inputs in reference_inputs().items():
+    layers_a, layers_b = compared_layers(model_a), compared_layers(model_b)
+    try:
+        faces, data_problem = reference_inputs(), None
+    except data.DataNotFoundError as error:  # the HappyMaps come from the atlases: still compared
+        faces, data_problem = {}, str(error)
+    for name, inputs in faces.items():
         layers_a, layers_b, cka[name] = cka_matrix(model_a, model_b, inputs)
         _, layers_r, random_matrix = cka_matrix(model_a, random_b, inputs)
         cka_random[name] = {n: float(random_matrix[layers_a.index(n), layers_r.index(m)]) for n, m in pairs.items()}
@@ -397,7 +410,7 @@ def compare(a: str, b: str, models=None) -> Comparison:
         except ModuleNotFoundError as error:  # scipy: a runtime requirement, missing from an old install
             matches, problem = {}, f"the unit matching needs {error.name} (pip install {error.name})"
     return Comparison(a, b, layers_a, layers_b, cka, cka_random, agreement, matches, problem, counts,
-                      time.perf_counter() - started, pairs)
+                      time.perf_counter() - started, pairs, data_problem)
 
 
 # ---------------------------------------------------------------- command line

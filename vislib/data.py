@@ -56,8 +56,8 @@ class DataNotFoundError(FileNotFoundError):
     def __init__(self, what: str, where: Path):
         super().__init__(
             f"{what} not found at {where}. Set {settings.DATA_ENV_VAR} to the folder that holds "
-            f"'cmu_faces/' and 'three_amigos/', or fetch the originals with "
-            f"`{settings.DOWNLOAD_COMMAND}` (default folder: {settings.REPO_ROOT / 'data'})."
+            f"'cmu_faces/', 'three_amigos/' and 'pointing04_train/', or fetch the originals into "
+            f"{settings.data_dir()} with `{settings.download_command()}`, run in {settings.REPO_ROOT}."
         )
         self.what, self.where = what, where
 
@@ -85,6 +85,12 @@ def task_labels(poses, task: str) -> np.ndarray:
     if task == "pose":
         return np.array([POSES.index(p) for p in poses], dtype=np.int64)
     raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
+
+
+def present() -> bool:
+    """Whether the data folder holds the CMU faces and the three amigos (a look, not a check)."""
+    folder = settings.data_dir()
+    return (folder / "cmu_faces" / "faces").is_dir() and (folder / "three_amigos" / "labels.csv").is_file()
 
 
 def cmu_root() -> Path:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_ENV_VAR = "HAPPYMAPS_DATA"
 MODELS_DIR = REPO_ROOT / "models"
 SAMPLES_DIR = REPO_ROOT / "sample_images"
-DOWNLOAD_COMMAND = "python -m vislib.data download"
 
 # The network sees 64x60 grayscale images: 60 rows, 64 columns, one channel.
 INPUT_SHAPE = (60, 64, 1)
@@ -28,3 +28,14 @@ def data_dir() -> Path:
     """The data folder: $HAPPYMAPS_DATA, or the git-ignored `data/` in the repo."""
     value = os.environ.get(DATA_ENV_VAR, "").strip()
     return Path(value).expanduser().resolve() if value else REPO_ROOT / "data"
+
+
+def download_command() -> str:
+    """The command that fetches the originals into the folder this process reads, typed from the
+    repository's folder with this process's own Python (`.venv/bin/python` after `make run`: a
+    plain `python` there lacks the packages)."""
+    python = Path(sys.executable)
+    if python.is_relative_to(REPO_ROOT):
+        python = python.relative_to(REPO_ROOT)
+    dest = data_dir()
+    return f"{python} -m vislib.data download" + ("" if dest == REPO_ROOT / "data" else f" --dest {dest}")
