@@ -85,7 +85,7 @@ def samples(data_here: bool) -> dict:
         faces = data.load_cmu()
         _, test = data.split_indices(faces.poses)
         for i in test[::12]:
-            found[f"CMU test face: {faces.files[i]}"] = (str(data.cmu_root() / faces.files[i]), None, "cmu")
+            found[f"CMU face: {faces.files[i]}"] = (str(data.cmu_root() / faces.files[i]), None, "cmu")
         for photo in data.load_three_amigos()[::3]:
             found[f"Three amigos: {photo.file}"] = (str(photo.path), photo.face_box, "pointing04")
     except data.DataNotFoundError:

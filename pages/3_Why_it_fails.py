@@ -101,8 +101,10 @@ st.header("1. What the network is shown")
 st.markdown(f"{len(cmu)} of the {cmu.name} (the first whose face the upload path's detector finds, so we know "
             f"where the face is) and {len(amigos)} of the {all_amigos} three-amigos photos (spread over the set), "
             f"framed around the database's face box as the accuracy figures frame them. Sections 2 and 4 use these; "
-            f"section 3 edits all {all_amigos} amigos photos, and section 4 counts empty Grad-CAM maps on all the "
-            f"{cmu.name} the network can be given. The red box is the face.")
+            f"section 3 edits all {all_amigos} amigos photos, and section 4 counts empty Grad-CAM maps on "
+            + (f"every CMU test face, in CMU's own framing as this network was trained." if spec.framing == "cmu"
+               else f"these {len(cmu)}, framed by the detector as this network was trained.")
+            + " The red box is the face.")
 c1, c2 = st.columns(2)
 for column, faces in zip((c1, c2), (cmu, amigos)):
     with column:
@@ -163,7 +165,7 @@ if "left" in spec.classes:
     st.caption(" · ".join(f"**{k}**: {v}" for k, v in diagnosis.EDITS.items()))
     st.caption(f"The CMU pictures are the {len(cmu)} faces shown in section 1 (those whose face the detector "
                f"finds: the edits need its face box), so their “as is” figures need not match the "
-               f"{scores['test']:.1%} above, which counts every test face.")
+               f"{scores['test']:.1%} above, which counts every one of them, its face found or not.")
     st.markdown(diagnosis.what_moves_it(edited[amigos.name], amigos.name))
     st.markdown(" ".join([diagnosis.what_moves_it(edited[cmu.name], f"{len(cmu)} CMU faces above", own_studio=True),
                           diagnosis.two_studios(edited[amigos.name], edited[cmu.name])]))

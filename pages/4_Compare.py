@@ -122,6 +122,6 @@ st.markdown(f"One page about **{variant}** to share: what it is, its accuracy, i
 st.download_button(f"Download the report on {variant} (HTML)", data=lambda: report_html(variant),
                    file_name=f"happymaps_report_{variant}.html", mime="text/html", icon=":material/download:",
                    on_click="ignore")
-st.caption(f"Or: `python -m vislib.client_report {variant}`.")
+st.caption(f"Or: `{settings.command(f'-m vislib.client_report {variant}')}`, run in {settings.REPO_ROOT}.")
 ui.cite_pointing04()
 st.caption(f"CMU faces: {settings.CMU_CITATION}")

@@ -1,5 +1,7 @@
 """Every page through Streamlit's AppTest: rendering, widgets, uploads, and errors."""
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -543,7 +545,7 @@ def test_class_choice_keeps_a_label_that_does_not_change_with_the_decision():
     at.sidebar.selectbox(key="variant").set_value("exp0").run()
     at.selectbox(key="photo_sample").set_value("Sample: astronaut").run()
     first = at.selectbox(key="attr_class_exp0").options
-    cmu = [o for o in at.selectbox(key="photo_sample").options if o.startswith("CMU test face: ")]
+    cmu = [o for o in at.selectbox(key="photo_sample").options if o.startswith("CMU face: ")]
     decisions = set()
     for option in cmu[:4]:
         at.selectbox(key="photo_sample").set_value(option).run()
@@ -556,7 +558,7 @@ def test_class_choice_keeps_a_label_that_does_not_change_with_the_decision():
 def test_a_cmu_sample_reaches_an_original_network_as_its_training_faces_did():
     """The originals were trained on CMU's files whole; the face detector's crop of one changed answers."""
     at = fresh().switch_page(PHOTO).run()
-    cmu = [o for o in at.selectbox(key="photo_sample").options if o.startswith("CMU test face: ")]
+    cmu = [o for o in at.selectbox(key="photo_sample").options if o.startswith("CMU face: ")]
     for variant in ("exp0", "ex1-6"):
         at.sidebar.selectbox(key="variant").set_value(variant).run()
         for option in cmu[:6]:
@@ -716,6 +718,9 @@ def test_why_it_fails_says_which_cmu_faces_and_reconciles_the_two_studios_for_ex
     said = diagnosis.two_studios(diagnosis.interventions(model, spec.classes, amigos, cmu),
                                  diagnosis.interventions(model, spec.classes, cmu, cmu))
     assert said and said in text  # "on CMU's it needs the face, on the amigos' …": the two conclusions reconciled
+    # the empty Grad-CAM maps are counted on the faces the page says: the 40 shown, not "all" of them
+    assert f"counts empty Grad-CAM maps on these {len(cmu)}, framed by the detector" in text
+    assert re.search(rf"of its {len(cmu)} CMU faces of held-out people", text), text
 
 
 def test_why_it_fails_states_the_figures_that_diagnosis_computes():
@@ -807,7 +812,7 @@ def test_a_grad_cam_that_is_a_speck_in_a_corner_is_said_to_show_almost_nothing()
 def test_an_empty_grad_cam_is_explained_and_occlusion_shown_instead():
     at = fresh().switch_page(PHOTO).run()
     at.sidebar.selectbox(key="variant").set_value("exp0").run()  # exp0's Grad-CAM is empty on this face
-    at.selectbox(key="photo_sample").set_value("CMU test face: an2i/an2i_left_neutral_sunglasses_2.pgm").run()
+    at.selectbox(key="photo_sample").set_value("CMU face: an2i/an2i_left_neutral_sunglasses_2.pgm").run()
     at.selectbox(key="attr_method").set_value("gradcam").run()
     assert_healthy(at)
     assert at.metric[0].value == "left"

@@ -162,8 +162,8 @@ def test_samples_in_a_row_keep_the_class_choice_valid_as_the_decision_changes(pa
     """The demo path that crashed: astronaut, then a CMU face, then another with another decision."""
     page.open(PHOTO)
     page.click_tab("Pick a sample")
-    for sample in ("Sample: astronaut", "CMU test face: choon/choon_left_sad_open_2.pgm",
-                   "CMU test face: ch4f/ch4f_up_neutral_open_2.pgm"):
+    for sample in ("Sample: astronaut", "CMU face: choon/choon_left_sad_open_2.pgm",
+                   "CMU face: ch4f/ch4f_up_neutral_open_2.pgm"):
         page.select("Sample", sample)
         assert_clean(page)
         assert page.selected("For the class") == "its decision"

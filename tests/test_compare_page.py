@@ -28,6 +28,9 @@ def test_the_compare_page_shows_the_comparison_without_error():
     assert shown["Same answer, CMU test faces"] == f"{result.agreement[compare.CMU]['agreement']:.0%}"
     assert f"**In short**: {result.in_short()}" in [m.value for m in at.markdown], "the sections in one paragraph"
     assert any(e.proto.label.startswith("Download the report on") for e in at.get("download_button"))
+    from vislib import settings  # the command beside it works as typed: this process's Python, not a bare `python`
+
+    assert any(f"`{settings.command(f'-m vislib.client_report {a}')}`, run in" in c.value for c in at.caption)
 
 
 def test_choosing_another_network_b_and_the_amigos_reruns_cleanly():

@@ -30,12 +30,16 @@ def data_dir() -> Path:
     return Path(value).expanduser().resolve() if value else REPO_ROOT / "data"
 
 
-def download_command() -> str:
-    """The command that fetches the originals into the folder this process reads, typed from the
-    repository's folder with this process's own Python (`.venv/bin/python` after `make run`: a
-    plain `python` there lacks the packages)."""
+def command(arguments: str) -> str:
+    """A command as it can be typed in the repository's folder, with this process's own Python
+    (`.venv/bin/python` after `make run`: a plain `python` there lacks the packages)."""
     python = Path(sys.executable)
     if python.is_relative_to(REPO_ROOT):
         python = python.relative_to(REPO_ROOT)
+    return f"{python} {arguments}"
+
+
+def download_command() -> str:
+    """The command that fetches the originals into the folder this process reads (`command`)."""
     dest = data_dir()
-    return f"{python} -m vislib.data download" + ("" if dest == REPO_ROOT / "data" else f" --dest {dest}")
+    return command("-m vislib.data download" + ("" if dest == REPO_ROOT / "data" else f" --dest {dest}"))
