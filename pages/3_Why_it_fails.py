@@ -102,7 +102,7 @@ st.markdown(f"{len(cmu)} of the {cmu.name} (the first whose face the upload path
             f"where the face is) and {len(amigos)} of the {all_amigos} three-amigos photos (spread over the set), "
             f"framed around the database's face box as the accuracy figures frame them. Sections 2 and 4 use these; "
             f"section 3 edits all {all_amigos} amigos photos, and section 4 counts empty Grad-CAM maps on "
-            + (f"every CMU test face, in CMU's own framing as this network was trained." if spec.framing == "cmu"
+            + ("every CMU test face, in CMU's own framing as this network was trained." if spec.framing == "cmu"
                else f"these {len(cmu)}, framed by the detector as this network was trained.")
             + " The red box is the face.")
 c1, c2 = st.columns(2)
