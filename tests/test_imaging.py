@@ -808,3 +808,17 @@ def test_share_on_photo_is_the_part_of_the_crop_that_is_not_padding():
     assert imaging.share_on_photo((0, 0, 64, 60), (60, 64)) == 1.0
     assert imaging.share_on_photo((32, 0, 96, 60), (60, 64)) == pytest.approx(0.5)
     assert imaging.share_on_photo((-100, -100, -10, -10), (60, 64)) == 0.0
+
+
+def test_a_long_thin_strip_is_drawn_on_a_margin_not_a_pixel_high():
+    """Your photo drew a 4000x8 strip 0 px tall beside its caption (a client's pass in Chromium)."""
+    from vislib import plots
+
+    strip = np.full((8, 4000), 0.2, np.float32)
+    shown = plots.with_box(strip, (0.0, 0.0, 8.5, 8.0))
+    assert shown.shape[0] >= 48 and shown.shape[1] == 480
+    dark = np.flatnonzero((shown[:, 100] < 100).all(axis=1))  # the strip, dark, across the middle
+    assert len(dark) >= 1 and abs(dark.mean() - shown.shape[0] / 2) <= 2
+    assert (shown[0, 100] > 200).all()  # the margin above it, light
+    photo = np.full((300, 400), 0.5, np.float32)  # an ordinary photo: as before, no margin
+    assert plots.with_box(photo, (10.0, 10.0, 100.0, 100.0)).shape == (300, 400, 3)

@@ -184,14 +184,22 @@ def overlay(gray: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5) -> np.n
     return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
 
 
-def with_box(gray: np.ndarray, box, max_side: int = 480) -> np.ndarray:
-    """The photo (grayscale, [0, 1]) as RGB with the crop box drawn, shrunk to max_side."""
+def with_box(gray: np.ndarray, box, max_side: int = 480, min_side: int = 48) -> np.ndarray:
+    """The photo (grayscale, [0, 1]) as RGB with the crop box drawn, shrunk to max_side; a long thin
+    strip is centred on a light margin at least min_side across, so that it is not drawn a pixel high."""
     image = Image.fromarray((np.clip(gray, 0, 1) * 255).astype(np.uint8)).convert("RGB")
     scale = min(1.0, max_side / max(image.size))
     if scale < 1.0:
         image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    size = (max(image.width, min_side), max(image.height, min_side))
+    dx, dy = (size[0] - image.width) // 2, (size[1] - image.height) // 2
+    if size != image.size:
+        margin = Image.new("RGB", size, (235, 235, 235))
+        margin.paste(image, (dx, dy))
+        image = margin
     x0, y0, x1, y1 = (v * scale for v in box)
-    ImageDraw.Draw(image).rectangle([x0, y0, x1, y1], outline=(255, 60, 60), width=max(2, image.width // 160))
+    ImageDraw.Draw(image).rectangle([x0 + dx, y0 + dy, x1 + dx, y1 + dy], outline=(255, 60, 60),
+                                    width=max(2, image.width // 160))
     return np.asarray(image)
 
 
