@@ -234,9 +234,8 @@ with st.sidebar:
     faces_here = data.present()  # the training faces are read from the data sets, never shipped
     top = st.toggle("Training faces that excite each unit most", key="hm_top", persist_state=KEEP,
                     disabled=not faces_here,
-                    help=None if faces_here else f"Needs the data sets, which are not in {settings.data_dir()}: "
-                                                 f"`{settings.download_command()}`, run in {settings.REPO_ROOT}, "
-                                                 f"fetches them.") and faces_here
+                    help=None if faces_here else f"Needs the data sets, which are not here: {settings.how_to_fetch()}."
+                    ) and faces_here
     others = [v for v in zoo.shipped_variants() if v != variant]
     compare = st.selectbox("Compare with", ["(none)", *others], key="hm_compare", persist_state=KEEP,
                            format_func=lambda n: n if n == "(none)" else zoo.VARIANTS[n].label,

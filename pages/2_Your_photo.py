@@ -128,8 +128,7 @@ with camera_tab:
 with sample_tab:
     options = samples(data.present())
     if not any(credit for _, _, credit in options.values()):
-        st.caption(f"CMU and three-amigos samples appear here once the data sets are in {settings.data_dir()}: "
-                   f"`{settings.download_command()}`, run in {settings.REPO_ROOT}, fetches them.")
+        st.caption(f"CMU and three-amigos samples appear here once the data sets are: {settings.how_to_fetch()}.")
     linked = st.query_params.get("sample")
     if linked in options and not st.session_state.get("photo_link_read"):
         st.session_state["photo_sample"] = linked  # a pasted link reopens the same sample

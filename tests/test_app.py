@@ -651,7 +651,7 @@ def test_every_page_works_without_the_data_folder(tmp_path, monkeypatch):
         assert_healthy(at)
         options = at.selectbox(key="photo_sample").options
         assert options[0] == "(none)" and all(o.startswith("Sample: ") for o in options[1:]) and len(options) > 1
-        assert any("samples appear here once the data sets are in" in c.value and f"--dest {tmp_path}`" in c.value
+        assert any("samples appear here once the data sets are" in c.value and f"--dest {tmp_path}`" in c.value
                    for c in at.caption), "the samples that need the data are said to, with the command"
         at.selectbox(key="photo_sample").set_value(options[1]).run()
         assert_healthy(at)

@@ -56,8 +56,7 @@ class DataNotFoundError(FileNotFoundError):
     def __init__(self, what: str, where: Path):
         super().__init__(
             f"{what} not found at {where}. Set {settings.DATA_ENV_VAR} to the folder that holds "
-            f"'cmu_faces/', 'three_amigos/' and 'pointing04_train/', or fetch the originals into "
-            f"{settings.data_dir()} with `{settings.download_command()}`, run in {settings.REPO_ROOT}."
+            f"'cmu_faces/', 'three_amigos/' and 'pointing04_train/'. To get the originals: {settings.how_to_fetch()}."
         )
         self.what, self.where = what, where
 

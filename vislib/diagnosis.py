@@ -267,10 +267,11 @@ def what_moves_it(rows: dict, name: str, own_studio: bool = False) -> str:
 
 def two_studios(amigo_rows: dict, cmu_rows: dict) -> str:
     """One sentence where the rule concludes differently on the two studios' faces, else ''."""
-    if (what_decides(cmu_rows), what_decides(amigo_rows)) == ("face", "outside"):
+    cmu, amigos = what_decides(cmu_rows), what_decides(amigo_rows)
+    if (cmu, amigos) == ("face", "outside"):
         return ("So it reads the two studios' faces differently: on CMU's it needs the face, on the amigos' the "
                 "outline of the head, the hair and what lies around it are enough.")
-    if (what_decides(cmu_rows), what_decides(amigo_rows)) == ("outside", "face"):
+    if (cmu, amigos) == ("outside", "face"):
         return ("So it reads the two studios' faces differently: on the amigos' it needs the face, on CMU's what "
                 "lies outside the face box is enough.")
     return ""

@@ -265,9 +265,7 @@ def saturated_share(images: np.ndarray, margin: float = 0.02) -> float:
 def mostly_black_and_white(images: np.ndarray, margin: float = 0.02, share: float = 0.5) -> np.ndarray:
     """Per map (N, H, W[, 1]): True where more than `share` of its pixels lie within `margin` of black
     or white: steps too large for the picture, which a person reads as blobs."""
-    images = np.asarray(images)
-    ends = (images <= margin) | (images >= 1 - margin)
-    return ends.reshape(len(images), -1).mean(axis=1) > share
+    return np.array([saturated_share(image, margin) > share for image in images], bool)
 
 
 class Engine:

@@ -43,3 +43,8 @@ def download_command() -> str:
     """The command that fetches the originals into the folder this process reads (`command`)."""
     dest = data_dir()
     return command("-m vislib.data download" + ("" if dest == REPO_ROOT / "data" else f" --dest {dest}"))
+
+
+def how_to_fetch() -> str:
+    """The download command in a clause every message about missing data ends with."""
+    return f"`{download_command()}`, run in {REPO_ROOT}, fetches them into {data_dir()}"
