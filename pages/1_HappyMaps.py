@@ -34,6 +34,9 @@ REGULARISERS = ("blur_sigma", "blur_every", "norm_pct", "contrib_pct")
 TUNED = ("image", "steps", "learning_rate", "decay", "jitter", "start", *REGULARISERS)
 READINGS = {"auto": None, "activation": False, "pre-activation": True}
 MAX_KEPT_RESULTS = 12
+# the least height of a panel's note-and-progress slot: a progress bar (2.2rem), or side by side, where a
+# column's note takes up to three lines, three lines of caption (tests/test_browser.py measures the sheets)
+HEAD_HEIGHT = {"alone": "2.2rem", "side by side": "4.2rem"}
 KEEP = "session"  # widget values survive a visit to another page
 PICKER_CHARS = 33  # a little under what the sidebar's closed picker shows whole (tests/test_browser.py measures it)
 # how the maps are shown, beside the settings that make them; Reset restores both
@@ -381,8 +384,10 @@ stale_panels = set()  # panels whose maps on screen are out of date
 top_sheets = []  # (network, sheet, caption): side by side, a column is too narrow for ten tiles a row
 additions = []  # (where, what the maps built, labels, words, own colour limit): side by side, drawn again on one scale
 compare_cols = 4 if len(panels) > 1 else None
+head_height = HEAD_HEIGHT["alone" if len(panels) == 1 else "side by side"]
+st.html(f"<style>[class*='st-key-hm_head_'] {{ min-height: {head_height}; }}</style>")
 scale = 3
-for column, name in zip(st.columns(len(panels)), panels):
+for index, (column, name) in enumerate(zip(st.columns(len(panels)), panels)):
     with column:
         model = ui.load_or_stop(ui.model, name)
         here = ui.load_or_stop(ui.engine, name)
@@ -422,7 +427,10 @@ for column, name in zip(st.columns(len(panels)), panels):
         made = made_sheet(never_fire, *view) if view is not None else None
         # the note (out of date, in line, where the maps come from) and the progress above the maps: below
         # a tall sheet, a phone showed neither
-        status, progress_slot, canvas = st.empty(), st.empty(), st.empty()
+        # one slot of a fixed least height for the note and the progress bar that takes its place during a run,
+        # so that the sheet under them stays where it is (without it, side by side, it moved by up to 60 px)
+        head = st.container(key=f"hm_head_{index}")
+        status, progress_slot, canvas = head.empty(), head.empty(), st.empty()
         if made is not None:
             picture(canvas, made[2], alt=described(name, here_layer, view[2]))
             status.caption(view[-1])

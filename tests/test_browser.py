@@ -301,6 +301,29 @@ def test_the_maps_on_screen_stay_while_a_regeneration_starts(page):
     assert page.driver.execute_script("return window.fewestImages;") == shown
 
 
+@pytest.mark.parametrize("compare", ["(none)", "ex1-1"])
+def test_the_sheets_stay_in_place_while_they_regenerate(page, compare):
+    # the note above a sheet gave way to a progress bar of another height: the sheets moved by up to 60 px
+    page.open("HappyMaps?variant=exp0&layer=conv2d_1")
+    page.select("Compare with", "(none)" if compare == "(none)" else zoo.variant(compare).label)
+    assert_clean(page)
+    page.driver.execute_script("""
+        const first = () => document.querySelector('[data-testid="stMainBlockContainer"] [data-testid="stImage"] img');
+        const top = () => first() ? first().getBoundingClientRect().top + window.scrollY : undefined;
+        window.firstTop = top(); window.farthest = 0; window.running = true;
+        const watch = () => {
+            const top_ = top();
+            if (top_ !== undefined) window.farthest = Math.max(window.farthest, Math.abs(top_ - window.firstTop));
+            if (window.running) requestAnimationFrame(watch);
+        };
+        watch();""")
+    page.click_button("Regenerate", timeout=300)
+    assert_clean(page)
+    assert "16 units × 128 steps" in page.text()
+    farthest = page.driver.execute_script("window.running = false; return window.farthest;")
+    assert farthest <= 2, f"the first sheet moved by {farthest:.0f} px while it regenerated"
+
+
 def test_the_tab_icon_is_served_by_the_app_itself(page):
     page.open("")
     icon = page.driver.execute_script("return document.querySelector('link[rel~=\"icon\"]').href")
