@@ -164,6 +164,14 @@ def image(where, picture, caption: str | None = None, clamp: bool = False, alt: 
         box.caption(caption)
 
 
+def least_height(key_prefix: str, height: str, from_width: int = 0) -> None:
+    """Give every container whose key starts with `key_prefix` at least `height` (CSS), on screens from
+    `from_width` px wide: what comes under it then stays in place when its content changes height, or
+    starts level with the neighbouring column's, whatever either wraps to."""
+    st.html(f"<style>@media (min-width: {from_width}px) {{ [class*='st-key-{key_prefix}'] "
+            f"{{ min-height: {height}; }} }}</style>")
+
+
 def count(n: int, noun: str) -> str:
     """'1 unit', '2 units': a count with its noun, in the singular where it is one."""
     return f"{n} {noun}{'' if n == 1 else 's'}"

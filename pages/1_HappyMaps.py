@@ -384,8 +384,7 @@ stale_panels = set()  # panels whose maps on screen are out of date
 top_sheets = []  # (network, sheet, caption): side by side, a column is too narrow for ten tiles a row
 additions = []  # (where, what the maps built, labels, words, own colour limit): side by side, drawn again on one scale
 compare_cols = 4 if len(panels) > 1 else None
-head_height = HEAD_HEIGHT["alone" if len(panels) == 1 else "side by side"]
-st.html(f"<style>[class*='st-key-hm_head_'] {{ min-height: {head_height}; }}</style>")
+ui.least_height("hm_head_", HEAD_HEIGHT["alone" if len(panels) == 1 else "side by side"])
 scale = 3
 for index, (column, name) in enumerate(zip(st.columns(len(panels)), panels)):
     with column:

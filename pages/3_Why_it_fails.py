@@ -10,6 +10,9 @@ with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per s
     import ui
     from vislib import attribution, data, diagnosis, plots, report, settings, zoo
 
+COLUMNS_FROM = 641  # px: narrower, Streamlit stacks columns one under the other
+SET_HEADING_HEIGHT = "5rem"  # a subheader of two lines: the two sets are named in words of unequal length
+
 st.markdown(
     "The original study's seven networks score about 100% on CMU test faces, yet say “not left” to nearly every "
     "photo from another studio; Experiment 2's networks were trained to do better. Below, the chosen network is "
@@ -106,9 +109,10 @@ st.markdown(f"{len(cmu)} of the {cmu.name} (the first whose face the upload path
                else f"these {len(cmu)}, framed by the detector as this network was trained.")
             + " The red box is the face.")
 c1, c2 = st.columns(2)
-for column, faces in zip((c1, c2), (cmu, amigos)):
+ui.least_height("why_set_", SET_HEADING_HEIGHT, from_width=COLUMNS_FROM)
+for index, (column, faces) in enumerate(zip((c1, c2), (cmu, amigos))):
     with column:
-        st.subheader(faces.name)
+        st.container(key=f"why_set_{index}").subheader(faces.name)
         picks = np.linspace(0, len(faces) - 1, 6).round().astype(int)
         st.image([plots.outlined(faces.inputs[i, ..., 0], faces.faces[i], 2) for i in picks],
                  caption=[faces.poses[i] for i in picks])

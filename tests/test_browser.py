@@ -86,6 +86,15 @@ def test_on_a_projector_sized_window_no_figure_or_button_is_cut_short(server):
         assert not narrow.scrolling_tables(), narrow.scrolling_tables()
         assert_clean(narrow)
         assert_not_blank(narrow.screenshot("why-it-fails-1024"))
+        # a set named in more words than the other wrapped to two lines, and its pictures started 33 px lower
+        narrow.open("Why_it_fails?variant=ex2-4")
+        narrow.wait_text("Background brightness", timeout=300)
+        narrow.wait_idle()
+        tops = driver.execute_script("""return Array.from(document.querySelectorAll('[data-testid="stColumn"]'))
+            .filter(column => column.querySelector('h3') && column.querySelector('[data-testid="stImage"] img'))
+            .slice(0, 2).map(column => Math.round(column.querySelector('[data-testid="stImage"] img')
+            .getBoundingClientRect().top));""")
+        assert len(tops) == 2 and abs(tops[0] - tops[1]) <= 2, f"the two sets' pictures start at {tops} px"
     finally:
         driver.quit()
 
