@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from vislib import data, report, settings, train, zoo
+from vislib import data, faceprior, report, settings, train, zoo
 
 SHIPPED = list(zoo.VARIANTS)
 
@@ -397,10 +397,30 @@ def test_dropout_and_mixup_are_ingredients_a_recipe_can_take(monkeypatch):
 def test_a_corrupt_model_file_gives_a_clear_error(tmp_path):
     (tmp_path / "exp0").mkdir()
     (tmp_path / "exp0" / "model.keras").write_bytes(b"this is not a zip file")
-    with pytest.raises(zoo.ModelLoadError, match="damaged.*python -m vislib.train --variant exp0"):
+    with pytest.raises(zoo.ModelLoadError, match="damaged.*python -m vislib.train --variant exp0") as damaged:
         zoo.load("exp0", tmp_path)
+    # said first in words a client reads, then what whoever runs the app types, with this process's Python
+    assert str(damaged.value).startswith("exp0's trained network cannot be read:")
+    assert f"`{settings.command('-m vislib.train --variant exp0')}`" in str(damaged.value)
     with pytest.raises(zoo.ModelLoadError, match="No trained model"):
         zoo.load("ex1-1", tmp_path)
+
+
+def test_messages_show_the_apps_own_files_from_its_folder_and_others_whole(tmp_path):
+    assert settings.shown_path(settings.MODELS_DIR / "exp0" / "model.keras") == "models/exp0/model.keras"
+    assert settings.shown_path(tmp_path / "model.keras") == str(tmp_path / "model.keras")
+
+
+def test_a_damaged_face_basis_names_the_command_that_rewrites_it(tmp_path):
+    (tmp_path / "exp0").mkdir()
+    with pytest.raises(faceprior.FaceBasisError, match="missing") as missing:
+        faceprior.load(tmp_path / "exp0")
+    (tmp_path / "exp0" / faceprior.BASIS_FILE).write_bytes(b"not an npz")
+    with pytest.raises(faceprior.FaceBasisError, match="damaged") as damaged:
+        faceprior.load(tmp_path / "exp0")
+    # without --variant, vislib.faceprior skips a variant that has the file, damaged or not
+    for error in (missing, damaged):
+        assert f"`{settings.command('-m vislib.faceprior --variant exp0')}`" in str(error.value)
 
 
 def test_the_training_command_without_data_says_what_to_do(tmp_path, monkeypatch, capsys):

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vislib import faceprior, happymaps, zoo
+from vislib.settings import command, shown_path
 
 ATLAS_FILE = "atlas.npz"
 
@@ -57,7 +58,7 @@ class Atlas:
 
 
 def rebuild_command(variant: str) -> str:
-    return f"python -m vislib.atlas --variant {variant}"
+    return command(f"-m vislib.atlas --variant {variant}")
 
 
 def build(variant: str, root: Path | None = None, log=print, steps: int | None = None) -> Path:
@@ -107,10 +108,10 @@ def load(variant: str, root: Path | None = None) -> Atlas | None:
             coefficients = {k: f[f"{k[0]}/{k[1]}/coefficients"] for k in keys if k not in images}
             values = {k: f[f"{k[0]}/{k[1]}/values"] for k in keys}
     except Exception as error:  # numpy raises OSError, ValueError, KeyError, EOFError, BadZipFile...
-        raise AtlasError(f"The atlas {path} is damaged ({type(error).__name__}); expected an .npz written by "
+        raise AtlasError(f"The atlas {shown_path(path)} is damaged ({type(error).__name__}); expected an .npz written by "
                          f"vislib.atlas. Rebuild it with `{rebuild_command(variant)}`.") from None
     if digest != model_digest(variant, root):
-        raise AtlasError(f"The atlas {path} was computed from other weights than {variant}'s model.keras "
+        raise AtlasError(f"The atlas {shown_path(path)} was computed from other weights than {variant}'s model.keras "
                          f"(retrained since). Rebuild it with `{rebuild_command(variant)}`.")
     if coefficients:
         try:

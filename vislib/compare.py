@@ -48,7 +48,7 @@ from weakref import WeakKeyDictionary
 import keras
 import numpy as np
 
-from vislib import data, zoo
+from vislib import data, settings, zoo
 
 LEFT = "left"
 CMU = "CMU test faces"
@@ -401,7 +401,8 @@ def compare(a: str, b: str, models=None) -> Comparison:
         atlas_a = atlas_b = None
         problem = str(error)
     if atlas_a is None or atlas_b is None:
-        problem = problem or f"no HappyMaps atlas for {a if atlas_a is None else b} (python -m vislib.atlas)"
+        problem = problem or (f"no HappyMaps atlas for {a if atlas_a is None else b} "
+                              f"({settings.command('-m vislib.atlas')})")
     else:
         try:
             for layer, other in pairs.items():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vislib.settings import INPUT_SHAPE
+from vislib.settings import INPUT_SHAPE, command, shown_path
 
 BASIS_FILE = "face_basis.npz"
 DEFAULT_COMPONENTS = 100
@@ -76,16 +76,18 @@ class FaceBasisError(RuntimeError):
 def load(folder: Path) -> FaceBasis:
     """The face basis shipped in a model folder."""
     path = Path(folder) / BASIS_FILE
+    variant = Path(folder).name
+    rewrite = command(f"-m vislib.faceprior --variant {variant}")
     try:
         with np.load(path, allow_pickle=False) as f:
             basis = FaceBasis(f["mean"].astype(np.float32), f["components"].astype(np.float32),
                               f["scales"].astype(np.float32))
     except FileNotFoundError:
-        raise FaceBasisError(f"{path} is missing. Retrain the variant with `python -m vislib.train`, "
-                             f"or write it with `python -m vislib.faceprior`.") from None
+        raise FaceBasisError(f"{shown_path(path)} is missing. Write it with `{rewrite}`, or retrain the variant with "
+                             f"`{command(f'-m vislib.train --variant {variant}')}`.") from None
     except (OSError, ValueError, KeyError, EOFError) as error:
-        raise FaceBasisError(f"{path} is damaged ({type(error).__name__}); expected an .npz with mean, "
-                             f"components and scales. Rewrite it with `python -m vislib.faceprior`.") from None
+        raise FaceBasisError(f"{shown_path(path)} is damaged ({type(error).__name__}); expected an .npz with "
+                             f"mean, components and scales. Rewrite it with `{rewrite}`.") from None
     if basis.mean.shape != INPUT_SHAPE[:2] or basis.components.shape[1] != basis.mean.size:
         raise FaceBasisError(f"{path}: expected a {INPUT_SHAPE[:2]} mean and (K, {basis.mean.size}) components, "
                              f"got {basis.mean.shape} and {basis.components.shape}")

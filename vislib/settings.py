@@ -39,6 +39,12 @@ def command(arguments: str) -> str:
     return f"{python} {arguments}"
 
 
+def shown_path(path) -> str:
+    """A path as a message shows it: from the repository's folder when it lies inside it."""
+    path = Path(path)
+    return str(path.relative_to(REPO_ROOT)) if path.is_absolute() and path.is_relative_to(REPO_ROOT) else str(path)
+
+
 def download_command() -> str:
     """The command that fetches the originals into the folder this process reads (`command`)."""
     dest = data_dir()

@@ -277,8 +277,8 @@ def read(path: Path, variant: str = "VARIANT") -> Timelapse | None:
                 scales={n: f[f"scales/{n}"] for n in meta["layers"]},
                 channels={n: list(c) for n, c in meta["channels"].items()}, meta=meta)
     except Exception as error:  # OSError, ValueError, KeyError, BadZipFile, JSONDecodeError...
-        raise TimelapseError(f"The timelapse {path} is damaged ({type(error).__name__}). "
-                             f"Record it again with `{record_command(variant)}`.") from None
+        raise TimelapseError(f"The timelapse {settings.shown_path(path)} is damaged ({type(error).__name__}). "
+                             f"Record it again with `{settings.command(f'-m vislib.timelapse {variant}')}`.") from None
 
 
 def stale(variant: str, timelapse: Timelapse, root: Path | None = None) -> bool:

@@ -232,14 +232,17 @@ def load(name: str, root: Path | None = None) -> keras.Model:
     """The trained model of a variant from models/<name>/model.keras."""
     path = model_dir(name, root) / "model.keras"
     if not path.is_file():
-        raise ModelLoadError(f"No trained model for {name!r} at {path}. Train it with `python -m vislib.train --variant {name}`.")
+        raise ModelLoadError(f"No trained model for {name} here: {settings.shown_path(path)} is missing. "
+                             f"{_train_again(name)}")
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # keras raises many kinds on a damaged zip
-        raise ModelLoadError(
-            f"The model file {path} is damaged or not a Keras model ({type(error).__name__}). "
-            f"Retrain it with `python -m vislib.train --variant {name}`."
-        ) from error
+        raise ModelLoadError(f"{name}'s trained network cannot be read: {settings.shown_path(path)} is damaged or not "
+                             f"a Keras model ({type(error).__name__}). {_train_again(name)}") from error
+
+
+def _train_again(name: str) -> str:
+    return f"Whoever runs the app can train it again: `{settings.command(f'-m vislib.train --variant {name}')}`."
 
 
 def read_json(name: str, file: str, root: Path | None = None) -> dict:
@@ -248,10 +251,10 @@ def read_json(name: str, file: str, root: Path | None = None) -> dict:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise ModelLoadError(f"{path} is missing. Train with `python -m vislib.train --variant {name}`.") from None
+        raise ModelLoadError(f"{name}'s {file} is missing ({settings.shown_path(path)}). {_train_again(name)}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelLoadError(f"{path} is damaged: expected JSON ({error}). "
-                             f"Retrain with `python -m vislib.train --variant {name}`.") from None
+        raise ModelLoadError(f"{name}'s {file} cannot be read: {settings.shown_path(path)} is damaged, expected "
+                             f"JSON ({error}). {_train_again(name)}") from None
 
 
 def read_array(name: str, file: str, root: Path | None = None) -> np.ndarray:
@@ -259,8 +262,8 @@ def read_array(name: str, file: str, root: Path | None = None) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except Exception as error:  # numpy raises OSError, ValueError, EOFError... on a damaged file
-        raise ModelLoadError(f"{path} is missing or damaged: expected a .npy array ({type(error).__name__}). "
-                             f"Retrain with `python -m vislib.train --variant {name}`.") from None
+        raise ModelLoadError(f"{name}'s {file} cannot be read: {settings.shown_path(path)} is missing or damaged, "
+                             f"expected a .npy array ({type(error).__name__}). {_train_again(name)}") from None
 
 
 def layer_table(model: keras.Model) -> list[dict]:
