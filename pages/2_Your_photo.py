@@ -105,7 +105,8 @@ def keep_uploads():
 
 upload_tab, camera_tab, sample_tab = st.tabs(["Upload photos", "Camera", "Pick a sample"])
 with upload_tab:
-    st.file_uploader("Face photos", type=list(imaging.ACCEPTED_EXTENSIONS), accept_multiple_files=True,
+    st.file_uploader("Face photos", type=[*imaging.ACCEPTED_EXTENSIONS, *imaging.EXPLAINED_EXTENSIONS],
+                     accept_multiple_files=True,
                      key="photo_uploads", on_change=keep_uploads, max_upload_size=imaging.MAX_BYTES // 2**20,
                      help=f"{imaging.FORMATS_IN_WORDS}; up to {imaging.MAX_PIXELS // 10**6} megapixels (a JPEG "
                           f"{imaging.MAX_JPEG_PIXELS // 10**6}) and "

@@ -193,12 +193,16 @@ def test_uploads_of_a_good_and_a_bad_file_show_one_answer_and_one_clear_message(
     Image.open(settings.SAMPLES_DIR / "astronaut.jpg").save(good)
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"this is not a picture")
+    # an iPhone's photo: the uploader's own filter marked it red, without a word of why or what to do
+    iphone = tmp_path / "IMG_0001.HEIC"
+    iphone.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 100)
     page.open(PHOTO)
-    page.upload(good, bad)
+    page.upload(good, bad, iphone)
     page.wait_text("Decision")
     text = page.text()
-    errors = page.problems()
-    assert len(errors) == 1 and "notes.png" in errors[0], errors
+    errors = sorted(page.problems())
+    assert len(errors) == 2 and "IMG_0001.HEIC" in errors[0] and "notes.png" in errors[1], errors
+    assert "HEIC photo" in errors[0] and "Most Compatible" in errors[0], errors[0]
     assert not page.find('[data-testid="stException"]')
     assert "Decision" in text
     assert_not_blank(page.screenshot("photo-upload"))

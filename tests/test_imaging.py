@@ -86,6 +86,7 @@ FORMATS = {
     "png": (lambda: encode(gray8().convert("RGB"), "PNG"), "PNG", 0.003),
     "webp lossy": (lambda: encode(gray8().convert("RGB"), "WEBP", quality=95), "WEBP", 0.05),
     "webp lossless": (lambda: encode(gray8().convert("RGB"), "WEBP", lossless=True), "WEBP", 0.003),
+    "avif (as phones save it)": (lambda: encode(gray8().convert("RGB"), "AVIF", quality=95), "AVIF", 0.05),
     "bmp": (lambda: encode(gray8().convert("RGB"), "BMP"), "BMP", 0.003),
     "gif": (lambda: encode(gray8().convert("RGB"), "GIF"), "GIF", 0.03),
     "tiff": (lambda: encode(gray8().convert("RGB"), "TIFF"), "TIFF", 0.003),
@@ -294,26 +295,26 @@ def test_empty_file_is_refused():
 def test_files_that_are_not_pictures_are_refused(data):
     message = refusal(data)
     assert "not a picture" in message or "damaged or cut short" in message
-    assert "JPEG, PNG, WebP, BMP, GIF, TIFF or PGM" in message or "cut short" in message
+    assert "JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF or PGM" in message or "cut short" in message
 
 
 @pytest.mark.parametrize("data, words", [
     (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 100, "HEIC"),
-    (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1" + b"\x00" * 100, "HEIC/AVIF"),
+    (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1" + b"\x00" * 100, "AVIF picture is damaged"),
     (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "PDF document"),
     (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>', "SVG"),
 ])
 def test_common_non_picture_uploads_are_named(data, words):
     message = refusal(data)
     assert words in message
-    assert "JPEG, PNG, WebP, BMP, GIF, TIFF or PGM" in message
+    assert "JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF or PGM" in message
 
 
 @pytest.mark.parametrize("fmt", ["ICO", "PCX", "TGA", "JPEG2000", "DDS"])
 def test_picture_formats_outside_the_list_are_refused(fmt):
     message = refusal(encode(gray8(), fmt))
     assert message == ("This file is not a picture that can be read here. "
-                       "Please use JPEG, PNG, WebP, BMP, GIF, TIFF or PGM.")
+                       "Please use JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF or PGM.")
 
 
 def test_non_bytes_are_refused():

@@ -34,9 +34,14 @@ MIN_SIDE = 8
 REDUCED_LONG_SIDE = 1024
 # The Pillow formats read (PPM covers PGM and PBM). A JPEG that carries extra pictures (phones'
 # depth maps, 3-D cameras) opens as format "MPO"; its first picture is the photo.
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "PPM")
-ACCEPTED_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff", "pgm", "ppm")
-FORMATS_IN_WORDS = "JPEG, PNG, WebP, BMP, GIF, TIFF or PGM"
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "BMP", "GIF", "TIFF", "PPM")
+ACCEPTED_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "avif", "bmp", "gif", "tif", "tiff", "pgm", "ppm")
+FORMATS_IN_WORDS = "JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF or PGM"
+# iPhones' HEIC photos cannot be read (Pillow has no HEIC decoder); an uploader lets them through all the same,
+# so that the page says why and what to do, where the uploader's own filter only marked the file red
+EXPLAINED_EXTENSIONS = ("heic", "heif")
+HEIC_ADVICE = ("On an iPhone, choose JPEG when sharing the photo, or set Settings › Camera › Formats to "
+               "Most Compatible.")
 
 # CMU framing, measured on the 128x120 CMU shots with this module's own face detector
 # (`python -m vislib.evaluate --measure-framing`): over the 263 of 633 shots where it finds a
@@ -140,10 +145,11 @@ def _open_checked(data: bytes, reduced_jpeg: bool = False) -> Image.Image:
 
 def _not_a_picture(data: bytes) -> str:
     head = data[:64]
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1",
-                                                b"msf1", b"avif", b"avis"):
-        kind = "a HEIC/AVIF photo (the usual format of iPhones and some Android phones)"
-        return f"This is {kind}, which cannot be read here. Please send it as {FORMATS_IN_WORDS}."
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
+        return (f"This is a HEIC photo (the usual format of iPhones), which cannot be read here. Please send it as "
+                f"{FORMATS_IN_WORDS}. {HEIC_ADVICE}")
+    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
+        return f"This AVIF picture is damaged or cut short, so it cannot be read. Please send it again as {FORMATS_IN_WORDS}."
     if head.startswith(b"%PDF"):
         return f"This is a PDF document, not a picture. Please send a {FORMATS_IN_WORDS} picture."
     if head.lstrip()[:5].lower() in (b"<svg ", b"<?xml"):
