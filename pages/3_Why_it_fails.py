@@ -137,16 +137,8 @@ with st.spinner("Computing where the network looks…"):
     shown = examples(variant, method)
 groups = {"share of the heat on the face": {k: v["heat_on_face"] for k, v in shares.items()},
           "share of the picture the face covers": {k: v["face_area"] for k, v in shares.items()}}
-reference = groups["share of the picture the face covers"]
 ui.chart(plots.grouped_bars(groups, f"Does the {attribution.LABELS[method]} heat fall on the face?"))
-cmu_share, amigo_share = (shares[s.name]["heat_on_face"] for s in (cmu, amigos))
-area = reference[cmu.name]
-st.markdown(
-    f"The face covers about **{area:.0%}** of the picture: heat spread evenly would put that share on it. "
-    f"On CMU faces **{cmu_share:.0%}** of the heat is on the face; on the three amigos **{amigo_share:.0%}**. "
-    + ("Most of what drives the decision lies **outside the face box**: in the hair, the outline of the head, the "
-       "shoulders or the background."
-       if max(cmu_share, amigo_share) < 0.5 else "Most of the heat is on the face."))
+st.markdown(diagnosis.where_it_looks(shares))
 for name, rows in shown.items():
     st.caption(f"{name}: {attribution.LABELS[method]} for the network's decision")
     for column, (x, _, m, words) in zip(st.columns(len(rows)), rows):  # a caption wider than its picture: apart

@@ -85,6 +85,21 @@ def test_what_moves_it_says_what_each_edit_does_and_what_the_rule_concludes():
     assert diagnosis.what_moves_it(_rows(as_is=float("nan")), "x") == "The x include no face looking left."
 
 
+def test_where_it_looks_judges_the_heat_on_each_face_set_against_the_faces_share_of_the_picture():
+    # 23% of the heat on a face covering 8% of the picture read "most of what drives the decision lies outside the
+    # face box", and section 3 then found the decision needs the face
+    said = diagnosis.where_it_looks({"CMU faces": {"heat_on_face": 0.23, "face_area": 0.08},
+                                     "three amigos": {"heat_on_face": 0.10, "face_area": 0.09}})
+    assert said.startswith("The face covers about **8%** of the CMU faces and **9%** of the three amigos")
+    assert "On the CMU faces, **23%** of the heat is on the face, 2.9 times its share: it looks at the face" in said
+    assert "On the three amigos, **10%** of the heat is on the face, about its share (1.1 times)" in said
+    assert "outside the face box" not in said and said.endswith("section 3 hides the face to find out.")
+    others = diagnosis.where_it_looks({"a": {"heat_on_face": 0.6, "face_area": 0.1},
+                                       "b": {"heat_on_face": 0.02, "face_area": 0.1}})
+    assert "On the a, **60%** of the heat is on the face: most of it." in others
+    assert "On the b, **2%** of the heat is on the face, 0.2 times its share: it looks around the face" in others
+
+
 def test_two_studios_read_differently_is_said_only_when_the_rule_says_so():
     amigos = _rows(as_is=0.93, face_hidden=0.93, CMU_background=0.0)  # outside the face box
     cmu = _rows(as_is=0.93, face_hidden=0.0)  # the face

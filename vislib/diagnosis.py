@@ -161,6 +161,33 @@ def face_share(maps: np.ndarray, faces: FaceSet) -> dict:
 # ---------------------------------------------------------------- what changes the decision
 
 
+LOOKS_AT_THE_FACE = 2.0  # heat on the face over the face's share of the picture: from this on, "looks at the face"
+
+
+def where_it_looks(shares: dict) -> str:
+    """`face_share`'s figures for each set of faces ({name: {"heat_on_face", "face_area"}}) in plain sentences:
+    the heat on the face is judged against the face's share of the picture, which heat spread evenly would put on
+    it, and where it lies is told apart from what the decision needs (the edits of section 3 test that)."""
+    areas = " and ".join(f"**{v['face_area']:.0%}** of the {name}" for name, v in shares.items())
+    said = [f"The face covers about {areas}: heat spread evenly would put that share on it."]
+    for name, v in shares.items():
+        heat, times = v["heat_on_face"], v["heat_on_face"] / max(v["face_area"], 1e-9)
+        on_face = f"On the {name}, **{heat:.0%}** of the heat is on the face"
+        if heat >= 0.5:
+            said.append(f"{on_face}: most of it.")
+        elif times >= LOOKS_AT_THE_FACE:
+            said.append(f"{on_face}, {times:.1f} times its share: it looks at the face more than at anything else of "
+                        "that size, though most of the heat lies around it (the hair, the outline of the head, the "
+                        "shoulders, the background).")
+        elif times > 1 / LOOKS_AT_THE_FACE:
+            said.append(f"{on_face}, about its share ({times:.1f} times): the heat falls on the face and around it "
+                        "alike.")
+        else:
+            said.append(f"{on_face}, {times:.1f} times its share: it looks around the face rather than at it.")
+    said.append("Where the heat lies does not yet say what the decision needs: section 3 hides the face to find out.")
+    return " ".join(said)
+
+
 def _scores(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
     return autodiff.to_numpy(model(np.asarray(inputs, np.float32), training=False))
 
