@@ -270,8 +270,9 @@ class_index = decision.index if target_choice == DECISION else classes.index(tar
 target = classes[class_index]
 conv_layers = attribution.conv_layers(network)
 uses_layer = method in attribution.LAYER_METHODS
-layer = a3.selectbox("Conv layer (Grad-CAM)", conv_layers, index=len(conv_layers) - 1,
-                     key=f"attr_layer_{variant}", disabled=not uses_layer)
+layer = a3.selectbox("Conv layer", conv_layers, index=len(conv_layers) - 1,  # one line, as its neighbours' labels
+                     key=f"attr_layer_{variant}", disabled=not uses_layer,
+                     help="The layer whose features Grad-CAM and Grad-CAM++ weigh; the other methods need none.")
 opacity = a4.slider("Opacity", 0.0, 1.0, 0.5, 0.05, key="attr_opacity", persist_state=KEEP)
 heat = heatmap_of(variant, x, method, class_index, layer if uses_layer else None)
 shown_method, note = method, None

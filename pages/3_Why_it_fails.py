@@ -126,7 +126,7 @@ ui.chart(plots.histograms(background, "Background brightness of each picture",
                           "mean gray outside the face box (0 black, 1 white)"))
 st.markdown(f"The background around the face averages **{mean_cmu:.2f}** in CMU pictures and **{mean_amigos:.2f}** in "
             f"the three amigos' (0 is black, 1 white). The two average pictures correlate at **{correlation:+.2f}**: "
-            f"{'they are nearly opposite' if correlation < 0 else 'they are alike' if correlation > 0.5 else 'they differ'}.")
+            f"{diagnosis.how_alike(correlation)}.")
 
 # ---------------------------------------------------------------- 2. where it looks
 st.header("2. Where the network looks")
@@ -190,15 +190,15 @@ rows = [{"method": attribution.LABELS[m],
 # short headers, said in full on hover: the table fits a narrow screen (a projector) without scrolling
 st.dataframe(rows, hide_index=True, width="stretch", column_config={
     "similarity to the random network's map": st.column_config.NumberColumn(
-        "like random", help="Rank correlation between the map and the same method's map on a copy of the network "
+        "like random", format="%.2f", help="Rank correlation between the map and the same method's map on a copy of the network "
                             "with random weights: near 1, the map shows the picture, not what the network learned."),
     "passes randomisation (< 0.5)": st.column_config.CheckboxColumn(
         "passes (< 0.5)", help="The map changes when the weights are random: “like random” under 0.5."),
     "score left after deletion (area)": st.column_config.NumberColumn(
-        "deletion", help="The decided class's score as the most-attributed pixels are removed, averaged over the "
+        "deletion", format="%.3f", help="The decided class's score as the most-attributed pixels are removed, averaged over the "
                          "removal (the area under the curve below): lower is better."),
     "random order (area)": st.column_config.NumberColumn(
-        "random order", help="The same, removing pixels in a random order."),
+        "random order", format="%.3f", help="The same, removing pixels in a random order."),
     "beats random": st.column_config.CheckboxColumn(
         "beats random", help="Deletion lowers the score faster than random removal.")})
 st.caption("**like random**: how alike the map and the same method's map on a network with random weights are, from "
@@ -232,6 +232,7 @@ if "left" in spec.classes:
             f"positive. For those faces the sum is negative everywhere. Yet in "
             f"**{counts['positive_before_averaging']}** of them, features times their own gradient, place by place, "
             f"do push “left” up somewhere: the network reads a feature differently depending on where it sits, and "
-            f"the averaging cancels that evidence. Occlusion needs no gradient: it is empty for "
-            f"**{counts['occlusion_empty']}** of them, and the Your photo page switches to it when Grad-CAM is "
-            f"empty.")
+            f"the averaging cancels that evidence. Occlusion needs no gradient: "
+            + (f"it shows something for every one of them" if counts['occlusion_empty'] == 0 else
+               f"it is empty for **{counts['occlusion_empty']}** of them")
+            + ", and the Your photo page switches to it when Grad-CAM is empty.")

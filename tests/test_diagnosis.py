@@ -85,6 +85,13 @@ def test_what_moves_it_says_what_each_edit_does_and_what_the_rule_concludes():
     assert diagnosis.what_moves_it(_rows(as_is=float("nan")), "x") == "The x include no face looking left."
 
 
+def test_how_alike_says_a_correlation_in_words_without_overstating_it():
+    # -0.68 read "they are nearly opposite"
+    assert [diagnosis.how_alike(r) for r in (-0.9, -0.68, -0.1, 0.2, 0.5, 0.95)] == [
+        "they are nearly each other's negative", "where one is bright the other tends to be dark",
+        "they have little in common", "they have little in common", "they are somewhat alike", "they are alike"]
+
+
 def test_where_it_looks_judges_the_heat_on_each_face_set_against_the_faces_share_of_the_picture():
     # 23% of the heat on a face covering 8% of the picture read "most of what drives the decision lies outside the
     # face box", and section 3 then found the decision needs the face

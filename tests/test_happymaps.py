@@ -1025,3 +1025,13 @@ def test_a_map_is_mostly_black_and_white_only_when_over_half_its_pixels_are_at_t
     half = readable.copy()
     half[:30] = 1.0  # exactly half white: not over
     assert happymaps.mostly_black_and_white(np.stack([readable, harsh, half])).tolist() == [False, True, False]
+
+
+def test_training_curves_give_accuracy_in_percent_as_every_other_figure():
+    from vislib import plots
+
+    history = {"epoch": [1, 2], "train": {"loss": [0.7, 0.3], "accuracy": [0.6, 0.9]},
+               "test": {"loss": [0.8, 0.4], "accuracy": [0.5, 0.8]}}
+    figure = plots.training_curves(history, "held-out people")
+    assert figure.layout.yaxis2.tickformat == ".0%" and figure.layout.yaxis2.range == (0, 1.02)
+    assert [trace.name for trace in figure.data[:2]] == ["train", "held-out people"]

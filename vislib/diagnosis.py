@@ -161,6 +161,17 @@ def face_share(maps: np.ndarray, faces: FaceSet) -> dict:
 # ---------------------------------------------------------------- what changes the decision
 
 
+def how_alike(r: float) -> str:
+    """A correlation between two pictures in words, for the sentence "they correlate at r: ..."."""
+    if r <= -0.8:
+        return "they are nearly each other's negative"
+    if r < -0.3:
+        return "where one is bright the other tends to be dark"
+    if r <= 0.3:
+        return "they have little in common"
+    return "they are alike" if r >= 0.8 else "they are somewhat alike"
+
+
 LOOKS_AT_THE_FACE = 2.0  # heat on the face over the face's share of the picture: from this on, "looks at the face"
 
 

@@ -108,7 +108,7 @@ def training_curves(history: dict, test_name: str = "test") -> go.Figure:
                                      name=test_name if split == "test" else split,
                                      line={"color": COLORS[split]}, showlegend=col == 1), row=1, col=col)
     fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)  # in percent, as the app's other figures
     fig.update_layout(height=320, margin={"t": 40, "b": 10, "l": 10, "r": 10})
     return fig
 
