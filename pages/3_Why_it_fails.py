@@ -107,7 +107,7 @@ st.markdown(f"{len(cmu)} of the {cmu.name} (the first whose face the upload path
             f"section 3 edits all {all_amigos} amigos photos, and section 4 counts empty Grad-CAM maps on "
             + ("every CMU test face, in CMU's own framing as this network was trained." if spec.framing == "cmu"
                else f"these {len(cmu)}, framed by the detector as this network was trained.")
-            + " The red box is the face.")
+            + " The blue box is the face.")
 c1, c2 = st.columns(2)
 ui.least_height("why_set_", SET_HEADING_HEIGHT, from_width=COLUMNS_FROM)
 for index, (column, faces) in enumerate(zip((c1, c2), (cmu, amigos))):

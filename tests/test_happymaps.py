@@ -1035,3 +1035,17 @@ def test_training_curves_give_accuracy_in_percent_as_every_other_figure():
     figure = plots.training_curves(history, "held-out people")
     assert figure.layout.yaxis2.tickformat == ".0%" and figure.layout.yaxis2.range == (0, 1.02)
     assert [trace.name for trace in figure.data[:2]] == ["train", "held-out people"]
+
+
+def test_the_face_box_and_the_crop_box_are_drawn_in_two_colours():
+    # both were red: "the red box is the face" on Why it fails, "what the network gets" on Your photo
+    from vislib import plots
+
+    gray, mask = np.full((20, 20), 0.5, np.float32), np.zeros((20, 20), bool)
+    mask[5:15, 5:15] = True
+    face = plots.outlined(gray, mask, 2).reshape(-1, 3)
+    crop = plots.with_box(gray, (5, 5, 15, 15), min_side=20).reshape(-1, 3)
+    face_colours = {tuple(c) for c in face} - {(127, 127, 127)}
+    crop_colours = {tuple(c) for c in crop} - {(127, 127, 127)}
+    assert face_colours == {plots.FACE_BOX_COLOR} and crop_colours and not face_colours & crop_colours
+    assert all(r > 2 * b for r, _, b in crop_colours) and all(b > 2 * r for r, _, b in face_colours)

@@ -297,15 +297,18 @@ def histograms(samples: dict, title: str = "", x_title: str = "") -> go.Figure:
     return fig
 
 
+FACE_BOX_COLOR = (30, 110, 230)  # blue: red boxes mark the crop the network gets (Your photo, `with_box`)
+
+
 def outlined(image: np.ndarray, mask: np.ndarray, scale: int = 3) -> np.ndarray:
-    """A [0, 1] gray image enlarged, with the outline of a box mask drawn in red (RGB uint8)."""
+    """A [0, 1] gray image enlarged, with the outline of a face box mask drawn in blue (RGB uint8)."""
     rgb = np.repeat(enlarge((np.clip(image, 0, 1) * 255).astype(np.uint8), scale)[..., None], 3, axis=-1)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size and cols.size:
         top, bottom, left, right = rows[0] * scale, (rows[-1] + 1) * scale - 1, cols[0] * scale, (cols[-1] + 1) * scale - 1
         for r, c in ((slice(top, top + 2), slice(left, right + 1)), (slice(bottom - 1, bottom + 1), slice(left, right + 1)),
                      (slice(top, bottom + 1), slice(left, left + 2)), (slice(top, bottom + 1), slice(right - 1, right + 1))):
-            rgb[r, c] = (230, 40, 40)
+            rgb[r, c] = FACE_BOX_COLOR
     return rgb
 
 
