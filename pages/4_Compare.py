@@ -107,8 +107,8 @@ if result.happymaps:
         "the pairs' pictures are as alike as possible (what each adds to the average face, correlated: 1 the same "
         "picture, 0 unrelated, below 0 opposite: one brighter where the other is darker). Gray: the same for units paired at random. Where every unit of a layer draws "
         "nearly the same picture, random pairs score high too, and a high match means little.")
-    st.caption(" · ".join(f"{result.label(layer)}: {len(m.pairs)} pairs of {m.units_a} × {m.units_b} units"
-                          for layer, m in result.happymaps.items()))
+    st.caption(" · ".join(f"{result.label(layer)}: {len(m.pairs)} pairs ({m.units_a} units in {variant}, "
+                          f"{m.units_b} in {other})" for layer, m in result.happymaps.items()))
 else:
     st.info(f"HappyMap similarity is not available: {result.happymaps_problem}")
 

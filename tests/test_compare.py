@@ -191,8 +191,8 @@ def _comparison(agreement, cka, cka_random, maps, amigos_cka=None):
 def test_the_comparison_in_short_counts_the_measures_that_say_alike():
     """A client found the page's three sections and no conclusion: in_short draws it from their figures."""
     same = _comparison(1.0, 0.98, 0.1, (0.9, 0.1)).in_short()
-    assert ("give the same answer to 100% of the CMU test faces and 100% of the three amigos (alike from 95% on "
-            "each set)") in same
+    assert ("give the same answer to 100% of the CMU test faces and 100% of the three amigos (95% or more on "
+            "every set counts as alike)") in same
     assert "(CKA 0.98 on the CMU test faces, 0.10 with a random copy)" in same
     assert "By all three measures they learned much the same thing" in same
     # a high CKA that a random copy reaches too is not "alike"; nor are answers that differ on 10%

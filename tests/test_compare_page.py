@@ -31,6 +31,8 @@ def test_the_compare_page_shows_the_comparison_without_error():
     from vislib import settings  # the command beside it works as typed: this process's Python, not a bare `python`
 
     assert any(f"`{settings.command(f'-m vislib.client_report {a}')}`, run in" in c.value for c in at.caption)
+    # "16 pairs of 16 × 16 units" read as 256 units: each network's count is said apart
+    assert any(f"units in {a}, " in c.value and f" in {b})" in c.value for c in at.caption)
 
 
 def test_choosing_another_network_b_and_the_amigos_reruns_cleanly():

@@ -301,7 +301,7 @@ class Comparison:
             shares = [f"{r['agreement']:.0%} of the {name}" for name, r in self.agreement.items()]
             alike.append(min(r["agreement"] for r in self.agreement.values()) >= SAME_ANSWERS)
             measures.append("their answers")
-            said.append(f"give the same answer to {' and '.join(shares)} (alike from {SAME_ANSWERS:.0%} on each set)")
+            said.append(f"give the same answer to {' and '.join(shares)} ({SAME_ANSWERS:.0%} or more on every set counts as alike)")
         decision = zoo.variant(self.a).decision_layer
         # on every set of faces: the decision layers of two networks can agree on CMU faces and not on others
         figures = {inputs: (cka, self.cka_random[inputs][decision]) for inputs in self.cka
