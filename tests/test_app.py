@@ -540,6 +540,19 @@ def test_uploaded_photos_survive_a_visit_to_another_page_until_forgotten():
     assert not at.metric
 
 
+def test_the_cameraman_sample_shows_what_experiment_2_adds():
+    """Every astronaut sample looks about straight, so no sample showed a network finding a face turned left."""
+    at = fresh().switch_page(PHOTO).run()
+    for variant, turned_left, turned_right in (("ex2-4", "left", "not left"), ("exp0", "not left", "not left")):
+        at.sidebar.selectbox(key="variant").set_value(variant).run()
+        at.selectbox(key="photo_sample").set_value("Sample: cameraman").run()
+        assert_healthy(at)
+        assert at.metric[0].value == turned_left, variant
+        at.selectbox(key="photo_sample").set_value("Sample: cameraman_mirrored").run()
+        assert_healthy(at)
+        assert at.metric[0].value == turned_right, variant
+
+
 def test_class_choice_keeps_a_label_that_does_not_change_with_the_decision():
     at = fresh().switch_page(PHOTO).run()
     at.sidebar.selectbox(key="variant").set_value("exp0").run()

@@ -1,10 +1,11 @@
-"""Rebuild sample_images/ from scikit-image's public-domain astronaut portrait.
+"""Rebuild sample_images/ from two free pictures that ship with scikit-image.
 
     .venv/bin/python tools/make_samples.py
 
-The portrait (Eileen Collins, NASA; public domain) ships with scikit-image as
-skimage.data.astronaut(). Only derived copies of it go into sample_images/: never CMU or
-Pointing'04 images, which are not ours to redistribute.
+The portrait (Eileen Collins, NASA; public domain) is skimage.data.astronaut(); the cameraman
+(Lav Varshney, CC0), skimage.data.camera(), a man in profile turned to his left, as CMU's "left"
+faces are: the one sample that looks left. Only derived copies of them go into sample_images/:
+never CMU or Pointing'04 images, which are not ours to redistribute.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ MAX_BYTES = 60_000  # "60 KB" read strictly
 
 def samples() -> dict[str, Image.Image]:
     portrait = Image.fromarray(data.astronaut())  # 512x512 RGB
+    cameraman = Image.fromarray(data.camera())  # 512x512 gray; he faces the picture's right: his left
     return {
+        "cameraman.jpg": cameraman,
+        "cameraman_mirrored.jpg": cameraman.transpose(Image.Transpose.FLIP_LEFT_RIGHT),  # turned to his right
         "astronaut.jpg": portrait,  # as is: she faces slightly to her left
         "astronaut_mirrored.jpg": portrait.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
         "astronaut_closeup.jpg": portrait.crop((120, 20, 340, 240)).resize((330, 330), Image.Resampling.LANCZOS),

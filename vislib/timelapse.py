@@ -55,10 +55,16 @@ def record_command(variant: str) -> str:
 # ---------------------------------------------------------------- the fixed inputs
 
 
+# The shipped timelapses were recorded on the astronaut samples; a sample added later (the cameraman) is not
+# among their pictures, since adding one means recording every timelapse again, a training run each.
+RECORDED_SAMPLES = "astronaut"
+
+
 def sample_photos(folder: Path | None = None) -> list[Path]:
-    """The redistributable photos (sample_images/*.jpg, *.png), sorted by name."""
+    """The redistributable photos a timelapse shows (sample_images/astronaut*.jpg, *.png), sorted by name."""
     folder = folder or settings.SAMPLES_DIR
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in (".jpg", ".jpeg", ".png") and p.stem.startswith(RECORDED_SAMPLES))
 
 
 def fixed_inputs(mean_image: np.ndarray, folder: Path | None = None) -> tuple[np.ndarray, list[str]]:
