@@ -103,7 +103,10 @@ def keep_uploads():
     st.session_state[KEPT] = [(f.name, f.getvalue()) for f in files[:MAX_KEPT_PHOTOS]]
 
 
-upload_tab, camera_tab, sample_tab = st.tabs(["Upload photos", "Camera", "Pick a sample"])
+# a link that names a sample opens on the samples' tab; chosen once a session, so that the tabs never jump back
+st.session_state.setdefault("photo_first_tab", "Pick a sample" if st.query_params.get("sample") else "Upload photos")
+upload_tab, camera_tab, sample_tab = st.tabs(["Upload photos", "Camera", "Pick a sample"],
+                                             default=st.session_state["photo_first_tab"])
 with upload_tab:
     st.file_uploader("Face photos", type=[*imaging.ACCEPTED_EXTENSIONS, *imaging.EXPLAINED_EXTENSIONS],
                      accept_multiple_files=True,
@@ -111,7 +114,7 @@ with upload_tab:
                      help=f"{imaging.FORMATS_IN_WORDS}; up to {imaging.MAX_PIXELS // 10**6} megapixels (a JPEG "
                           f"{imaging.MAX_JPEG_PIXELS // 10**6}) and "
                           f"{imaging.MAX_BYTES // 2**20} MB a file, {MAX_KEPT_PHOTOS} photos at a time. Nothing is "
-                          f"saved.")
+                          f"saved. iPhones' HEIC photos cannot be read: choose JPEG when sharing them.")
     uploaded = st.session_state.get("photo_uploads") or []
     if len(uploaded) > MAX_KEPT_PHOTOS:  # said, not dropped in silence
         left_out = uploaded[MAX_KEPT_PHOTOS:]

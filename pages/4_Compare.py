@@ -106,7 +106,8 @@ if result.happymaps:
         "(as many pairs as the smaller layer has units), so that "
         "the pairs' pictures are as alike as possible (what each adds to the average face, correlated: 1 the same "
         "picture, 0 unrelated, below 0 opposite: one brighter where the other is darker). Gray: the same for units paired at random. Where every unit of a layer draws "
-        "nearly the same picture, random pairs score high too, and a high match means little.")
+        "nearly the same picture, random pairs score high too, and a high match means little."
+        + result.opposite_maps())
     st.caption(" · ".join(f"{result.label(layer)}: {len(m.pairs)} pairs ({m.units_a} units in {variant}, "
                           f"{m.units_b} in {other})" for layer, m in result.happymaps.items()))
 else:
@@ -122,6 +123,7 @@ st.markdown(f"One page about **{variant}** to share: what it is, its accuracy, i
 st.download_button(f"Download the report on {variant} (HTML)", data=lambda: report_html(variant),
                    file_name=f"happymaps_report_{variant}.html", mime="text/html", icon=":material/download:",
                    on_click="ignore")
-st.caption(f"Or: `{settings.command(f'-m vislib.client_report {variant}')}`, run in {settings.REPO_ROOT}.")
+with st.expander("For whoever runs the app: the same report from the command line"):
+    st.caption(f"`{settings.command(f'-m vislib.client_report {variant}')}`, run in {settings.REPO_ROOT}.")
 ui.cite_pointing04()
 st.caption(f"CMU faces: {settings.CMU_CITATION}")

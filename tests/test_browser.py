@@ -208,6 +208,19 @@ def test_uploads_of_a_good_and_a_bad_file_show_one_answer_and_one_clear_message(
     assert_not_blank(page.screenshot("photo-upload"))
 
 
+def test_a_link_that_names_a_sample_opens_on_the_samples_tab(server):
+    driver = browser.chromium(1400, 900)  # a new visitor: a session of its own
+    try:
+        visitor = browser.Page(driver, server[0])
+        visitor.open("Your_photo?sample=Sample:%20cameraman")
+        visitor.wait_text("Where does the network look?", timeout=300)
+        chosen = [tab.text.strip() for tab in visitor.find('[role="tab"]') if tab.get_attribute("aria-selected") == "true"]
+        assert chosen == ["Pick a sample"], chosen
+        assert_clean(visitor)
+    finally:
+        driver.quit()
+
+
 def test_the_camera_snapshot_goes_through_the_same_pipeline(page):
     page.open(PHOTO)
     page.click_tab("Camera")

@@ -188,6 +188,14 @@ def _comparison(agreement, cka, cka_random, maps, amigos_cka=None):
         counterparts={"dense_3": "dense_3"})
 
 
+def test_a_best_pairing_below_zero_is_said_in_words():
+    # conv2d_1's best matching read -0.33 on the chart, with nothing said about a negative best match
+    assert _comparison(1.0, 0.98, 0.1, (0.9, 0.1)).opposite_maps() == ""
+    said = _comparison(1.0, 0.98, 0.1, (-0.33, -0.40)).opposite_maps()
+    assert said == (" For dense_3, even the best pairing is below 0: each of exp0's maps there tends to be brighter "
+                    "where its partner in ex1-1 is darker, whichever partner it gets.")
+
+
 def test_the_comparison_in_short_counts_the_measures_that_say_alike():
     """A client found the page's three sections and no conclusion: in_short draws it from their figures."""
     same = _comparison(1.0, 0.98, 0.1, (0.9, 0.1)).in_short()

@@ -295,7 +295,7 @@ def test_empty_file_is_refused():
 def test_files_that_are_not_pictures_are_refused(data):
     message = refusal(data)
     assert "not a picture" in message or "damaged or cut short" in message
-    assert "JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF or PGM" in message or "cut short" in message
+    assert "JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF, PGM or PPM" in message or "cut short" in message
 
 
 @pytest.mark.parametrize("data, words", [
@@ -307,14 +307,14 @@ def test_files_that_are_not_pictures_are_refused(data):
 def test_common_non_picture_uploads_are_named(data, words):
     message = refusal(data)
     assert words in message
-    assert "JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF or PGM" in message
+    assert "JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF, PGM or PPM" in message
 
 
 @pytest.mark.parametrize("fmt", ["ICO", "PCX", "TGA", "JPEG2000", "DDS"])
 def test_picture_formats_outside_the_list_are_refused(fmt):
     message = refusal(encode(gray8(), fmt))
     assert message == ("This file is not a picture that can be read here. "
-                       "Please use JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF or PGM.")
+                       "Please use JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF, PGM or PPM.")
 
 
 def test_non_bytes_are_refused():

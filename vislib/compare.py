@@ -348,6 +348,15 @@ class Comparison:
         other = self.counterparts.get(layer, layer)
         return layer if other == layer else f"{layer} ↔ {other}"
 
+    def opposite_maps(self) -> str:
+        """A sentence for the layers whose best pairing of HappyMaps still correlates below 0, else ''."""
+        below = [self.label(layer) for layer, match in self.happymaps.items() if match.mean < 0]
+        if not below:
+            return ""
+        where = " and ".join(below)
+        return (f" For {where}, even the best pairing is below 0: each of {self.a}'s maps there tends to be brighter "
+                f"where its partner in {self.b} is darker, whichever partner it gets.")
+
 
 @lru_cache(maxsize=None)
 def _model(name: str):

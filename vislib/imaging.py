@@ -36,7 +36,7 @@ REDUCED_LONG_SIDE = 1024
 # depth maps, 3-D cameras) opens as format "MPO"; its first picture is the photo.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "BMP", "GIF", "TIFF", "PPM")
 ACCEPTED_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "avif", "bmp", "gif", "tif", "tiff", "pgm", "ppm")
-FORMATS_IN_WORDS = "JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF or PGM"
+FORMATS_IN_WORDS = "JPEG, PNG, WebP, AVIF, BMP, GIF, TIFF, PGM or PPM"
 # iPhones' HEIC photos cannot be read (Pillow has no HEIC decoder); an uploader lets them through all the same,
 # so that the page says why and what to do, where the uploader's own filter only marked the file red
 EXPLAINED_EXTENSIONS = ("heic", "heif")
