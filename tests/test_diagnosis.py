@@ -105,6 +105,8 @@ def test_where_it_looks_judges_the_heat_on_each_face_set_against_the_faces_share
                                        "b": {"heat_on_face": 0.02, "face_area": 0.1}})
     assert "On the a, **60%** of the heat is on the face: most of it." in others
     assert "On the b, **2%** of the heat is on the face, 0.2 times its share: it looks around the face" in others
+    shares = [diagnosis.where_it_looks({"c": {"heat_on_face": heat, "face_area": 0.1}}) for heat in (0.16, 0.06)]
+    assert "somewhat more than its share (1.6 times)" in shares[0] and "a little under its share (0.6 times)" in shares[1]
 
 
 def test_two_studios_read_differently_is_said_only_when_the_rule_says_so():

@@ -191,8 +191,9 @@ def where_it_looks(shares: dict) -> str:
                         "that size, though most of the heat lies around it (the hair, the outline of the head, the "
                         "shoulders, the background).")
         elif times > 1 / LOOKS_AT_THE_FACE:
-            said.append(f"{on_face}, about its share ({times:.1f} times): the heat falls on the face and around it "
-                        "alike.")
+            share = ("somewhat more than its share" if times > 1.25 else "about its share" if times >= 0.8
+                     else "a little under its share")
+            said.append(f"{on_face}, {share} ({times:.1f} times): the heat falls on the face and around it alike.")
         else:
             said.append(f"{on_face}, {times:.1f} times its share: it looks around the face rather than at it.")
     said.append("Where the heat lies does not yet say what the decision needs: section 3 hides the face to find out.")
