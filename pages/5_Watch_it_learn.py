@@ -16,7 +16,8 @@ st.markdown(
     "press **▶ Play** or drag the slider. At the top, the picture each answer of the network likes most (its "
     "HappyMap) and what it answers for a few photos anyone may share (an astronaut, mirrored and cropped, and "
     "the average training face); below, how often it is right and how wrong it is (the loss), on the faces it "
-    "learns from (train) and on faces it never learns from (test).")
+    "learns from (train) and on faces it never learns from (test: for the original networks, other photos of the "
+    "people it learns from; for Experiment 2's, photos of people held out).")
 variant = ui.variant_picker()
 spec = zoo.variant(variant)
 
