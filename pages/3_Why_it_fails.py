@@ -233,6 +233,6 @@ if "left" in spec.classes:
             f"**{counts['positive_before_averaging']}** of them, features times their own gradient, place by place, "
             f"do push “left” up somewhere: the network reads a feature differently depending on where it sits, and "
             f"the averaging cancels that evidence. Occlusion needs no gradient: "
-            + (f"it shows something for every one of them" if counts['occlusion_empty'] == 0 else
+            + ("it shows something for every one of them" if counts['occlusion_empty'] == 0 else
                f"it is empty for **{counts['occlusion_empty']}** of them")
             + ", and the Your photo page switches to it when Grad-CAM is empty.")
