@@ -114,7 +114,7 @@ with upload_tab:
                      help=f"{imaging.FORMATS_IN_WORDS}; up to {imaging.MAX_PIXELS // 10**6} megapixels (a JPEG "
                           f"{imaging.MAX_JPEG_PIXELS // 10**6}) and "
                           f"{imaging.MAX_BYTES // 2**20} MB a file, {MAX_KEPT_PHOTOS} photos at a time. Nothing is "
-                          f"saved. iPhones' HEIC photos cannot be read: choose JPEG when sharing them.")
+                          f"saved. iPhones' HEIC photos cannot be read. {imaging.HEIC_ADVICE}")
     uploaded = st.session_state.get("photo_uploads") or []
     if len(uploaded) > MAX_KEPT_PHOTOS:  # said, not dropped in silence
         left_out = uploaded[MAX_KEPT_PHOTOS:]

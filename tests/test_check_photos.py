@@ -45,6 +45,17 @@ def test_labels_come_from_the_nearest_pose_folder_at_any_depth(tmp_path):
     assert all(s.startswith("detected face") for s in photos.sources)  # the astronaut's face is found
 
 
+def test_every_format_your_photo_reads_is_read_here_too(tmp_path):
+    # the check kept a list of its own, and skipped phones' AVIF photos that the page reads
+    from PIL import Image
+
+    _put(tmp_path / "left")
+    Image.open(ASTRONAUT).save(tmp_path / "left" / "phone.avif")
+    Image.open(ASTRONAUT).convert("L").save(tmp_path / "left" / "scan.ppm")
+    photos = check_photos.read_folder(tmp_path)
+    assert sorted(p.name for p in photos.files) == ["phone.avif", "photo.jpg", "scan.ppm"] and not photos.skipped
+
+
 def test_a_photo_outside_any_pose_folder_is_refused_with_the_names_expected(tmp_path):
     _put(tmp_path / "left")
     _put(tmp_path / "holiday")

@@ -26,7 +26,7 @@ from vislib import data, imaging, settings, zoo
 
 LEFT_FOLDERS = ("left",)
 NOT_LEFT_FOLDERS = ("not_left", "right", "straight", "up", "down", "other")
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".pgm", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+PHOTO_SUFFIXES = tuple(f".{extension}" for extension in imaging.ACCEPTED_EXTENSIONS)  # what Your photo reads
 GOAL_LEFT_RECALL = 0.70
 GOAL_NOT_LEFT_RECALL = 0.90
 
