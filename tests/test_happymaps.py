@@ -68,12 +68,15 @@ if happymaps.autodiff.backend() == "jax":
     import os
     full_float32 = jax.config.jax_default_matmul_precision == "highest"
     channels_first = "--xla_gpu_force_conv_nchw" in os.environ.get("XLA_FLAGS", "").split()
+    gpu_shared = os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE") == "false"
 else:
     import torch
     full_float32 = not (torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32)
     channels_first = True  # PyTorch picks its own layouts
+    gpu_shared = True  # and allocates as it goes
 np.savez(sys.argv[1], images=result.images, values=result.values, moved_finite=np.isfinite(again.images).all(),
          recompiles=recompiles, retraces=retraces, full_float32=full_float32, channels_first=channels_first,
+         gpu_shared=gpu_shared,
          **{{f"images_{{i}}": r.images for i, r in enumerate(others)}}, **{{f"values_{{i}}": r.values for i, r in enumerate(others)}})
 """
 
@@ -641,6 +644,8 @@ def test_the_other_backends_give_the_same_happymaps(engine, other_backend_runs, 
     assert bool(theirs["full_float32"])
     # with convolutions channels first there, the faster layout in full float32 (an H200: 37-41 ms against 57-79)
     assert bool(theirs["channels_first"])
+    # and leaves GPU memory for the app's HappyMaps worker beside the server
+    assert bool(theirs["gpu_shared"])
 
 
 def test_jax_lays_out_gpu_convolutions_channels_first_keeping_the_users_flags(monkeypatch):
@@ -653,6 +658,20 @@ def test_jax_lays_out_gpu_convolutions_channels_first_keeping_the_users_flags(mo
     monkeypatch.setattr(autodiff, "backend", lambda: "tensorflow")
     autodiff.gpu_convolutions_channels_first()
     assert os.environ["XLA_FLAGS"] == ""
+
+
+def test_jax_lets_the_server_and_its_worker_share_one_gpu_keeping_the_users_setting(monkeypatch):
+    monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)
+    monkeypatch.setattr(autodiff, "backend", lambda: "jax")
+    autodiff.share_the_gpu()
+    assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "true")
+    autodiff.share_the_gpu()
+    assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == "true"
+    monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE")
+    monkeypatch.setattr(autodiff, "backend", lambda: "tensorflow")
+    autodiff.share_the_gpu()
+    assert "XLA_PYTHON_CLIENT_PREALLOCATE" not in os.environ
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="the other backends are checked in their runs above")

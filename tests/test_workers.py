@@ -2,6 +2,7 @@
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -44,11 +45,25 @@ def test_the_randomised_network_is_computed_there_too(pool):
 
 def test_progress_comes_back_and_false_stops_the_job_early(pool):
     seen = []
-    result = pool.regenerate("exp0", "conv2d_1", [0], happymaps.Settings(steps=48),
+    # dense_1: each 16 steps take long enough that no snapshot is out of date when it is read
+    result = pool.regenerate("exp0", "dense_1", [0], happymaps.Settings(steps=48),
                              on_progress=lambda p: seen.append((p.step, p.steps, p.images.shape)), every=16)
     assert seen == [(16, 48, (1, 60, 64)), (32, 48, (1, 60, 64))] and result.completed
     stopped = pool.regenerate("exp0", "conv2d_1", [0], happymaps.Settings(steps=48), on_progress=lambda p: False)
     assert not stopped.completed and stopped.steps_done in (16, 32)  # it stops at the next 16 steps
+
+
+def test_snapshots_that_came_while_the_last_one_was_drawn_are_skipped(pool):
+    # drawing a snapshot (1 s here) is slower than computing the next 16 steps: only the newest is drawn
+    seen = []
+
+    def slow_draw(progress):
+        seen.append(progress.step)
+        time.sleep(1.0)
+
+    result = pool.regenerate("exp0", "dense_3", [0, 1], happymaps.Settings(steps=128), on_progress=slow_draw, every=16)
+    assert result.completed and result.steps_done == 128
+    assert 1 <= len(seen) < 7 and seen == sorted(seen)  # 7 snapshots were sent (steps 16 to 112)
 
 
 def test_the_worker_runs_at_the_lowest_priority_with_all_its_threads(pool):

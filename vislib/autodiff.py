@@ -249,5 +249,15 @@ def gpu_convolutions_channels_first() -> None:
         os.environ["XLA_FLAGS"] = f"{flags} {NCHW_FLAG}".strip()
 
 
+def share_the_gpu() -> None:
+    """Let several processes compute on one GPU (JAX only): the app's server and its HappyMaps worker
+    both do. By default JAX takes three quarters of a GPU's memory at its first computation, and the
+    second process then logs failed allocations (of 105 GiB and down, on an H200) before it gets any.
+    JAX allocates what it needs instead; the user's own setting is kept."""
+    if backend() == "jax":
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+
 full_float32()  # on import: JAX reads the setting when it traces, before any model is called
 gpu_convolutions_channels_first()
+share_the_gpu()

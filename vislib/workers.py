@@ -171,8 +171,10 @@ class Worker:
 
     def call(self, job: dict, on_progress: Callable | None = None, every: int = 16):
         """Run one job in the worker and return its result. `on_progress(happymaps.Progress)` is
-        called every `every` steps; if it returns False the job stops early (as in the engine),
-        if it raises, the worker is told to stop and the exception goes on."""
+        called with a snapshot every `every` steps, or less often: the worker sends the next one only
+        once the last is drawn, so a slow drawing skips snapshots instead of holding up the job (on a
+        GPU the steps are far faster than a drawing). If it returns False the job stops early (as in
+        the engine); if it raises, the worker is told to stop and the exception goes on."""
         from vislib import happymaps
 
         with self._lock:
@@ -190,8 +192,12 @@ class Worker:
                     if about != number or kind == "started":
                         continue
                     if kind == "progress":
-                        if on_progress(happymaps.Progress(*message[2:])) is False:
+                        # the result already waiting behind it: a picture that would be replaced at once
+                        stale = self._conn.poll()
+                        if not stale and on_progress(happymaps.Progress(*message[2:])) is False:
                             self._conn.send(("cancel", number))
+                        else:
+                            self._conn.send(("drawn", number))
                     elif kind == "done":
                         finished = True
                         return message[2]
@@ -283,17 +289,22 @@ def _serve(conn: Connection) -> None:
         except (EOFError, OSError):
             return  # the server has gone
         if message[0] != "job":
-            continue  # a late cancellation of a job already finished
+            continue  # a late cancellation or acknowledgement of a job already finished
         _, number, job, wants_progress, every = message
         conn.send(("started", number))
 
+        drawing = [False]  # a snapshot is out and not yet drawn: one at a time, so a send never waits
+
         def progress(snapshot, number=number, wants=wants_progress, every=every):
-            if conn.poll():
+            while conn.poll():
                 late = conn.recv()
                 if late[0] == "cancel" and late[1] == number:
                     return False
-            if wants and snapshot.step % every == 0:
+                if late[0] == "drawn" and late[1] == number:
+                    drawing[0] = False
+            if wants and snapshot.step % every == 0 and not drawing[0]:
                 conn.send(("progress", number, snapshot.step, snapshot.steps, snapshot.images, snapshot.values))
+                drawing[0] = True
             return None
 
         try:
