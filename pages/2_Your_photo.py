@@ -231,7 +231,7 @@ name, gray, crop_box, source, x, credit, decision = good[chosen]
 
 st.subheader(name)
 c1, c2, c3 = st.columns([3, 2, 3])
-ui.image(c1, plots.with_box(gray, crop_box), f"Original; the red box is what the network gets: {source}")
+ui.image(c1, plots.with_box(gray, crop_box), f"Original; the red box is what the network gets: {imaging.framing_in_words(source)}")
 on_photo = imaging.share_on_photo(crop_box, gray.shape)
 if on_photo < 0.6:
     c1.warning(f"Only {on_photo:.0%} of the crop lies on the photo; the rest is filled in from its edges, so the "

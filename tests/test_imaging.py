@@ -824,3 +824,12 @@ def test_a_long_thin_strip_is_drawn_on_a_margin_not_a_pixel_high():
     assert (shown[0, 100] > 200).all()  # the margin above it, light
     photo = np.full((300, 400), 0.5, np.float32)  # an ordinary photo: as before, no margin
     assert plots.with_box(photo, (10.0, 10.0, 100.0, 100.0)).shape == (300, 400, 3)
+
+
+def test_how_a_photo_was_framed_is_said_in_words_a_client_reads():
+    assert (imaging.framing_in_words("detected face (profile (mirrored), less sure)")
+            == "the face the detector found (from the side, in the mirror image; it was less sure)")
+    assert imaging.framing_in_words("detected face (frontal), moved by hand") == \
+        "the face the detector found (from the front), moved by hand"
+    assert imaging.framing_in_words("whole photo") == "whole photo"
+    assert imaging.framing_in_words("face box") == "face box"

@@ -220,7 +220,7 @@ def photo_explanation(model, classes, photo_bytes: bytes) -> dict:
 
 
 def _photo(variant: str, model, photo_bytes: bytes, credit: str) -> str:
-    from vislib import plots
+    from vislib import imaging, plots
 
     e = photo_explanation(model, zoo.variant(variant).classes, photo_bytes)
     score = (f"{e['scores'].max():.1%} sure" if e["probabilities"] else f"output {e['scores'].max():.2f}")  # as Your photo
@@ -228,7 +228,7 @@ def _photo(variant: str, model, photo_bytes: bytes, credit: str) -> str:
     return ("<section><h2>One photo, explained</h2><div class='row'>"
             + _img(figure, "the photo as the network sees it, and the occlusion map",
                    "Left: the 64x60 picture the network sees (framed from the photo: "
-                   f"{e['source']}). Right: occlusion, the places whose hiding lowers its answer most (bright).")
+                   f"{imaging.framing_in_words(e['source'])}). Right: occlusion, the places whose hiding lowers its answer most (bright).")
             + f"<p>The network answers <b>“{html.escape(e['label'])}”</b> ({html.escape(score)}).<br>"
               f"<span class='muted'>{html.escape(credit)}</span></p></div></section>")
 

@@ -451,6 +451,25 @@ class Framing:
     source: str  # 'face box', 'detected face (frontal)', 'detected face (profile)', ..., 'whole photo'
 
 
+DETECTORS_IN_WORDS = {"frontal": "from the front", "profile": "from the side",
+                      "profile (mirrored)": "from the side, in the mirror image"}
+MOVED = ", moved by hand"
+
+
+def framing_in_words(source: str) -> str:
+    """A Framing.source for a person: 'detected face (profile (mirrored), less sure)' -> 'the face the
+    detector found (from the side, in the mirror image; it was less sure)'. Others are kept as they are."""
+    moved = source.endswith(MOVED)
+    core = source[: -len(MOVED)] if moved else source
+    if not (core.startswith("detected face (") and core.endswith(")")):
+        return source
+    detector = core[len("detected face ("):-1]
+    less_sure = detector.endswith(LESS_SURE)
+    detector = detector[: -len(LESS_SURE)] if less_sure else detector
+    words = DETECTORS_IN_WORDS.get(detector, detector) + ("; it was less sure" if less_sure else "")
+    return f"the face the detector found ({words})" + (MOVED if moved else "")
+
+
 def frame(gray: np.ndarray, face=None, zoom: float = 1.0, use_whole_photo: bool = False,
           right: float = 0.0, down: float = 0.0, less_sure: bool = True) -> Framing:
     """Frame a photo for the network: CMU framing around a face, else the whole photo.
@@ -471,5 +490,5 @@ def frame(gray: np.ndarray, face=None, zoom: float = 1.0, use_whole_photo: bool 
     else:
         box = cmu_frame(face.box if isinstance(face, Face) else face, gray.shape, zoom)
         if right or down:
-            box, source = moved(box, right, down), source + ", moved by hand"
+            box, source = moved(box, right, down), source + MOVED
     return Framing(box, to_network_input(gray, box), source)
