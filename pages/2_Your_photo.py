@@ -329,8 +329,8 @@ for layer_name, picture in response_pictures(variant, x).items():
             st.image(picture, alt=f"{title}: each unit's response to the photo")
         else:
             ui.chart(picture)
-st.caption("Red: units that never respond to any CMU training face (dead units): a red tile among the maps, a "
-           "red cross in the bar charts.")
+st.caption("Crossed out in red: units that never respond to any CMU training face (dead units), a framed cross "
+           "over the tile among the maps, a cross in the bar charts.")
 
 st.subheader("One unit: its HappyMap and its response here")
 u1, u2 = st.columns(2)

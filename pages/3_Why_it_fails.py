@@ -115,7 +115,9 @@ for index, (column, faces) in enumerate(zip((c1, c2), (cmu, amigos))):
         st.container(key=f"why_set_{index}").subheader(faces.name)
         picks = np.linspace(0, len(faces) - 1, 6).round().astype(int)
         st.image([plots.outlined(faces.inputs[i, ..., 0], faces.faces[i], 2) for i in picks],
-                 caption=[faces.poses[i] for i in picks])
+                 caption=[faces.poses[i] for i in picks],
+                 alt=[f"One of the {faces.name}, looking {faces.poses[i]}, as the network sees it; a blue box marks "
+                      f"the face" for i in picks])
         ui.image(st, plots.enlarge(faces.inputs[..., 0].mean(axis=0), 3), f"The average picture of the {faces.name}",
                  clamp=True)
 brightness = {s.name: s.inputs[..., 0].mean(axis=(1, 2)) for s in (cmu, amigos)}

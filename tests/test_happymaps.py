@@ -1067,4 +1067,39 @@ def test_the_face_box_and_the_crop_box_are_drawn_in_two_colours():
     face_colours = {tuple(c) for c in face} - {(127, 127, 127)}
     crop_colours = {tuple(c) for c in crop} - {(127, 127, 127)}
     assert face_colours == {plots.FACE_BOX_COLOR} and crop_colours and not face_colours & crop_colours
-    assert all(r > 2 * b for r, _, b in crop_colours) and all(b > 2 * r for r, _, b in face_colours)
+    assert all(r > 2 * b for r, _, b in crop_colours - {WHITE}) and all(b > 2 * r for r, _, b in face_colours)
+
+
+WHITE = (255, 255, 255)
+
+
+def test_the_crop_box_is_edged_in_white_so_it_shows_on_dark_photos_and_to_colour_blind_eyes():
+    # red alone turned a dark olive under protanopia: 1.8:1 against the photo beside it
+    from vislib import plots
+
+    dark = plots.with_box(np.zeros((40, 40), np.float32), (10, 10, 30, 30), min_side=40)
+    assert tuple(dark[20, 9]) == WHITE and tuple(dark[20, 10])[0] > 200  # white just outside, red on the edge
+    assert tuple(dark[20, 20]) == (0, 0, 0)  # the photo inside is untouched
+
+
+def test_dead_units_are_crossed_out_not_only_framed_in_red():
+    # a dead unit's tile is black like a silent one: a red frame alone read as nothing to a protanope
+    from vislib import plots
+
+    sheet = plots.montage(np.zeros((2, 20, 20), np.float32), labels=None, scale=2, pad=0, marked=[1])
+    live, dead = sheet[:, :40], sheet[:, 40:]
+    assert {tuple(c) for c in live.reshape(-1, 3)} == {(0, 0, 0)}
+    centre = {tuple(c) for c in dead[17:23, 17:23].reshape(-1, 3)}
+    assert (220, 30, 30) in centre and WHITE in centre
+
+
+def test_the_deletion_curves_differ_by_dash_and_marker_not_only_by_colour():
+    from vislib import plots
+
+    curve = {"fractions": [0.0, 0.5, 1.0], "attributed": [1.0, 0.5, 0.0], "random": [1.0, 0.8, 0.6]}
+    methods = ["Saliency", "SmoothGrad", "Grad-CAM", "Grad-CAM++", "Occlusion"]
+    figure = plots.deletion_curves({m: curve for m in methods})
+    styles = [(t.line.dash, t.marker.symbol) for t in figure.data[:-1]]
+    assert [t.name for t in figure.data] == methods + ["random order"]
+    assert len(set(styles)) == len(methods) and len({t.line.color for t in figure.data}) == len(methods) + 1
+    assert all(dash is not None and symbol is not None for dash, symbol in styles)

@@ -11,6 +11,20 @@ from plotly.subplots import make_subplots
 from PIL import Image, ImageDraw, ImageFont
 
 COLORS = {"train": "#1f77b4", "test": "#ff7f0e", "three amigos": "#2ca02c", "full frame": "#9467bd"}
+CHOSEN = "#238023"  # the class a network chose: white text on it reads at 5:1 (Plotly's green, 3.4:1)
+INK = "#5c5f6a"  # chart labels: 6.4:1 on white (Streamlit's chart gray, 3.7:1, is below WCAG's 4.5:1)
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def text_on(colour: str) -> str:
+    """White or near-black, whichever reads better on a '#rrggbb' fill (WCAG contrast)."""
+    fill = _luminance(colour)
+    return "#ffffff" if (1.05 / (fill + 0.05)) >= (fill + 0.05) / (_luminance("#1a1a1a") + 0.05) else "#1a1a1a"
 
 
 def _font(size: int):
@@ -38,7 +52,8 @@ def montage(images: np.ndarray, labels=None, cols: int | None = None, scale: int
     """Tile (N, H, W) gray or (N, H, W, 3) RGB images in [0, 1] into one RGB uint8 picture, a
     label above each tile, in a font that grows with the tiles.
 
-    Tiles whose index is in `marked` get a red frame (e.g. dead units); tiles whose index is a
+    Tiles whose index is in `marked` get a red frame and a cross, white-edged, which read without
+    colour too (e.g. dead units); tiles whose index is a
     key of `words` show that text instead of the image (e.g. "never fires")."""
     images = np.asarray(images, dtype=np.float32)
     n, h, w = images.shape[:3]
@@ -65,7 +80,12 @@ def montage(images: np.ndarray, labels=None, cols: int | None = None, scale: int
         if labels is not None:
             draw.text((x0 + 1, y0 + 1), str(labels[i]), fill=(40, 40, 40), font=font)
         if i in marked:
-            draw.rectangle([x0, y0 + lh, x0 + tw - 1, y0 + lh + th - 1], outline=(220, 30, 30), width=2)
+            corners = (x0, y0 + lh, x0 + tw - 1, y0 + lh + th - 1)
+            a, b, c, d = corners[0] + 3, corners[1] + 3, corners[2] - 3, corners[3] - 3  # the cross stays on its tile
+            for colour, width in (((255, 255, 255), 4), ((220, 30, 30), 2)):
+                draw.line([(a, b), (c, d)], fill=colour, width=width)
+                draw.line([(a, d), (c, b)], fill=colour, width=width)
+            draw.rectangle(corners, outline=(220, 30, 30), width=2)
     return np.asarray(canvas)
 
 
@@ -140,9 +160,10 @@ def probabilities(classes, scores, title: str = "", as_probability: bool = True)
     """One bar per class; the chosen class in green. Raw scores (a linear output) get a free axis."""
     scores = np.asarray(scores, dtype=float)
     text = [f"{p:.1%}" for p in scores] if as_probability else [f"{p:.2f}" for p in scores]
+    fills = [CHOSEN if i == scores.argmax() else "#aaaaaa" for i in range(len(scores))]
     fig = go.Figure(go.Bar(x=scores, y=list(classes), orientation="h", text=text, cliponaxis=False,
                            textposition=_label_positions(scores / max(np.abs(scores).max(), 1e-12)),
-                           marker_color=["#2ca02c" if i == scores.argmax() else "#aaaaaa" for i in range(len(scores))]))
+                           marker_color=fills, insidetextfont={"color": [text_on(c) for c in fills]}))
     xaxis = {"range": [0, 1.05], "tickformat": ".0%"} if as_probability else {"autorange": True}
     fig.update_layout(title=title, xaxis=xaxis, height=60 + 40 * len(scores),
                       margin={"t": 30 if title else 10, "b": 10, "l": 10, "r": 10})
@@ -198,8 +219,10 @@ def with_box(gray: np.ndarray, box, max_side: int = 480, min_side: int = 48) -> 
         margin.paste(image, (dx, dy))
         image = margin
     x0, y0, x1, y1 = (v * scale for v in box)
-    ImageDraw.Draw(image).rectangle([x0 + dx, y0 + dy, x1 + dx, y1 + dy], outline=(255, 60, 60),
-                                    width=max(2, image.width // 160))
+    width = max(2, image.width // 160)
+    draw = ImageDraw.Draw(image)
+    for grow, colour, w in ((1, (255, 255, 255), width + 2), (0, (255, 60, 60), width)):  # white-edged: seen on any photo
+        draw.rectangle([x0 + dx - grow, y0 + dy - grow, x1 + dx + grow, y1 + dy + grow], outline=colour, width=w)
     return np.asarray(image)
 
 
@@ -271,14 +294,21 @@ def grouped_bars(groups: dict, title: str = "", percent: bool = True) -> go.Figu
     return fig
 
 
+# Okabe and Ito's colours, which stay apart under every common colour-vision deficiency, each with its
+# own dash and marker
+SERIES_STYLES = (("#0072B2", "solid", "circle"), ("#D55E00", "dash", "square"), ("#009E73", "dashdot", "diamond"),
+                 ("#CC79A7", "longdash", "triangle-up"), ("#E69F00", "longdashdot", "x"), ("#56B4E9", "solid", "star"))
+
+
 def deletion_curves(curves: dict, title: str = "") -> go.Figure:
     """{method: deletion_curve result}: the decided class's score as pixels are removed, each
-    method's order (solid) against a random order (dotted)."""
+    method's order against a random order (gray, dotted). Each method has its own colour, dash and
+    marker, so that the curves stay apart for a colour-blind reader and in print."""
     fig = go.Figure()
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
-    for (method, curve), colour in zip(curves.items(), palette):
+    for (method, curve), (colour, dash, symbol) in zip(curves.items(), SERIES_STYLES):
         x = [100 * f for f in curve["fractions"]]
-        fig.add_trace(go.Scatter(x=x, y=curve["attributed"], name=method, line={"color": colour}))
+        fig.add_trace(go.Scatter(x=x, y=curve["attributed"], name=method, mode="lines+markers",
+                                 line={"color": colour, "dash": dash}, marker={"symbol": symbol, "size": 7}))
     first = next(iter(curves.values()))
     fig.add_trace(go.Scatter(x=[100 * f for f in first["fractions"]], y=first["random"], name="random order",
                              line={"color": "#777", "dash": "dot"}))
@@ -420,8 +450,8 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
         return go.Heatmap(z=np.round(image * 255).astype(int).tolist(), colorscale="gray", zmin=0, zmax=255,
                           showscale=False, hoverinfo="skip")
 
-    palette = (["#aaaaaa", "#2ca02c"] if list(classes) == ["not left", "left"]
-               else ["#2ca02c", "#9467bd", "#aaaaaa", "#8c564b", "#e377c2", "#17becf"])
+    palette = (["#aaaaaa", CHOSEN] if list(classes) == ["not left", "left"]
+               else [CHOSEN, "#9467bd", "#aaaaaa", "#8c564b", "#e377c2", "#17becf"])
 
     def bars(frame):
         out = []
@@ -429,8 +459,8 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
             shown = [float(v) for v in scores[frame, :, c]]
             out.append(go.Bar(y=list(input_names), x=shown, orientation="h", name=name, legendgroup="classes",
                               text=[("" if v < 0.08 else f"{v:.0%}") if probabilities else f"{v:.2f}" for v in shown],
-                              textposition="inside", showlegend=True,
-                              marker_color=palette[c % len(palette)]))
+                              textposition="inside", showlegend=True, marker_color=palette[c % len(palette)],
+                              insidetextfont={"color": text_on(palette[c % len(palette)])}))
         return out
 
     def markers(frame):
