@@ -200,6 +200,7 @@ def chart(figure) -> None:
     for update in (figure.update_xaxes, figure.update_yaxes):
         update(fixedrange=True, tickfont_color=plots.INK, title_font_color=plots.INK)
     figure.update_traces(outsidetextfont_color=plots.INK, selector={"type": "bar"})
+    figure.update_traces(colorbar_tickfont_color=plots.INK, selector={"type": "heatmap"})
     for note in figure.layout.annotations:  # subplot titles
         if note.font.color is None:
             note.font.color = plots.INK

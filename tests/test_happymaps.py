@@ -669,9 +669,10 @@ def test_jax_lets_the_server_and_its_worker_share_one_gpu_keeping_the_users_sett
     autodiff.share_the_gpu()
     assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == "true"
     monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE")
+    monkeypatch.delenv("TF_FORCE_GPU_ALLOW_GROWTH", raising=False)
     monkeypatch.setattr(autodiff, "backend", lambda: "tensorflow")
     autodiff.share_the_gpu()
-    assert "XLA_PYTHON_CLIENT_PREALLOCATE" not in os.environ
+    assert "XLA_PYTHON_CLIENT_PREALLOCATE" not in os.environ and os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="the other backends are checked in their runs above")

@@ -250,12 +250,14 @@ def gpu_convolutions_channels_first() -> None:
 
 
 def share_the_gpu() -> None:
-    """Let several processes compute on one GPU (JAX only): the app's server and its HappyMaps worker
-    both do. By default JAX takes three quarters of a GPU's memory at its first computation, and the
-    second process then logs failed allocations (of 105 GiB and down, on an H200) before it gets any.
-    JAX allocates what it needs instead; the user's own setting is kept."""
+    """Let several processes compute on one GPU: the app's server and its HappyMaps worker both do. By
+    default JAX takes three quarters of a GPU's memory at its first computation, and the second process
+    then logged failed allocations (of 105 GiB and down, on an H200) before it got any; TensorFlow takes
+    all of it. Each allocates what it needs instead; the user's own setting is kept."""
     if backend() == "jax":
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    elif backend() == "tensorflow":
+        os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 
 full_float32()  # on import: JAX reads the setting when it traces, before any model is called

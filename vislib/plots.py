@@ -451,7 +451,7 @@ def timelapse_animation(epochs, logs: dict, happymaps: np.ndarray, classes, scor
                           showscale=False, hoverinfo="skip")
 
     palette = (["#aaaaaa", CHOSEN] if list(classes) == ["not left", "left"]
-               else [CHOSEN, "#9467bd", "#aaaaaa", "#8c564b", "#e377c2", "#17becf"])
+               else [CHOSEN, "#7b4fa6", "#aaaaaa", "#8c564b", "#e377c2", "#17becf"])  # each 4.5:1 with `text_on`
 
     def bars(frame):
         out = []

@@ -194,10 +194,11 @@ class Worker:
                     if kind == "progress":
                         # the result already waiting behind it: a picture that would be replaced at once
                         stale = self._conn.poll()
-                        if not stale and on_progress(happymaps.Progress(*message[2:])) is False:
-                            self._conn.send(("cancel", number))
-                        else:
-                            self._conn.send(("drawn", number))
+                        stop = not stale and on_progress(happymaps.Progress(*message[2:])) is False
+                        try:
+                            self._conn.send(("cancel" if stop else "drawn", number))
+                        except OSError:  # it died while the page drew: said in words, as any death
+                            raise self._died() from None
                     elif kind == "done":
                         finished = True
                         return message[2]
