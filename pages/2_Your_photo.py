@@ -11,7 +11,7 @@ import shell
 shell.open_page("Your photo")
 with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
     import ui
-    from vislib import activations, attribution, data, happymaps, imaging, plots, settings, zoo
+    from vislib import activations, attribution, data, diagnosis, happymaps, imaging, plots, settings, zoo
 
 st.markdown("Upload face photos, or pick a sample, to see what the network sees, what it decides, "
             "and which pixels drove the decision. Photos stay in memory: nothing is saved.")
@@ -197,17 +197,19 @@ def intake(digest: str, gray: np.ndarray, face_box, as_trained: bool = False):
     framed = imaging.frame(gray, face, zoom, use_whole_photo=face is None, right=right, down=down)
     source = ("the whole CMU file, as this network's training faces were" if as_trained else
               framed.source if face is not None or whole else NO_FACE)
-    return framed.box, source, framed.input
+    if isinstance(face, imaging.Face):  # where the face is in the photo, for "Where does the network look?"
+        face = (face.cx, face.cy, face.width, face.height)
+    return framed.box, source, framed.input, face
 
 
-good = []  # (name, gray, box, source, network input, credit, decision)
+good = []  # (name, gray, box, source, network input, credit, decision, face box or None)
 for name, digest, gray, box, credit in readable:
     try:
-        crop_box, source, x = intake(digest, gray, box, as_trained=credit == "cmu" and spec.framing == "cmu")
+        crop_box, source, x, face_box = intake(digest, gray, box, as_trained=credit == "cmu" and spec.framing == "cmu")
     except ValueError as error:  # one photo that cannot be framed is said, and the others are still shown
         st.error(f"**{name}** could not be framed: {error}")
         continue
-    good.append((name, gray, crop_box, source, x, credit, decision_of(variant, x)))
+    good.append((name, gray, crop_box, source, x, credit, decision_of(variant, x), face_box))
 if not good:
     st.stop()
 if any(g[5] == "pointing04" for g in good):
@@ -220,14 +222,14 @@ if len(good) > 1:
     st.subheader("Gallery")
     # a row that wraps: on a phone, columns stack and the gallery took a screen for every two photos
     gallery = st.container(horizontal=True, gap="small")
-    for name, _, _, _, x, _, decision in good:
+    for name, _, _, _, x, _, decision, _ in good:
         thumbnail = plots.enlarge(x[..., 0], 2)
         # as wide as two fit on a phone: a caption as narrow as the picture broke file names mid-word
         ui.image(gallery.container(width=168), thumbnail, f"{name}: {decision.label}", clamp=True)
     names = [g[0] for g in good]
     picked = st.selectbox("Look closer at", names, key="photo_chosen", persist_state=KEEP)
     chosen = names.index(picked) if picked in names else 0
-name, gray, crop_box, source, x, credit, decision = good[chosen]
+name, gray, crop_box, source, x, credit, decision, face_box = good[chosen]
 
 st.subheader(name)
 c1, c2, c3 = st.columns([3, 2, 3])
@@ -309,6 +311,9 @@ ui.image(h2, plots.overlay(patch, plots.resize_map(heat.heatmap, patch.shape), o
          "The same, over the framed photo")
 if note:
     h3.info(note)
+here = None if face_box is None else diagnosis.where_it_looks_here(heat.heatmap, diagnosis.face_mask(crop_box, face_box))
+if here:
+    h3.markdown(here)
 h3.markdown(
     "Bright areas drove the score of the chosen class up. **Saliency** and **SmoothGrad** show pixel-level "
     "sensitivity; **Grad-CAM** and **Grad-CAM++** show which regions a conv layer relied on; **Occlusion** hides "

@@ -452,6 +452,7 @@ def test_a_blank_photo_says_there_is_nothing_to_look_at_and_no_method_crashes():
     assert any("one flat tone" in w.value and "means nothing" in w.value for w in at.warning)
     assert at.selectbox(key="attr_method").value == "occlusion"
     assert any("Occlusion shows nothing for this photo" in i.value and "one flat tone" in i.value for i in at.info)
+    assert not any("In this photo the face covers" in m.value for m in at.markdown)  # no face, no heat: no share
     at.sidebar.selectbox(key="variant").set_value("ex2-4").run()  # standardised: a flat picture becomes zeros
     for method in ("saliency", "smoothgrad", "gradcam", "gradcam++", "occlusion"):
         at.selectbox(key="attr_method").set_value(method).run()
@@ -575,6 +576,9 @@ def test_the_cameraman_sample_shows_what_experiment_2_adds():
         at.selectbox(key="photo_sample").set_value("Sample: cameraman").run()
         assert_healthy(at)
         assert at.metric[0].value == turned_left, variant
+        # where it looks in this photo, in words: the heat on the face the detector found against the face's share
+        assert any(m.value.startswith("In this photo the face covers **") and "of the heat is on it" in m.value
+                   for m in at.markdown), variant
         at.selectbox(key="photo_sample").set_value("Sample: cameraman_mirrored").run()
         assert_healthy(at)
         assert at.metric[0].value == turned_right, variant

@@ -213,3 +213,15 @@ def test_a_spread_of_every_amigo_is_the_amigo_set_of_that_size():
     assert spread.files == some.files and spread.poses == some.poses
     np.testing.assert_array_equal(spread.inputs, some.inputs)
     np.testing.assert_array_equal(spread.faces, some.faces)
+
+
+def test_where_it_looks_in_one_photo_is_judged_as_for_the_sets_and_said_only_when_it_means_something():
+    face = np.zeros((60, 64), bool)
+    face[15:45, 16:48] = True  # 25% of the picture
+    on_face, around = np.where(face, 1.0, 0.0), np.where(face, 0.0, 1.0)
+    said = diagnosis.where_it_looks_here(on_face, face)
+    assert "covers **25%**" in said and "**100%** of the heat is on it: most of it." in said
+    said = diagnosis.where_it_looks_here(around + 0.05 * on_face, face)
+    assert "**2%** of the heat is on it, 0.1 times its share: it looks around the face rather than at it." in said
+    assert diagnosis.where_it_looks_here(np.zeros((60, 64)), face) is None  # no heat: nothing to share
+    assert diagnosis.where_it_looks_here(on_face, np.zeros((60, 64), bool)) is None  # no face in view

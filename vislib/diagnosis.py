@@ -182,22 +182,37 @@ def where_it_looks(shares: dict) -> str:
     areas = " and ".join(f"**{v['face_area']:.0%}** of the {name}" for name, v in shares.items())
     said = [f"The face covers about {areas}: heat spread evenly would put that share on it."]
     for name, v in shares.items():
-        heat, times = v["heat_on_face"], v["heat_on_face"] / max(v["face_area"], 1e-9)
-        on_face = f"On the {name}, **{heat:.0%}** of the heat is on the face"
-        if heat >= 0.5:
-            said.append(f"{on_face}: most of it.")
-        elif times >= LOOKS_AT_THE_FACE:
-            said.append(f"{on_face}, {times:.1f} times its share: it looks at the face more than at anything else of "
-                        "that size, though most of the heat lies around it (the hair, the outline of the head, the "
-                        "shoulders, the background).")
-        elif times > 1 / LOOKS_AT_THE_FACE:
-            share = ("somewhat more than its share" if times > 1.25 else "about its share" if times >= 0.8
-                     else "a little under its share")
-            said.append(f"{on_face}, {share} ({times:.1f} times): the heat falls on the face and around it alike.")
-        else:
-            said.append(f"{on_face}, {times:.1f} times its share: it looks around the face rather than at it.")
+        said.append(f"On the {name}, **{v['heat_on_face']:.0%}** of the heat is on the face"
+                    + _judged(v["heat_on_face"], v["face_area"]))
     said.append("Where the heat lies does not yet say what the decision needs: section 3 hides the face to find out.")
     return " ".join(said)
+
+
+def _judged(heat: float, area: float) -> str:
+    """The end of "…% of the heat is on the face": that share judged against the face's share of the picture."""
+    times = heat / max(area, 1e-9)
+    if heat >= 0.5:
+        return ": most of it."
+    if times >= LOOKS_AT_THE_FACE:
+        return (f", {times:.1f} times its share: it looks at the face more than at anything else of that size, though "
+                "most of the heat lies around it (the hair, the outline of the head, the shoulders, the background).")
+    if times > 1 / LOOKS_AT_THE_FACE:
+        share = ("somewhat more than its share" if times > 1.25 else "about its share" if times >= 0.8
+                 else "a little under its share")
+        return f", {share} ({times:.1f} times): the heat falls on the face and around it alike."
+    return f", {times:.1f} times its share: it looks around the face rather than at it."
+
+
+def where_it_looks_here(heatmap: np.ndarray, face: np.ndarray) -> str | None:
+    """Where_it_looks for one photo: a heat map and the face box's mask over the same (H, W) network input.
+    None when either is empty (no heat, or no face in view), where a share would mean nothing."""
+    heatmap = np.clip(np.asarray(heatmap, np.float64), 0, None)
+    total, area = heatmap.sum(), float(np.mean(face))
+    if total <= 0 or area <= 0:
+        return None
+    heat = float(heatmap[face].sum() / total)
+    return (f"In this photo the face covers **{area:.0%}** of what the network sees (heat spread evenly would put "
+            f"that share on it); **{heat:.0%}** of the heat is on it" + _judged(heat, area))
 
 
 def _scores(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
