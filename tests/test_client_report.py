@@ -146,3 +146,9 @@ def test_report_export_writes_the_client_report(tmp_path):
     page = out.read_text()
     assert page.startswith("<!DOCTYPE html>") or page.lower().startswith("<!doctype html>")
     assert "exp0" in page and "Gourier" in page
+
+
+def test_the_photo_says_where_the_network_looks_against_the_face_in_html(page):
+    said = re.search(r"In this photo the face covers <b>\d+%</b>[^<]*<b>\d+%</b> of the heat is on it[^<]*", page)
+    assert said, "the sentence of Your photo's 'Where does the network look?'"
+    assert "**" not in page  # markdown turned into HTML

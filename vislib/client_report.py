@@ -17,6 +17,7 @@ import argparse
 import base64
 import datetime
 import html
+import re
 import sys
 import time
 from pathlib import Path
@@ -208,15 +209,20 @@ def _comparison(variant: str, baseline: str) -> str:
 
 
 def photo_explanation(model, classes, photo_bytes: bytes) -> dict:
-    """The photo framed as an upload, the network's answer and its occlusion map for that answer."""
-    from vislib import activations, attribution, imaging
+    """The photo framed as an upload, the network's answer, its occlusion map for that answer, and where
+    that map lies against the face ("where", in words; None without a face)."""
+    from vislib import activations, attribution, diagnosis, imaging
 
     gray = imaging.load_photo(photo_bytes)
-    framed = imaging.frame(gray)
+    face = imaging.detect_face(gray)
+    framed = imaging.frame(gray, face, use_whole_photo=face is None)
     decision = activations.decide(model, framed.input, classes)
     heat = attribution.attribute(model, framed.input, "occlusion", class_index=decision.index)
+    where = None if face is None else diagnosis.where_it_looks_here(
+        heat.heatmap, diagnosis.face_mask(framed.box, (face.cx, face.cy, face.width, face.height)))
     return {"input": framed.input[..., 0], "source": framed.source, "label": decision.label,
-            "scores": decision.scores, "probabilities": decision.probabilities, "heatmap": heat.heatmap}
+            "scores": decision.scores, "probabilities": decision.probabilities, "heatmap": heat.heatmap,
+            "where": where}
 
 
 def _photo(variant: str, model, photo_bytes: bytes, credit: str) -> str:
@@ -230,7 +236,13 @@ def _photo(variant: str, model, photo_bytes: bytes, credit: str) -> str:
                    "Left: the 64x60 picture the network sees (framed from the photo: "
                    f"{imaging.framing_in_words(e['source'])}). Right: occlusion, the places whose hiding lowers its answer most (bright).")
             + f"<p>The network answers <b>“{html.escape(e['label'])}”</b> ({html.escape(score)}).<br>"
-              f"<span class='muted'>{html.escape(credit)}</span></p></div></section>")
+            + (f"{_bold(e['where'])}<br>" if e["where"] else "")
+            + f"<span class='muted'>{html.escape(credit)}</span></p></div></section>")
+
+
+def _bold(markdown: str) -> str:
+    """A sentence with **bold** figures (as the pages write them) as HTML."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(markdown))
 
 
 # ---------------------------------------------------------------- the page
