@@ -203,15 +203,16 @@ def _judged(heat: float, area: float) -> str:
     return f", {times:.1f} times its share: it looks around the face rather than at it."
 
 
-def where_it_looks_here(heatmap: np.ndarray, face: np.ndarray) -> str | None:
-    """Where_it_looks for one photo: a heat map and the face box's mask over the same (H, W) network input.
-    None when either is empty (no heat, or no face in view), where a share would mean nothing."""
+def where_it_looks_here(heatmap: np.ndarray, face: np.ndarray, face_words: str = "the face") -> str | None:
+    """Where_it_looks for one photo: a heat map and the face box's mask over the same (H, W) network input
+    (`face_words`: what the page calls that box). None when either is empty (no heat, or no face in view),
+    where a share would mean nothing."""
     heatmap = np.clip(np.asarray(heatmap, np.float64), 0, None)
     total, area = heatmap.sum(), float(np.mean(face))
     if total <= 0 or area <= 0:
         return None
     heat = float(heatmap[face].sum() / total)
-    return (f"In this photo the face covers **{area:.0%}** of what the network sees (heat spread evenly would put "
+    return (f"In this photo {face_words} covers **{area:.0%}** of what the network sees (heat spread evenly would put "
             f"that share on it); **{heat:.0%}** of the heat is on it" + _judged(heat, area))
 
 

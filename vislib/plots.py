@@ -333,6 +333,13 @@ FACE_BOX_COLOR = (30, 110, 230)  # blue: red boxes mark the crop the network get
 def outlined(image: np.ndarray, mask: np.ndarray, scale: int = 3) -> np.ndarray:
     """A [0, 1] gray image enlarged, with the outline of a face box mask drawn in blue (RGB uint8)."""
     rgb = np.repeat(enlarge((np.clip(image, 0, 1) * 255).astype(np.uint8), scale)[..., None], 3, axis=-1)
+    return with_face_box(rgb, mask, scale)
+
+
+def with_face_box(rgb: np.ndarray, mask: np.ndarray, scale: int) -> np.ndarray:
+    """A picture enlarged `scale` times (RGB uint8) with the outline of a face box mask, given over the
+    picture before it was enlarged, drawn in blue."""
+    rgb = np.array(rgb, dtype=np.uint8, copy=True)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size and cols.size:
         top, bottom, left, right = rows[0] * scale, (rows[-1] + 1) * scale - 1, cols[0] * scale, (cols[-1] + 1) * scale - 1
