@@ -309,13 +309,13 @@ over_input = plots.enlarge(plots.overlay(x[..., 0], heat.heatmap, opacity), 4)
 if face_mask is not None and face_mask.any():
     over_input = plots.with_face_box(over_input, face_mask, 4)
 ui.image(h1, over_input, f"{attribution.LABELS[shown_method]} for “{target}” over the network's input"
-         + ("; the blue box is the face" if face_mask is not None and face_mask.any() else ""))
+         + ("; the blue box holds the eyes, nose and mouth" if face_mask is not None and face_mask.any() else ""))
 patch = imaging.preview(gray, crop_box)
 ui.image(h2, plots.overlay(patch, plots.resize_map(heat.heatmap, patch.shape), opacity),
          "The same, over the framed photo")
 if note:
     h3.info(note)
-here = None if face_mask is None else diagnosis.where_it_looks_here(heat.heatmap, face_mask, "the face (the blue box)")
+here = None if face_mask is None else diagnosis.where_it_looks_here(heat.heatmap, face_mask, "the blue box (eyes, nose and mouth)")
 if here:
     h3.markdown(here)
 h3.markdown(

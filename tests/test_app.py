@@ -577,9 +577,10 @@ def test_the_cameraman_sample_shows_what_experiment_2_adds():
         assert_healthy(at)
         assert at.metric[0].value == turned_left, variant
         # where it looks in this photo, in words: the heat on the face the detector found against the face's share
-        assert any(m.value.startswith("In this photo the face (the blue box) covers **") and "of the heat is on it"
+        assert any(m.value.startswith("In this photo the blue box (eyes, nose and mouth) covers **") and "of the heat is on it"
                    in m.value for m in at.markdown), variant
-        assert any(c.endswith("over the network's input; the blue box is the face") for c in picture_captions(at))
+        assert any(c.endswith("over the network's input; the blue box holds the eyes, nose and mouth")
+                   for c in picture_captions(at))
         at.selectbox(key="photo_sample").set_value("Sample: cameraman_mirrored").run()
         assert_healthy(at)
         assert at.metric[0].value == turned_right, variant

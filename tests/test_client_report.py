@@ -149,6 +149,7 @@ def test_report_export_writes_the_client_report(tmp_path):
 
 
 def test_the_photo_says_where_the_network_looks_against_the_face_in_html(page):
-    said = re.search(r"In this photo the face covers <b>\d+%</b>[^<]*<b>\d+%</b> of the heat is on it[^<]*", page)
+    said = re.search(r"In this photo the middle of the face \(eyes, nose and mouth\) covers <b>\d+%</b>[^<]*"
+                     r"<b>\d+%</b> of the heat is on it[^<]*", page)
     assert said, "the sentence of Your photo's 'Where does the network look?'"
     assert "**" not in page  # markdown turned into HTML

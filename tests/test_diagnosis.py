@@ -99,14 +99,18 @@ def test_where_it_looks_judges_the_heat_on_each_face_set_against_the_faces_share
                                      "three amigos": {"heat_on_face": 0.10, "face_area": 0.09}})
     assert said.startswith("The face covers about **8%** of the CMU faces and **9%** of the three amigos")
     assert "On the CMU faces, **23%** of the heat is on the face, 2.9 times its share: it looks at the face" in said
-    assert "On the three amigos, **10%** of the heat is on the face, about its share (1.1 times)" in said
+    assert "On the three amigos, **10%** of the heat is on the face, 1.1 times its share, about as much: the heat" in said
     assert "outside the face box" not in said and said.endswith("section 3 hides the face to find out.")
     others = diagnosis.where_it_looks({"a": {"heat_on_face": 0.6, "face_area": 0.1},
                                        "b": {"heat_on_face": 0.02, "face_area": 0.1}})
     assert "On the a, **60%** of the heat is on the face: most of it." in others
     assert "On the b, **2%** of the heat is on the face, 0.2 times its share: it looks around the face" in others
     shares = [diagnosis.where_it_looks({"c": {"heat_on_face": heat, "face_area": 0.1}}) for heat in (0.16, 0.06)]
-    assert "somewhat more than its share (1.6 times)" in shares[0] and "a little under its share (0.6 times)" in shares[1]
+    assert "1.6 times its share, somewhat more: the heat falls on the face and around it alike." in shares[0]
+    assert "0.6 times its share, less: it looks more around the face than at it." in shares[1]
+    # one printed figure, one verdict: 0.5 times its share read "alike" just above the line and "around" on it
+    edge = [diagnosis.where_it_looks({"c": {"heat_on_face": heat, "face_area": 0.1}}) for heat in (0.0504, 0.0496)]
+    assert all("0.5 times its share: it looks around the face rather than at it." in e for e in edge), edge
 
 
 def test_two_studios_read_differently_is_said_only_when_the_rule_says_so():
@@ -220,7 +224,8 @@ def test_where_it_looks_in_one_photo_is_judged_as_for_the_sets_and_said_only_whe
     face[15:45, 16:48] = True  # 25% of the picture
     on_face, around = np.where(face, 1.0, 0.0), np.where(face, 0.0, 1.0)
     said = diagnosis.where_it_looks_here(on_face, face)
-    assert "covers **25%**" in said and "**100%** of the heat is on it: most of it." in said
+    assert said.startswith("In this photo the middle of the face (eyes, nose and mouth) covers **25%**")
+    assert "**100%** of the heat is on it: most of it." in said
     said = diagnosis.where_it_looks_here(around + 0.05 * on_face, face)
     assert "**2%** of the heat is on it, 0.1 times its share: it looks around the face rather than at it." in said
     assert diagnosis.where_it_looks_here(np.zeros((60, 64)), face) is None  # no heat: nothing to share

@@ -828,7 +828,7 @@ def test_a_long_thin_strip_is_drawn_on_a_margin_not_a_pixel_high():
 
 def test_how_a_photo_was_framed_is_said_in_words_a_client_reads():
     assert (imaging.framing_in_words("detected face (profile (mirrored), less sure)")
-            == "the face the detector found (from the side, in the mirror image; it was less sure)")
+            == "the face the detector found (from the side; it was less sure)")
     assert imaging.framing_in_words("detected face (frontal), moved by hand") == \
         "the face the detector found (from the front), moved by hand"
     assert imaging.framing_in_words("whole photo") == "whole photo"

@@ -189,21 +189,26 @@ def where_it_looks(shares: dict) -> str:
 
 
 def _judged(heat: float, area: float) -> str:
-    """The end of "…% of the heat is on the face": that share judged against the face's share of the picture."""
-    times = heat / max(area, 1e-9)
+    """The end of "…% of the heat is on the face": that share judged against the face's share of the picture.
+    The verdict is taken on the ratio as printed, so that one printed figure always reads the same way."""
+    times = round(heat / max(area, 1e-9), 1)
     if heat >= 0.5:
         return ": most of it."
+    said = f", {times:.1f} times its share"
     if times >= LOOKS_AT_THE_FACE:
-        return (f", {times:.1f} times its share: it looks at the face more than at anything else of that size, though "
-                "most of the heat lies around it (the hair, the outline of the head, the shoulders, the background).")
+        return (f"{said}: it looks at the face more than at anything else of that size, though most of the heat lies "
+                "around it (the hair, the outline of the head, the shoulders, the background).")
+    if times > 1.25:
+        return f"{said}, somewhat more: the heat falls on the face and around it alike."
+    if times >= 0.8:
+        return f"{said}, about as much: the heat falls on the face and around it alike."
     if times > 1 / LOOKS_AT_THE_FACE:
-        share = ("somewhat more than its share" if times > 1.25 else "about its share" if times >= 0.8
-                 else "a little under its share")
-        return f", {share} ({times:.1f} times): the heat falls on the face and around it alike."
-    return f", {times:.1f} times its share: it looks around the face rather than at it."
+        return f"{said}, less: it looks more around the face than at it."
+    return f"{said}: it looks around the face rather than at it."
 
 
-def where_it_looks_here(heatmap: np.ndarray, face: np.ndarray, face_words: str = "the face") -> str | None:
+def where_it_looks_here(heatmap: np.ndarray, face: np.ndarray,
+                        face_words: str = "the middle of the face (eyes, nose and mouth)") -> str | None:
     """Where_it_looks for one photo: a heat map and the face box's mask over the same (H, W) network input
     (`face_words`: what the page calls that box). None when either is empty (no heat, or no face in view),
     where a share would mean nothing."""

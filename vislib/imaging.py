@@ -451,14 +451,14 @@ class Framing:
     source: str  # 'face box', 'detected face (frontal)', 'detected face (profile)', ..., 'whole photo'
 
 
-DETECTORS_IN_WORDS = {"frontal": "from the front", "profile": "from the side",
-                      "profile (mirrored)": "from the side, in the mirror image"}
+# the detector looks for profiles turned one way, and in the mirror image for the other: one to a client
+DETECTORS_IN_WORDS = {"frontal": "from the front", "profile": "from the side", "profile (mirrored)": "from the side"}
 MOVED = ", moved by hand"
 
 
 def framing_in_words(source: str) -> str:
     """A Framing.source for a person: 'detected face (profile (mirrored), less sure)' -> 'the face the
-    detector found (from the side, in the mirror image; it was less sure)'. Others are kept as they are."""
+    detector found (from the side; it was less sure)'. Others are kept as they are."""
     moved = source.endswith(MOVED)
     core = source[: -len(MOVED)] if moved else source
     if not (core.startswith("detected face (") and core.endswith(")")):

@@ -297,12 +297,12 @@ def grouped_bars(groups: dict, title: str = "", percent: bool = True) -> go.Figu
 # Okabe and Ito's colours, which stay apart under every common colour-vision deficiency, each with its
 # own dash and marker
 SERIES_STYLES = (("#0072B2", "solid", "circle"), ("#D55E00", "dash", "square"), ("#009E73", "dashdot", "diamond"),
-                 ("#CC79A7", "longdash", "triangle-up"), ("#E69F00", "longdashdot", "x"), ("#56B4E9", "solid", "star"))
+                 ("#000000", "dot", "triangle-up"), ("#E69F00", "longdashdot", "x"), ("#56B4E9", "solid", "star"))
 
 
 def deletion_curves(curves: dict, title: str = "") -> go.Figure:
     """{method: deletion_curve result}: the decided class's score as pixels are removed, each
-    method's order against a random order (gray, dotted). Each method has its own colour, dash and
+    method's order against a random order (thick gray dashes, no markers). Each method has its own colour, dash and
     marker, so that the curves stay apart for a colour-blind reader and in print."""
     fig = go.Figure()
     for (method, curve), (colour, dash, symbol) in zip(curves.items(), SERIES_STYLES):
@@ -311,7 +311,7 @@ def deletion_curves(curves: dict, title: str = "") -> go.Figure:
                                  line={"color": colour, "dash": dash}, marker={"symbol": symbol, "size": 7}))
     first = next(iter(curves.values()))
     fig.add_trace(go.Scatter(x=[100 * f for f in first["fractions"]], y=first["random"], name="random order",
-                             line={"color": "#777", "dash": "dot"}))
+                             mode="lines", line={"color": "#999", "dash": "longdash", "width": 3}))
     fig.update_layout(title=title, height=340, xaxis_title="% of pixels removed (most attributed first)",
                       yaxis_title="score of the decided class", legend={"orientation": "h", "y": -0.3},
                       margin={"t": 50, "b": 10, "l": 10, "r": 10})
