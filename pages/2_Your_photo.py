@@ -205,7 +205,8 @@ def intake(digest: str, gray: np.ndarray, face_box, as_trained: bool = False):
 good = []  # (name, gray, box, source, network input, credit, decision, face box or None)
 for name, digest, gray, box, credit in readable:
     try:
-        crop_box, source, x, face_box = intake(digest, gray, box, as_trained=credit == "cmu" and spec.framing == "cmu")
+        crop_box, source, x, face_box = intake(digest, gray, box,
+                                               as_trained=credit == "cmu" and spec.framing == "cmu")
     except ValueError as error:  # one photo that cannot be framed is said, and the others are still shown
         st.error(f"**{name}** could not be framed: {error}")
         continue
@@ -233,7 +234,8 @@ name, gray, crop_box, source, x, credit, decision, face_box = good[chosen]
 
 st.subheader(name)
 c1, c2, c3 = st.columns([3, 2, 3])
-ui.image(c1, plots.with_box(gray, crop_box), f"Original; the red box is what the network gets: {imaging.framing_in_words(source)}")
+ui.image(c1, plots.with_box(gray, crop_box),
+         f"Original; the red box is what the network gets: {imaging.framing_in_words(source)}")
 on_photo = imaging.share_on_photo(crop_box, gray.shape)
 if on_photo < 0.6:
     c1.warning(f"Only {on_photo:.0%} of the crop lies on the photo; the rest is filled in from its edges, so the "
@@ -305,17 +307,17 @@ if not attribution.shows_something(heat.heatmap):
                  + (" The picture is one flat tone." if blank else ""))
 h1, h2, h3 = st.columns(3)
 face_mask = None if face_box is None else diagnosis.face_mask(crop_box, face_box)
+boxed = face_mask is not None and bool(face_mask.any())  # a face, and in view
 over_input = plots.enlarge(plots.overlay(x[..., 0], heat.heatmap, opacity), 4)
-if face_mask is not None and face_mask.any():
-    over_input = plots.with_face_box(over_input, face_mask, 4)
-ui.image(h1, over_input, f"{attribution.LABELS[shown_method]} for “{target}” over the network's input"
-         + ("; the blue box holds the eyes, nose and mouth" if face_mask is not None and face_mask.any() else ""))
+ui.image(h1, plots.with_face_box(over_input, face_mask, 4) if boxed else over_input,
+         f"{attribution.LABELS[shown_method]} for “{target}” over the network's input"
+         + ("; the blue box holds the eyes, nose and mouth" if boxed else ""))
 patch = imaging.preview(gray, crop_box)
 ui.image(h2, plots.overlay(patch, plots.resize_map(heat.heatmap, patch.shape), opacity),
          "The same, over the framed photo")
 if note:
     h3.info(note)
-here = None if face_mask is None else diagnosis.where_it_looks_here(heat.heatmap, face_mask, "the blue box (eyes, nose and mouth)")
+here = diagnosis.where_it_looks_here(heat.heatmap, face_mask, "the blue box (eyes, nose and mouth)") if boxed else None
 if here:
     h3.markdown(here)
 h3.markdown(
