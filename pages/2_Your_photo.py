@@ -197,9 +197,8 @@ def intake(digest: str, gray: np.ndarray, face_box, as_trained: bool = False):
     framed = imaging.frame(gray, face, zoom, use_whole_photo=face is None, right=right, down=down)
     source = ("the whole CMU file, as this network's training faces were" if as_trained else
               framed.source if face is not None or whole else NO_FACE)
-    if isinstance(face, imaging.Face):  # where the face is in the photo, for "Where does the network look?"
-        face = (face.cx, face.cy, face.width, face.height)
-    return framed.box, source, framed.input, face
+    # where the face is in the photo, for "Where does the network look?"
+    return framed.box, source, framed.input, face.box if isinstance(face, imaging.Face) else face
 
 
 good = []  # (name, gray, box, source, network input, credit, decision, face box or None)

@@ -85,10 +85,6 @@ def test_chart_labels_and_bar_texts_read_at_wcag_contrast():
 
     from vislib import plots
 
-    def contrast(a, b):
-        light, dark = sorted((plots._luminance(a), plots._luminance(b)), reverse=True)
-        return (light + 0.05) / (dark + 0.05)
-
     at = fresh()
     at.switch_page(PHOTO).run()
     at.selectbox(key="photo_sample").set_value("Sample: cameraman").run()
@@ -96,14 +92,14 @@ def test_chart_labels_and_bar_texts_read_at_wcag_contrast():
     assert charts
     for chart in charts:
         axes = [v for k, v in chart["layout"].items() if k.startswith(("xaxis", "yaxis"))]
-        assert all(contrast(a["tickfont"]["color"], "#ffffff") >= 4.5 for a in axes)
+        assert all(plots.contrast(a["tickfont"]["color"], "#ffffff") >= 4.5 for a in axes)
     bars = [t for c in charts for t in c["data"] if t.get("type") == "bar" and "insidetextfont" in t]
     assert bars  # the class probabilities
     for bar in bars:
         colours = bar["marker"]["color"] if isinstance(bar["marker"]["color"], list) else [bar["marker"]["color"]]
         inks = bar["insidetextfont"]["color"]
         inks = inks if isinstance(inks, list) else [inks] * len(colours)
-        assert all(contrast(fill, ink) >= 4.5 for fill, ink in zip(colours, inks))
+        assert all(plots.contrast(fill, ink) >= 4.5 for fill, ink in zip(colours, inks))
 
 
 def test_an_experiment_2_networks_curves_and_matrix_name_its_test_faces_held_out_people():

@@ -219,7 +219,7 @@ def photo_explanation(model, classes, photo_bytes: bytes) -> dict:
     decision = activations.decide(model, framed.input, classes)
     heat = attribution.attribute(model, framed.input, "occlusion", class_index=decision.index)
     where = None if face is None else diagnosis.where_it_looks_here(
-        heat.heatmap, diagnosis.face_mask(framed.box, (face.cx, face.cy, face.width, face.height)))
+        heat.heatmap, diagnosis.face_mask(framed.box, face.box))
     return {"input": framed.input[..., 0], "source": framed.source, "label": decision.label,
             "scores": decision.scores, "probabilities": decision.probabilities, "heatmap": heat.heatmap,
             "where": where}

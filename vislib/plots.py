@@ -21,10 +21,15 @@ def _luminance(colour: str) -> float:
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
+def contrast(a: str, b: str) -> float:
+    """WCAG's contrast ratio of two '#rrggbb' colours: 1 (the same) to 21 (black on white)."""
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def text_on(colour: str) -> str:
-    """White or near-black, whichever reads better on a '#rrggbb' fill (WCAG contrast)."""
-    fill = _luminance(colour)
-    return "#ffffff" if (1.05 / (fill + 0.05)) >= (fill + 0.05) / (_luminance("#1a1a1a") + 0.05) else "#1a1a1a"
+    """White or near-black, whichever reads better on a '#rrggbb' fill."""
+    return max(("#ffffff", "#1a1a1a"), key=lambda ink: contrast(ink, colour))
 
 
 def _font(size: int):
