@@ -103,8 +103,8 @@ def as_number(name: str, text: str, kind: type):
 def link_value(name: str, text: str):
     """One setting from a link, checked on its own: its type, its range, and its slider's stops."""
     value = as_number(name, text, type(st.session_state[f"hm_{name}"]))
-    if name in limits.LIMITS:
-        limits.check(name, value)
+    if name in limits.PAGE_LIMITS:
+        limits.check(name, value, limits.PAGE_LIMITS)
     allowed = {"decay": stops["decay"], "learning_rate": stops["learning_rate"], "image": happymaps.IMAGES,
                "start": happymaps.START_IMAGES}.get(name)
     if allowed is not None and value not in allowed:
@@ -213,17 +213,17 @@ with st.sidebar:
             ("norm_pct", "Clip pixels of small norm (percentile)", 1.0, "Set the faintest pixels to the origin."),
             ("contrib_pct", "Clip pixels of small contribution (percentile)", 1.0,
              "Set to the origin the pixels that add least to the unit's response.")):
-        low, high = limits.LIMITS[name]  # the engine's accepted range: one source of truth
+        low, high = limits.PAGE_LIMITS[name]  # one source of truth for the sliders and a link's checks
         never_blurs = name == "blur_sigma" and not st.session_state.get("hm_blur_every")
         st.slider(label, type(step)(low), type(step)(high), step=step, key=f"hm_{name}", persist_state=KEEP,
                   help="Used only when **Blur every N steps** is above 0." if never_blurs else note,
                   disabled=never_blurs, format="%.0f" if name.endswith("_pct") else None)
     with st.expander("More", key="hm_more", on_change="rerun"):  # keyed: stays open as pickers above come and go
-        st.slider("Steps", 8, limits.LIMITS["steps"][1], step=8, key="hm_steps", persist_state=KEEP)
+        st.slider("Steps", *limits.PAGE_LIMITS["steps"], step=8, key="hm_steps", persist_state=KEEP)
         st.select_slider("Learning rate (mean pixel change a step)", stops["learning_rate"], key="hm_learning_rate",
                          format_func=lambda v: f"{v:g}", persist_state=KEEP)
-        st.slider("Jitter (pixels)", 0, limits.LIMITS["jitter"][1], key="hm_jitter", persist_state=KEEP)
-        st.number_input("Seed", 0, limits.LIMITS["seed"][1], key="hm_seed", persist_state=KEEP)
+        st.slider("Jitter (pixels)", *limits.PAGE_LIMITS["jitter"], key="hm_jitter", persist_state=KEEP)
+        st.number_input("Seed", *limits.PAGE_LIMITS["seed"], key="hm_seed", persist_state=KEEP)
         st.selectbox("Start picture", happymaps.START_IMAGES, key="hm_start", persist_state=KEEP)
         st.selectbox("Read units", list(READINGS), key="hm_reading", persist_state=KEEP,
                      help="auto: decision units on their **logit**, the score before softmax, every other unit on "

@@ -885,7 +885,9 @@ def test_a_happymaps_link_reopens_the_layer_units_and_settings_and_a_bad_one_say
     assert bad.sidebar.slider(key="hm_steps").value != 99999
     for key, value, said in (("decay", "abc", "decay must be a number, got 'abc'"),
                              ("units", "a,b", "units must be a whole number, got 'a'"),
-                             ("steps", "1.5", "steps must be a whole number, got '1.5'")):
+                             ("steps", "1.5", "steps must be a whole number, got '1.5'"),
+                             # the engine takes 1 step; the page's slider starts at 8 (it raised on 4)
+                             ("steps", "4", "steps must be in [8, 1024], got 4")):
         worded = AppTest.from_file(APP, default_timeout=TIMEOUT)
         worded.query_params.update({"layer": "dense_1", "jitter": "3", key: value})
         worded.run().switch_page(HAPPYMAPS).run()

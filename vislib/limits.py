@@ -18,15 +18,20 @@ LIMITS = {
     "seed": (0, 2**31 - 1),
 }
 
+# What the page's controls offer: the engine's ranges, except the Steps slider, which starts at 8
+# (a picture after fewer steps has barely left its start). A link is checked against these.
+PAGE_LIMITS = {**LIMITS, "steps": (8, LIMITS["steps"][1])}
+
 # The decay slider's stops, log-spaced: 0.0001 (the paper's row 3) and 0.3 (its row 2) alike
 DECAY_STOPS = (0.0, 0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 # The learning rate's stops, log-spaced
 LEARNING_RATE_STOPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0)
 
 
-def check(name: str, value) -> None:
-    """Raise ValueError naming the setting, its range and the value received, when out of range."""
-    low, high = LIMITS[name]
+def check(name: str, value, ranges: dict = LIMITS) -> None:
+    """Raise ValueError naming the setting, its range and the value received, when out of range
+    (the engine's `LIMITS`, or the page's `PAGE_LIMITS`)."""
+    low, high = ranges[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
     if isinstance(low, int) and isinstance(high, int) and not float(value).is_integer():
