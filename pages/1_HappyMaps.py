@@ -558,15 +558,11 @@ for index, (column, name) in enumerate(zip(st.columns(len(panels)), panels)):
                 if name == variant:  # said once, not in both panels side by side
                     st.info(f"The training faces are not available, so they cannot be shown beside the maps: {error}")
             else:
-                rows, row_labels = [], []
-                for i, unit in enumerate(shown):
-                    rows.append(pictures[i][None])
-                    rows.append(faces[order[unit], ..., 0])
-                    row_labels += [labels[i]] + [f"{v:.2f}" for v in values[unit]]
-                top_sheets.append((name, plots.montage(np.concatenate(rows), row_labels, cols=10, scale=2,
-                                                       words={10 * i: w for i, w in words.items()}),
+                top_sheets.append((name, plots.exemplar_sheet(pictures, labels, words, faces[..., 0],
+                                                              order[shown], values[shown]),
                                    f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
-                                   f"(with its response to each). {settings.CMU_CITATION}"))
+                                   f"(with its response to each; “no response” where it answers none of them). "
+                                   f"{settings.CMU_CITATION}"))
 if len(additions) > 1:  # side by side, one scale, so that equal colours mean equal changes
     shared = max(own for *_, own in additions)
     for slot, added, tile_labels, tile_words, _ in additions:

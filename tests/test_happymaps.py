@@ -937,6 +937,25 @@ def test_montage_says_dead_units_in_words_and_grows_its_labels_with_the_tiles():
     assert len(np.unique(tile.reshape(-1, 3), axis=0)) > 2  # text, not a flat gray tile
 
 
+def test_the_training_faces_a_unit_does_not_answer_are_said_in_words_not_shown_as_its_best():
+    from vislib import plots
+
+    maps = np.full((2, 60, 64), 0.5, np.float32)
+    faces = np.zeros((12, 60, 64), np.float32)  # black faces: a tile drawn as words is light gray
+    order = np.tile(np.arange(9), (2, 1))
+    responses = np.array([[3.0, 2.0, 1.0, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0],  # a live unit, its ninth face silent
+                          np.zeros(9)])  # a dead unit: its "best" faces are the first files
+    sheet = plots.exemplar_sheet(maps, ["0", "1"], {1: "never fires"}, faces, order, responses, scale=1)
+    height, width = (sheet.shape[0] - 2) // 2, (sheet.shape[1] - 2) // 10
+
+    def tile(row, col):  # the picture part of a tile, under its label
+        return sheet[row * height + height - 60:(row + 1) * height, 2 + col * width:2 + col * width + 64]
+
+    assert tile(0, 1).mean() < 10 and tile(0, 8).mean() < 10  # faces it answers: shown
+    assert tile(0, 9).mean() > 180  # no response: words on gray
+    assert all(tile(1, c).mean() > 180 for c in range(10))  # the dead unit: words, its map and every face
+
+
 def test_stretch_spans_each_tile_and_diverging_is_white_at_zero_red_above_blue_below():
     from vislib import plots
 

@@ -43,6 +43,26 @@ def _font(size: int):
 LEGEND_ABOVE = {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}
 
 
+def exemplar_sheet(maps: np.ndarray, map_labels, map_words: dict, faces: np.ndarray, order: np.ndarray,
+                   responses: np.ndarray, scale: int = 2) -> np.ndarray:
+    """One row a unit: its HappyMap (or its words), then the training faces that excite it most, each
+    labelled with the unit's response. maps (U, H, W), faces (N, H, W), order and responses (U, k).
+
+    A face the unit does not respond to at all (exactly 0: a ReLU at rest) is said in words: it came
+    from the order alone, and showing it would say that the unit likes it (a dead unit's "best" faces
+    were the first nine files)."""
+    k = order.shape[1]
+    tiles, labels, words = [], [], {}
+    for i, picture in enumerate(maps):
+        row = i * (k + 1)
+        tiles += [picture[None], faces[order[i]]]
+        labels += [map_labels[i]] + [f"{v:.2f}" for v in responses[i]]
+        if i in map_words:
+            words[row] = map_words[i]
+        words.update({row + 1 + j: "no response" for j, v in enumerate(responses[i]) if v == 0})
+    return montage(np.concatenate(tiles), labels, cols=k + 1, scale=scale, words=words)
+
+
 def grid_columns(n: int) -> int:
     """Columns for n tiles in a roughly square sheet, leaving the fewest empty cells (4: 2 x 2, not 3 + 1;
     16: 4 x 4), the squarer sheet where two leave as few (36: 6 x 6, not 9 x 4)."""
