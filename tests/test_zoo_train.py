@@ -227,6 +227,28 @@ def test_a_short_training_run_writes_every_file_and_is_reproducible(tmp_path):
     assert len(stats["conv2d_2"]["max"]) == 32
 
 
+def test_training_again_keeps_the_recorded_seed_runs_of_the_same_recipe_only(tmp_path):
+    path = tmp_path / "metrics.json"
+    recipe = {"task": "left", "epochs": 40, "augment": "mild", "training_data": ["cmu"], "split": "people"}
+    runs = {"seed_runs": [{"seed": 1, "amigos": 0.8}], "seed_runs_command": "python -m vislib.train ..."}
+    path.write_text(json.dumps({**recipe, **runs, "accuracy": {"test": 0.9}}))
+    assert train.recorded_seed_runs(path, {**recipe, "accuracy": {"test": 1.0}}) == runs
+    assert train.recorded_seed_runs(path, {**recipe, "epochs": 2}) == {}  # another recipe: its runs are not these
+    assert train.recorded_seed_runs(tmp_path / "missing.json", recipe) == {}
+    path.write_text("{not json")
+    assert train.recorded_seed_runs(path, recipe) == {}
+
+
+def test_make_train_keeps_a_variants_recorded_seed_runs(tmp_path):
+    first = train.train_variant("ex1-5", tmp_path, epochs=1, folds=None, log=lambda *_: None)
+    path = zoo.model_dir("ex1-5", tmp_path) / "metrics.json"
+    path.write_text(json.dumps({**first, "seed_runs": [{"seed": 7}], "seed_runs_command": "recorded"}))
+    train.train_variants(["ex1-5"], tmp_path, epochs=1, folds=2, log=lambda *_: None)  # what `make train` runs
+    again = json.loads(path.read_text())
+    assert again["seed_runs"] == [{"seed": 7}] and again["seed_runs_command"] == "recorded"
+    assert "cmu_new_people" in again["accuracy"]
+
+
 def test_training_several_variants_trains_their_folds_alongside_and_records_them(tmp_path):
     returned = train.train_variants(["ex1-5", "exp0"], tmp_path, epochs=1, folds=2, log=lambda *_: None)
     assert [m["variant"] for m in returned] == ["ex1-5", "exp0"]

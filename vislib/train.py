@@ -524,6 +524,7 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
     if save:
         folder = zoo.model_dir(name, out_root)
         folder.mkdir(parents=True, exist_ok=True)
+        metrics.update(recorded_seed_runs(folder / "metrics.json", metrics))
         zoo.save(model, folder / "model.keras")
         (folder / "history.json").write_text(json.dumps(history, indent=1))
         (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
@@ -533,6 +534,25 @@ def train_variant(name: str, out_root: Path | None = None, epochs: int | None = 
         timelapse.finish(recorder, folder, name, epochs, seed, split, seconds)
     keras.backend.clear_session()
     return metrics
+
+
+# What a recipe is, for the seed runs recorded of it: the same values, the same recipe
+RECIPE_KEYS = ("task", "classes", "loss", "epochs", "training_data", "framing", "augment", "preprocess", "pan_output",
+               "split")
+SEED_RUN_KEYS = ("seed_runs", "seed_runs_command")
+
+
+def recorded_seed_runs(path: Path, metrics: dict) -> dict:
+    """The seed runs (`--seeds ... --record`) that the metrics.json at `path` holds, to keep when the
+    variant is trained again with the same recipe (they took minutes, and `make train` does not
+    rerun them); nothing when the file is missing or unreadable, or the recipe changed."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(old, dict) or any(old.get(k) != metrics.get(k) for k in RECIPE_KEYS):
+        return {}
+    return {k: old[k] for k in SEED_RUN_KEYS if k in old}
 
 
 def train_variants(names, out_root: Path | None = None, epochs: int | None = None, folds: int | None = CMU_FOLDS,
