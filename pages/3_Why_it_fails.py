@@ -14,12 +14,11 @@ COLUMNS_FROM = 641  # px: narrower, Streamlit stacks columns one under the other
 SET_HEADING_HEIGHT = "5rem"  # a subheader of two lines: the two sets are named in words of unequal length
 
 st.markdown(
-    "The original study's seven networks score about 100% on CMU test faces, yet say “not left” to nearly every "
-    "photo from another studio; Experiment 2's networks were trained to do better. Below, the chosen network is "
-    "put to four tests: what it is shown, where it looks, what "
-    "changes its decision, and whether the pictures of *where it looks* can be trusted. Every number and sentence "
-    "here is computed by the project from the data and the model: the accuracies just below when the network was "
-    "trained (recorded with it), everything else now.")
+    ((report.originals_in_words() or "The original study's networks fail on photos from another studio") +
+     "; Experiment 2's networks were trained to do better. Below, the chosen network is "
+     "put to four tests: what it is shown, where it looks, what changes its decision, and whether the pictures of "
+     "*where it looks* can be trusted. Every number and sentence here is computed by the project from the data and "
+     "the model: the accuracies just below when the network was trained (recorded with it), everything else now."))
 variant = ui.variant_picker()
 spec = zoo.variant(variant)
 network = ui.load_or_stop(ui.model, variant)

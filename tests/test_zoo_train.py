@@ -452,6 +452,25 @@ def test_the_training_command_without_data_says_what_to_do(tmp_path, monkeypatch
     assert settings.DATA_ENV_VAR in err and f"-m vislib.data download --dest {tmp_path}`" in err
 
 
+def test_what_the_originals_score_is_said_from_their_metrics(monkeypatch):
+    said = report.originals_in_words()
+    tests = [zoo.read_json(n, "metrics.json")["accuracy"]["test"] for n in zoo.ORIGINALS]
+    assert said.startswith("The original study's seven networks score")
+    assert f"{min(tests):.0%} to {max(tests):.0%} on CMU test faces" in said and "find none of the faces" in said
+    shipped = zoo.read_json
+
+    def one_finds_some(name, file):  # a network that finds a third of the left faces is said so
+        metrics = shipped(name, file)
+        if name == "ex1-2":
+            metrics["accuracy"]["three_amigos"]["left_recall"] = 0.333
+        return metrics
+
+    monkeypatch.setattr(zoo, "read_json", one_finds_some)
+    assert "find at most 33% of the faces looking left" in report.originals_in_words()
+    monkeypatch.setattr(zoo, "shipped_variants", lambda: ["ex2-4"])
+    assert report.originals_in_words() is None
+
+
 def test_the_readme_results_table_matches_the_shipped_metrics():
     readme = (settings.REPO_ROOT / "README.md").read_text()
     assert report.results_table() in readme, "README's results table is stale: run python -m vislib.report"

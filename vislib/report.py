@@ -45,6 +45,22 @@ def results_rows() -> list[dict]:
     return rows
 
 
+def originals_in_words() -> str | None:
+    """What the original study's shipped networks score, in one markdown-free sentence computed from
+    their metrics: CMU test faces against the three amigos' faces looking left. None without them."""
+    names = [n for n in zoo.shipped_variants() if n in zoo.ORIGINALS]
+    if not names:
+        return None
+    scores = [zoo.read_json(n, "metrics.json")["accuracy"] for n in names]
+    low, high = min(a["test"] for a in scores), max(a["test"] for a in scores)
+    found = max(a["three_amigos"].get("left_recall") or 0.0 for a in scores)
+    count = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}.get(len(names), len(names))
+    tests = f"{high:.0%}" if f"{low:.0%}" == f"{high:.0%}" else f"{low:.0%} to {high:.0%}"
+    return (f"The original study's {count} network{'s' if len(names) > 1 else ''} score {tests} on CMU test faces, "
+            f"yet find {'none' if round(found, 2) == 0 else f'at most {found:.0%}'} of the faces looking left "
+            f"in another studio's photos (the three amigos)")
+
+
 def cmu_test_label(metrics: dict) -> tuple[str, str]:
     """(label, what it measures) of a variant's "test" figure: the same people as in training (the
     original study's split by image) or people held out (Experiment 2's split by person)."""
