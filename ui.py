@@ -226,5 +226,9 @@ def load_or_stop(loader, *args):
         st.stop()
 
 
-def cite_pointing04() -> None:
+def cite_pointing04(*variants: str) -> None:
+    """Pointing'04's citation: always, or, given variants, where one of them learned from its photos
+    (its training curves, mean face and eigenfaces come from them too)."""
+    if variants and not any("pointing04_train" in zoo.variant(n).training_data for n in variants):
+        return
     st.caption(f"Pointing'04 photos: Head Pose Image Database, INRIA. Cite: {settings.POINTING04_CITATION}")

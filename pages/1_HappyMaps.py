@@ -597,3 +597,4 @@ st.caption(
      if stretch else "Mid-gray is the average training pixel. ") +
     "Numbers: unit index (and class, for decision units). Units that never respond to any CMU training face, "
     "and maps that stay flat (less than 3% of the gray range), are said in words instead of a picture.")
+ui.cite_pointing04(*panels)

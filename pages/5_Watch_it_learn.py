@@ -95,3 +95,4 @@ for k, (layer, maps) in enumerate(movie.activations.items()):
              f"{layer}: unit{'s' if len(movie.channels[layer]) > 1 else ''} "
              f"{', '.join(map(str, movie.channels[layer]))} "
              f"(white = {movie.scales[layer][frame]:.2f}, this layer's highest at epoch {epoch})")
+ui.cite_pointing04(variant)

@@ -747,6 +747,22 @@ def test_another_variants_damaged_metrics_file_is_named_and_the_overview_still_w
         st.cache_data.clear()
 
 
+def test_happymaps_and_watch_it_learn_cite_pointing04_where_the_network_learned_from_its_photos():
+    def cited(at):
+        return any("Gourier" in c.value for c in at.caption)
+
+    for page in (HAPPYMAPS, "pages/5_Watch_it_learn.py"):
+        at = fresh().switch_page(page).run()
+        assert_healthy(at)
+        assert not cited(at), page  # exp0 learned from CMU faces alone
+        at.sidebar.selectbox(key="variant").set_value("ex2-4").run()  # its faces, mean face and eigenfaces
+        assert_healthy(at)
+        assert cited(at), page
+    at = fresh().switch_page(HAPPYMAPS).run()
+    at.sidebar.selectbox(key="hm_compare").set_value("ex2-2").run()  # beside another that did
+    assert cited(at)
+
+
 def test_why_it_fails_says_which_cmu_faces_and_reconciles_the_two_studios_for_ex2_4():
     from vislib import diagnosis
 
