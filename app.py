@@ -50,8 +50,9 @@ figures.metric("CMU, new people", "not measured" if new_people is None else f"{n
                help="The same recipe retrained with a few CMU people held out each time (grouped by person), "
                     "scored on the people it never saw.")
 figures.metric("Three amigos", f"{amigos['overall']:.1%}", width="content",
-               help="Photos of three people from another studio (Pointing'04), framed around the face as an upload "
-                    "is. Never used for training or tuning."
+               help="Photos of three people from another studio (Pointing'04), cropped around the face the database "
+                    "marks, as an upload is cropped around the face the detector finds. Never used for training "
+                    "or tuning."
                     + (f" This network was also trained on {zoo.pointing04_people(spec)} other people of that studio: "
                        "for it they are new people in a studio it knows, not a studio it never saw."
                        if zoo.pointing04_people(spec) else ""))
