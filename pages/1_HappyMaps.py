@@ -239,6 +239,9 @@ with st.sidebar:
                     disabled=not faces_here,
                     help=None if faces_here else f"Needs the data sets, which are not here: {settings.how_to_fetch()}."
                     ) and faces_here
+    if not faces_here:  # said where it is seen, not only on hover
+        st.caption("The training faces need the data sets, which are not here (hover the switch for how to get "
+                   "them).")
     others = [v for v in zoo.shipped_variants() if v != variant]
     compare = st.selectbox("Compare with", ["(none)", *others], key="hm_compare", persist_state=KEEP,
                            format_func=lambda n: n if n == "(none)" else zoo.VARIANTS[n].label,
@@ -253,7 +256,8 @@ chosen = happymaps.Settings(
 if chosen.preset_name() is None:
     st.caption("Settings moved away from the preset: custom settings.")
 if layer == decision:
-    reading = "their logit (the score before softmax)" if engine.reads_logit(layer, chosen) else "their output"
+    reading = ("their logit, the score before softmax (a probability stops near 100%, and can also rise by "
+               "lowering the other classes)" if engine.reads_logit(layer, chosen) else "their output")
     st.caption(f"Decision units are optimised on {reading}. Units: "
                + ", ".join(f"{i} = **{c}**" for i, c in enumerate(spec.classes)) + ".")
 suggested = happymaps.suggested_preset(spec)

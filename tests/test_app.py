@@ -166,7 +166,9 @@ def test_happymaps_paints_the_atlas_at_once_then_regenerates_after_a_slider_chan
     assert at.sidebar.selectbox(key="hm_layer_exp0").options[0].startswith("dense_3 · decision: not left/left")
     assert len(at.get("image")) == 2  # the maps, and what the network adds to the mean face
     assert any("precomputed atlas" in c.value for c in at.caption)
-    assert any("logit" in c.value and "1 = **left**" in c.value for c in at.caption)
+    # the reason for the logit is said on the page, not only in a help text
+    assert any("logit" in c.value and "a probability stops near 100%" in c.value and "1 = **left**" in c.value
+               for c in at.caption)
     at.sidebar.selectbox(key="hm_layer_exp0").set_value("conv2d_1").run()
     at.sidebar.slider(key="hm_blur_every").set_value(4).run()
     at.sidebar.slider(key="hm_blur_sigma").set_value(2.0).run()
@@ -364,6 +366,7 @@ def test_happymaps_shows_the_training_faces_each_unit_likes_or_says_they_are_mis
         at = fresh().switch_page(HAPPYMAPS).run()
         switch = at.sidebar.toggle(key="hm_top")  # greyed, and says why and how to get them
         assert switch.proto.disabled and f"--dest {tmp_path}`" in switch.proto.help
+        assert any("need the data sets, which are not here" in c.value for c in at.sidebar.caption)  # seen too
         at.sidebar.selectbox(key="hm_compare").set_value("ex1-4").run()
         assert_healthy(at)
         assert not any("training faces that excite it most" in c for c in picture_captions(at))
