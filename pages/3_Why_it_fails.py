@@ -88,6 +88,24 @@ def empty_maps(name: str):
                                    zoo.variant(name).classes)
 
 
+@st.cache_data(show_spinner=False)
+def empty_gradcam_sheet(name: str, shown: int = 3):
+    """A few faces with an empty Grad-CAM: each as it is, then what explains it (a sheet, a row a
+    face), and their "left" scores."""
+    cmu, _ = face_sets(name)
+    spec = zoo.variant(name)
+    inputs = diagnosis.cmu_test_inputs(spec, cmu)
+    tiles, labels, scores = [], [], []
+    for at in empty_maps(name)["examples"][:shown]:
+        face = inputs[at, ..., 0]
+        found = diagnosis.gradcam_evidence(ui.model(name), inputs[at], spec.classes)
+        tiles += [np.repeat(face[..., None], 3, axis=-1), plots.overlay(face, found["before_averaging"]) / 255,
+                  plots.overlay(face, found["occlusion"]) / 255]
+        labels += ["Grad-CAM: empty", "before averaging", "Occlusion"]
+        scores.append(found["left_score"])
+    return plots.montage(np.stack(tiles), labels, cols=3, scale=3), scores
+
+
 try:
     with st.spinner("Reading the CMU test faces and the three amigos, finding the faces…"):
         cmu, amigos = face_sets(variant)
@@ -237,3 +255,12 @@ if "left" in spec.classes:
             + ("it shows something for every one of them" if counts['occlusion_empty'] == 0 else
                f"it is empty for **{counts['occlusion_empty']}** of them")
             + ", and the Your photo page switches to it when Grad-CAM is empty.")
+        with st.spinner("Drawing a few of those faces…"):
+            sheet, left_scores = empty_gradcam_sheet(variant)
+        ui.image(st, sheet,
+                 f"{len(left_scores)} of those faces, judged “left” at "
+                 + ", ".join(f"{v:.1%}" if spec.decision_activation == "softmax" else f"{v:.2f}" for v in left_scores)
+                 + ". Left: Grad-CAM for “left” shows nothing on them. Middle: features times their own gradient, "
+                   "place by place, before Grad-CAM averages the gradient (bright: pushes “left” up). Right: "
+                   "occlusion, where hiding a patch costs “left” the most.",
+                 alt="Faces whose Grad-CAM is empty, each beside the evidence that explains its decision")

@@ -807,6 +807,9 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     counts = diagnosis.empty_gradcam(model, diagnosis.cmu_test_inputs(spec, cmu), spec.classes)
     assert (f"Grad-CAM shows nothing for **{counts['gradcam_empty']}**" in text) == (counts["gradcam_empty"] > 0)
     assert ("shows something on every one" in text) == (counts["gradcam_empty"] == 0 < counts["judged_left"])
+    shown = [c for c in picture_captions(at) if "Grad-CAM for “left” shows nothing on them" in c]
+    assert counts["gradcam_empty"] > 0 and len(shown) == 1  # exp0 has such faces: a few of them are shown
+    assert shown[0].startswith(f"{min(3, counts['gradcam_empty'])} of those faces, judged “left” at ")
     at.selectbox(key="why_method").set_value("saliency").run()
     assert_healthy(at)
     at.sidebar.selectbox(key="variant").set_value("ex2-3").run()  # a network that does find left faces

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from vislib import augment, diagnosis, settings, zoo
+from vislib import attribution, augment, diagnosis, settings, zoo
 
 
 def region_model(rows=slice(0, 20), cols=slice(0, 20)):
@@ -180,10 +180,17 @@ def test_empty_gradcam_cases_are_counted_and_their_evidence_before_averaging_fou
     assert counts["faces"] == len(inputs)
     assert counts["positive_before_averaging"] <= counts["gradcam_empty"]
     assert counts["occlusion_empty"] == 0
+    model = zoo.load("exp0")
+    assert len(counts["examples"]) == counts["gradcam_empty"]
+    for at in counts["examples"][:2]:  # each one: judged left, an empty Grad-CAM, and evidence a person can see
+        found = diagnosis.gradcam_evidence(model, inputs[at], ("not left", "left"))
+        assert found["left_score"] > 0.5
+        assert not attribution.attribute(model, inputs[at], "gradcam", class_index=1).heatmap.any()
+        assert found["before_averaging"].shape == found["occlusion"].shape == inputs.shape[1:3]
+        assert found["before_averaging"].max() == pytest.approx(1.0) and found["occlusion"].any()
 
 
 def test_layer_gradient_is_what_gradcam_averages():
-    from vislib import attribution
     from vislib.attribution import gradcam
 
     model = zoo.load("exp0")

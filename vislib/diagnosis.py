@@ -395,22 +395,37 @@ def empty_gradcam(model: keras.Model, inputs: np.ndarray, classes) -> dict:
     """Among the inputs the network judges "left": how many have an empty Grad-CAM (last conv
     layer) for "left"; for those, how many have places where features times their own gradient
     (before Grad-CAM averages the gradient over the picture) push "left" up; and how many have an
-    empty occlusion map (which needs no gradient)."""
+    empty occlusion map (which needs no gradient). `examples`: where those faces are in `inputs`."""
     from vislib.attribution import gradcam
 
     left = list(classes).index(LEFT)
     layer = attribution.conv_layers(model)[-1]
-    judged = inputs[_scores(model, inputs).argmax(axis=1) == left]
+    judged_at = np.flatnonzero(_scores(model, inputs).argmax(axis=1) == left)
+    judged = inputs[judged_at]
     counts = {"faces": len(inputs), "judged_left": len(judged), "gradcam_empty": 0, "positive_before_averaging": 0,
-              "occlusion_empty": 0}
-    for x in judged:
+              "occlusion_empty": 0, "examples": []}
+    for at, x in zip(judged_at, judged):
         if attribution.attribute(model, x, "gradcam", class_index=left, layer=layer).heatmap.any():
             continue
         counts["gradcam_empty"] += 1
+        counts["examples"].append(int(at))
         a, grad = gradcam.layer_gradient(model, x[None], left, layer)
         counts["positive_before_averaging"] += bool(((a * grad).sum(axis=-1) > 0).any())
         counts["occlusion_empty"] += not attribution.attribute(model, x, "occlusion", class_index=left).heatmap.any()
     return counts
+
+
+def gradcam_evidence(model: keras.Model, x: np.ndarray, classes) -> dict:
+    """For one face whose Grad-CAM for "left" is empty, what a person can look at instead: the "left"
+    score, features times their own gradient place by place before Grad-CAM averages the gradient
+    (its positive part, upsampled to the input and scaled to [0, 1]), and the occlusion map."""
+    from vislib.attribution import gradcam
+
+    left = list(classes).index(LEFT)
+    place = gradcam.before_averaging(model, x[None], left, attribution.conv_layers(model)[-1])
+    return {"left_score": float(_scores(model, x[None])[0, left]),
+            "before_averaging": place / place.max() if place.max() > 0 else place,
+            "occlusion": attribution.attribute(model, x, "occlusion", class_index=left).heatmap}
 
 
 # ---------------------------------------------------------------- command line

@@ -101,3 +101,12 @@ def layer_gradient(model: keras.Model, x: np.ndarray, class_index: int, layer: s
     run = score.compiled(model, ("layer_gradient", layer), build)
     a, grad = run(ops.convert_to_tensor(x), ops.convert_to_tensor(np.int32(class_index)))
     return autodiff.to_numpy(a)[0], autodiff.to_numpy(grad)[0]
+
+
+def before_averaging(model: keras.Model, x: np.ndarray, class_index: int, layer: str) -> np.ndarray:
+    """ReLU(sum_k A_k dS/dA_k) place by place on Conv2D `layer`, upsampled to (H, W): Grad-CAM before
+    it averages each feature's gradient over the picture (not normalised)."""
+    a, grad = layer_gradient(model, x, class_index, layer)
+    height, width = model.input.shape[1:3]
+    place = np.maximum((a * grad).sum(axis=-1), 0.0)
+    return _interpolation(a.shape[0], height) @ place @ _interpolation(a.shape[1], width).T
