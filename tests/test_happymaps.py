@@ -818,6 +818,9 @@ def test_the_randomised_copy_has_fresh_weights_of_the_same_shapes_and_leaves_the
         np.testing.assert_array_equal(original, kept)
     randomized = engine.randomized()
     assert randomized is engine.randomized() and randomized.model is not engine.model
+    other = engine.randomized(seed=1)  # another seed, another copy (it returned seed 0's)
+    assert other is engine.randomized(1) and other is not randomized
+    assert not np.allclose(other.model.get_weights()[0], randomized.model.get_weights()[0])
     result = randomized.layer(DECISION, settings=Settings.from_preset("legible", steps=4))
     assert result.reading == "logit" and np.isfinite(result.images).all()
 

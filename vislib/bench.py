@@ -22,7 +22,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from vislib import autodiff, happymaps, regularizers, settings, surgery, zoo
+from vislib import autodiff, happymaps, regularizers, settings, zoo
 
 
 PIXEL_PRESET = happymaps.DEFAULT_FOR_IMAGE["pixels"]
@@ -277,9 +277,7 @@ def _legibility_of(variant: str, settings_: happymaps.Settings, examples, random
     trained = float(happymaps.correlation(added, direction)[0])
     copies = []
     for seed in random_seeds:
-        copy = happymaps.Engine(surgery.randomized_copy(engine.model, seed), engine.mean_image, engine.face_basis,
-                                engine.classes, engine.transforms)
-        check = copy.layer(layer, settings=settings_, every=settings_.steps)
+        check = engine.randomized(seed).layer(layer, settings=settings_, every=settings_.steps)
         copies.append(float(happymaps.correlation(check.images[left:left + 1] - engine.mean_image, direction)[0]))
     saturated = 100 * happymaps.saturated_share(ours.images)
     also = ""

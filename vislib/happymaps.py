@@ -289,7 +289,7 @@ class Engine:
         self._compiled: dict = {}
         self._images: dict = {}
         self._fast_model = surgery.fast_input_gradients(model)  # cloned once, not once per loop
-        self._randomized: Engine | None = None
+        self._randomized: dict[int, Engine] = {}
         self.compilations = 0
 
     # ---- public
@@ -344,10 +344,10 @@ class Engine:
     def randomized(self, seed: int = 0) -> "Engine":
         """The same engine on a copy of the network with re-randomised weights (Adebayo et al.
         2018): run the same settings there to see what the method draws without the network."""
-        if self._randomized is None:
-            self._randomized = Engine(surgery.randomized_copy(self.model, seed), self.mean_image, self.face_basis,
-                                      self.classes, self.transforms)
-        return self._randomized
+        if seed not in self._randomized:  # one copy a seed, built once
+            self._randomized[seed] = Engine(surgery.randomized_copy(self.model, seed), self.mean_image,
+                                            self.face_basis, self.classes, self.transforms)
+        return self._randomized[seed]
 
     def run(self, objective: objectives.Objective, units: Sequence[int], settings: Settings,
             image: parameterizations.Parameterization | None = None,
