@@ -8,7 +8,7 @@ import shell
 shell.open_page("Why it fails", "Why does it fail on new people?")
 with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
     import ui
-    from vislib import attribution, data, diagnosis, plots, report, settings, zoo
+    from vislib import attribution, data, diagnosis, plots, preprocessing, report, settings, zoo
 
 COLUMNS_FROM = 641  # px: narrower, Streamlit stacks columns one under the other
 SET_HEADING_HEIGHT = "5rem"  # a subheader of two lines: the two sets are named in words of unequal length
@@ -118,13 +118,17 @@ st.caption(f"CMU faces: {settings.CMU_CITATION}")
 
 # ---------------------------------------------------------------- 1. what it is shown
 st.header("1. What the network is shown")
+shows_first_step = spec.preprocess in preprocessing.LOCAL_CONTRAST_SIGMAS
 st.markdown(f"{len(cmu)} of the {cmu.name} (the first whose face the upload path's detector finds, so we know "
             f"where the face is) and {len(amigos)} of the {all_amigos} three-amigos photos (spread over the set), "
             f"framed around the database's face box as the accuracy figures frame them. Sections 2 and 4 use these; "
             f"section 3 edits all {all_amigos} amigos photos, and section 4 counts empty Grad-CAM maps on "
             + ("every CMU test face, in CMU's own framing as this network was trained." if spec.framing == "cmu"
                else f"these {len(cmu)}, framed by the detector as this network was trained.")
-            + " The blue box is the face.")
+            + " The blue box is the face."
+            + (f" This network's first step keeps {preprocessing.SEEN_NOTES[spec.preprocess]}; the second row of "
+               f"each set shows the same pictures as its layers receive them (each stretched to its own contrast)."
+               if shows_first_step else ""))
 c1, c2 = st.columns(2)
 ui.least_height("why_set_", SET_HEADING_HEIGHT, from_width=COLUMNS_FROM)
 for index, (column, faces) in enumerate(zip((c1, c2), (cmu, amigos))):
@@ -135,6 +139,13 @@ for index, (column, faces) in enumerate(zip((c1, c2), (cmu, amigos))):
                  caption=[faces.poses[i] for i in picks],
                  alt=[f"One of the {faces.name}, looking {faces.poses[i]}, as the network sees it; a blue box marks "
                       f"the face" for i in picks])
+        # what its layers are given, where its first step changes what a person would see (standardising does not)
+        after = preprocessing.first_step(network, faces.inputs[picks, ..., 0]) if shows_first_step else None
+        if after is not None:
+            st.caption("The same, after the network's first step (what its layers receive):")
+            st.image([plots.outlined(tile, faces.faces[i], 2) for tile, i in zip(plots.stretch(after), picks)],
+                     caption=[faces.poses[i] for i in picks],  # short: a longer caption widened its picture
+                     alt=[f"The same picture after the network's own first step ({spec.preprocess})" for i in picks])
         ui.image(st, plots.enlarge(faces.inputs[..., 0].mean(axis=0), 3), f"The average picture of the {faces.name}",
                  clamp=True)
 brightness = {s.name: s.inputs[..., 0].mean(axis=(1, 2)) for s in (cmu, amigos)}

@@ -804,6 +804,7 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     assert gallery and all(c.startswith("is ") and c.endswith(("said left", "said not left")) for c in gallery)
     assert f"**exp0** scores **{scores['test']:.1%}**" in text
     assert f"where it finds **{scores['three_amigos']['left_recall']:.1%}** of the faces looking left" in text
+    assert not any("after the network's first step" in c for c in picture_captions(at))  # exp0 has no first step
     counts = diagnosis.empty_gradcam(model, diagnosis.cmu_test_inputs(spec, cmu), spec.classes)
     assert (f"Grad-CAM shows nothing for **{counts['gradcam_empty']}**" in text) == (counts["gradcam_empty"] > 0)
     assert ("shows something on every one" in text) == (counts["gradcam_empty"] == 0 < counts["judged_left"])
@@ -818,6 +819,9 @@ def test_why_it_fails_states_the_figures_that_diagnosis_computes():
     scores = zoo.read_json("ex2-3", "metrics.json")["accuracy"]
     assert f"where it finds **{scores['three_amigos']['left_recall']:.1%}** of the faces looking left" in text
     assert "shows nothing for **0**" not in text, "no explanation of an empty map that did not happen"
+    # a local-contrast network: its inputs also as its layers receive them, and said so
+    assert sum(c.startswith("The same, after the network's first step") for c in picture_captions(at)) == 2
+    assert "This network's first step keeps only the local contrast of each picture" in text
     # section 3's photos "as they are" are the headline's: the same share of left faces found (46 of them disagreed)
     at.sidebar.selectbox(key="variant").set_value("ex2-4").run()
     assert_healthy(at)

@@ -85,3 +85,13 @@ def test_every_normalisation_says_how_its_happymaps_read_and_an_unknown_one_is_r
     assert "brightness" in notes["standardise"]
     with pytest.raises(ValueError, match="preprocess must be one of"):
         preprocessing.how_maps_read("sharpen")
+
+
+def test_the_first_step_is_what_the_network_hands_its_layers_and_nothing_without_one():
+    faces = np.random.default_rng(0).uniform(size=(3, 60, 64)).astype(np.float32)
+    model = zoo.load("ex2-3")
+    expected = preprocessing.layer("local_contrast_fine")(faces[..., None])
+    np.testing.assert_allclose(preprocessing.first_step(model, faces), np.asarray(expected)[..., 0], atol=1e-5)
+    assert preprocessing.first_step(zoo.load("exp0"), faces) is None
+    assert set(preprocessing.SEEN_NOTES) == set(preprocessing.KINDS)
+

@@ -91,6 +91,22 @@ def how_maps_read(kind: str) -> str:
     return MAP_NOTES[kind]
 
 
+SEEN_NOTES = {  # what a network's first step keeps of a picture
+    "standardise": "each picture with its overall brightness and contrast taken away",
+    **{kind: f"only the local contrast of each picture, over about {sigma:.0f} pixels: slow light and shadow are gone"
+       for kind, sigma in LOCAL_CONTRAST_SIGMAS.items()},
+}
+
+
+def first_step(model: keras.Model, inputs: np.ndarray) -> np.ndarray | None:
+    """(N, H, W) inputs as the network's own first step ("preprocess") hands them to the layers after
+    it, or None for a network without one."""
+    if "preprocess" not in [layer.name for layer in model.layers]:
+        return None
+    step = model.get_layer("preprocess")
+    return ops.convert_to_numpy(step(np.asarray(inputs, np.float32)[..., None]))[..., 0]
+
+
 def layer(kind: str) -> keras.layers.Layer:
     """The named normalisation as a layer called "preprocess"."""
     if kind == "standardise":
