@@ -88,13 +88,22 @@ def atlas_problem(variant: str) -> str | None:
     return _atlas(variant)[1]
 
 
-@st.cache_data(show_spinner="Finding the training faces that excite each unit…")
-def top_faces(variant: str, layer: str, pre_activation: bool, k: int = 9):
-    """(indices into the training faces (units, k), their responses): computed at run time from the
-    data folder; raises data.DataNotFoundError without it."""
+@st.cache_resource(show_spinner="Reading the faces this network was trained on…")
+def training_faces(variant: str):
+    """(faces, file names) the variant was trained on, as it saw them (`exemplars.training_faces`);
+    raises data.DataNotFoundError without the data folder."""
     from vislib import exemplars
 
-    images, _ = exemplars.training_faces()
+    return exemplars.training_faces(zoo.variant(variant))
+
+
+@st.cache_data(show_spinner="Finding the training faces that excite each unit…")
+def top_faces(variant: str, layer: str, pre_activation: bool, k: int = 9):
+    """(indices into `training_faces(variant)` (units, k), their responses): computed at run time
+    from the data folder; raises data.DataNotFoundError without it."""
+    from vislib import exemplars
+
+    images, _ = training_faces(variant)
     return exemplars.top_faces(exemplars.unit_responses(model(variant), layer, images, pre_activation), k)
 
 

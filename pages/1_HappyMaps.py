@@ -9,7 +9,7 @@ shell.open_page("HappyMaps")
 with st.spinner("Loading the networks…"):  # TensorFlow loads here, once per server
     import ui
     from vislib import compare as comparing
-    from vislib import data, exemplars, happymaps, limits, plots, preprocessing, settings, workers, workqueue, zoo
+    from vislib import data, happymaps, limits, plots, preprocessing, settings, workers, workqueue, zoo
 
 st.markdown(
     "Each tile is a picture optimised, step by step, to excite one **unit** of the network as much as "
@@ -557,14 +557,15 @@ for index, (column, name) in enumerate(zip(st.columns(len(panels)), panels)):
             try:
                 reads_logit = here.reads_logit(here_layer, chosen)
                 order, values = ui.top_faces(name, here_layer, reads_logit)
-                faces, _ = exemplars.training_faces()
+                faces, _ = ui.training_faces(name)
             except data.DataNotFoundError as error:
                 if name == variant:  # said once, not in both panels side by side
                     st.info(f"The training faces are not available, so they cannot be shown beside the maps: {error}")
             else:
                 top_sheets.append((name, plots.exemplar_sheet(pictures, labels, words, faces[..., 0],
                                                               order[shown], values[shown]),
-                                   f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most "
+                                   f"Each row: a unit's HappyMap, then the 9 CMU training faces that excite it most, as "
+                                   f"{name} saw them "
                                    f"(with its response to each; “no response” where it answers none of them). "
                                    f"{settings.CMU_CITATION}"))
 if len(additions) > 1:  # side by side, one scale, so that equal colours mean equal changes

@@ -940,6 +940,22 @@ def test_montage_says_dead_units_in_words_and_grows_its_labels_with_the_tiles():
     assert len(np.unique(tile.reshape(-1, 3), axis=0)) > 2  # text, not a flat gray tile
 
 
+def test_a_units_training_faces_are_those_its_network_trained_on_as_it_saw_them():
+    from vislib import data, exemplars, train
+
+    original, files = exemplars.training_faces(zoo.variant("exp0"))
+    faces = data.load_cmu()
+    kept = data.split_indices(faces.poses, seed=0)[0]  # the original study's split by image
+    np.testing.assert_array_equal(original, faces.images[kept])
+    assert files == tuple(faces.files[i] for i in kept)
+    spec = zoo.variant("ex2-3")
+    seen, files = exemplars.training_faces(spec)
+    split = train.training_sets(spec)[2]
+    # the people held out of its training are not its training faces (they were: CMU's split by image)
+    assert split["test_people"] and {f.split("/")[0] for f in files}.isdisjoint(split["test_people"])
+    assert len(seen) == len(files) == split["train"]
+
+
 def test_the_training_faces_a_unit_does_not_answer_are_said_in_words_not_shown_as_its_best():
     from vislib import plots
 

@@ -6,16 +6,21 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from vislib import autodiff, data, objectives
+from vislib import autodiff, data, objectives, zoo
 from vislib.features import FeatureExtractor
 
 
-def training_faces() -> tuple[np.ndarray, tuple[str, ...]]:
-    """The CMU training images (N, H, W, 1) in [0, 1] and their file names, split as vislib.train
-    splits them. Raises data.DataNotFoundError without the data folder."""
-    faces = data.load_cmu()
-    train_idx, _ = data.split_indices(faces.poses, seed=0)
-    return faces.images[train_idx], tuple(faces.files[i] for i in train_idx)
+def training_faces(spec: zoo.Variant) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The CMU faces a variant was trained on, as it saw them, (N, H, W, 1) in [0, 1], and their file
+    names: the original study's split by image in CMU's framing, or an Experiment 2 network's own
+    people (never those held out) framed by the upload path. Raises data.DataNotFoundError without
+    the data folder."""
+    from vislib import train
+
+    cmu = train.cmu_examples(spec.framing)
+    files = data.load_cmu(1 if spec.framing == "detector" else 2).files
+    train_idx, _ = train.variant_split(spec, cmu)
+    return cmu.x[train_idx], tuple(files[i] for i in train_idx)
 
 
 def unit_responses(model: keras.Model, layer: str, images: np.ndarray, pre_activation: bool = False,
