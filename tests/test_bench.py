@@ -74,6 +74,13 @@ def test_legibility_also_measures_a_network_at_the_preset_the_page_suggests(caps
     assert lines[-2].startswith("as the page offers them")
     assert figure.search(lines[-2]).groups() == figure.search(offered).groups()
     assert float(figure.search(offered).group(1)) > float(figure.search(default).group(1))
+    # a two-studio network is also measured against CMU's faces alone, as the issue words the reference
+    against_cmu = [line for line in lines if line.startswith("against CMU's training faces alone")]
+    assert len(against_cmu) == (variant == "ex2-4")
+    if against_cmu:
+        alone = re.compile(r"against its CMU faces alone (-?\d\.\d\d)")
+        assert against_cmu[0].endswith(f"worst trained {alone.search(default).group(1)} at the default, "
+                                       f"{alone.search(offered).group(1)} as the page offers them")
 
 
 def test_images_times_each_image_parameterisation(capsys):
