@@ -511,7 +511,7 @@ def test_the_loops_gradient_is_a_function_of_its_own_never_inlined(engine):
     step_fn = next(iter(fresh._compiled.values()))[0]
     runtime = params(**{name: getattr(s, name) for name in happymaps.RUNTIME_PARAMS})
     args = (tensor(fresh.image("pixels").parameters(fresh.start_pictures(s, 2))), ops.convert_to_tensor(np.int32(0)), ops.convert_to_tensor(np.int32(2)),
-            ops.convert_to_tensor(np.array([0, 1], np.int32)), runtime, ops.convert_to_tensor(fresh._shifts(s)))
+            ops.convert_to_tensor(np.array([0, 1], np.int32)), runtime, *(ops.convert_to_tensor(a) for a in fresh._moves(s)))
     graph = step_fn.get_concrete_function(*args).graph.as_graph_def()
     holders = [f for f in graph.library.function if any(n.op == "MaxPoolGrad" for n in f.node_def)]
     assert len(holders) == 1 and holders[0].attr["_noinline"].b

@@ -54,6 +54,8 @@ class Settings:
     norm_pct: float = 0.0
     contrib_pct: float = 0.0
     jitter: int = 0
+    scale: float = 0.0
+    rotate: float = 0.0
     tv_weight: float = 0.0
     seed: int = 0
     start: str = "mean"
@@ -94,10 +96,12 @@ class Preset:
 
 
 def _preset(label: str, image: str, learning_rate: float, decay: float, blur_sigma: float, blur_every: int,
-            norm_pct: float, contrib_pct: float, jitter: int = 0, start: str = "noise", steps: int = 128) -> Preset:
+            norm_pct: float, contrib_pct: float, jitter: int = 0, start: str = "noise", steps: int = 128,
+            scale: float = 0.0, rotate: float = 0.0) -> Preset:
     return Preset(label, dict(image=image, steps=steps, learning_rate=learning_rate, decay=decay,
                               blur_sigma=blur_sigma, blur_every=blur_every, norm_pct=norm_pct,
-                              contrib_pct=contrib_pct, jitter=jitter, tv_weight=0.0, start=start))
+                              contrib_pct=contrib_pct, jitter=jitter, scale=scale, rotate=rotate, tv_weight=0.0,
+                              start=start))
 
 
 # "legible" was chosen by measurement (python -m vislib.bench legibility). The four
@@ -362,13 +366,13 @@ class Engine:
         d = ops.convert_to_tensor(image.start_delta(self.start_pictures(settings, batch)))
         unit_tensor = ops.convert_to_tensor(np.asarray(units, np.int32))
         params = {k: ops.convert_to_tensor(np.float32(getattr(settings, k))) for k in RUNTIME_PARAMS}
-        shifts = ops.convert_to_tensor(self._shifts(settings))
+        shifts, warps = (ops.convert_to_tensor(a) for a in self._moves(settings))
         every = max(1, int(every))
         done, completed = 0, True
         while done < settings.steps:
             stop = min(done + every, settings.steps)
             d = step_fn(d, ops.convert_to_tensor(np.int32(done)), ops.convert_to_tensor(np.int32(stop)),
-                        unit_tensor, params, shifts)
+                        unit_tensor, params, shifts, warps)
             done = stop
             if on_progress is not None and done < settings.steps:
                 snapshot = Progress(done, settings.steps, image.show(d), autodiff.to_numpy(values_fn(d, unit_tensor)))
@@ -401,12 +405,20 @@ class Engine:
 
     # ---- internals
 
-    def _shifts(self, settings: Settings) -> np.ndarray:
+    def _moves(self, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+        """Each step's random move of the picture (lucid's transformation robustness): a shift of up to
+        `jitter` pixels (rows, columns), and a scale factor and a turn in degrees within `scale` and
+        `rotate` of none. One shape for every step count: no retrace."""
         rng = np.random.default_rng(settings.seed + 1)
         j = settings.jitter
-        shifts = np.zeros((LIMITS["steps"][1], 2), np.int32)  # one shape for every step count: no retrace
+        shifts = np.zeros((LIMITS["steps"][1], 2), np.int32)
         shifts[: settings.steps] = rng.integers(-j, j + 1, size=(settings.steps, 2))
-        return shifts
+        warps = np.tile(np.array([1.0, 0.0], np.float32), (LIMITS["steps"][1], 1))
+        if settings.scale or settings.rotate:  # drawn apart: the shifts stay those of jitter alone
+            turns = np.random.default_rng(settings.seed + 2)
+            warps[: settings.steps, 0] = 1.0 + turns.uniform(-settings.scale, settings.scale, settings.steps)
+            warps[: settings.steps, 1] = turns.uniform(-settings.rotate, settings.rotate, settings.steps)
+        return shifts, warps
 
     def _loop(self, objective: objectives.Objective, image: parameterizations.Parameterization, batch: int):
         key = (objective.name, objective.layers, image.key, batch)  # the structure, not the slider values
@@ -422,7 +434,10 @@ class Engine:
         low, high = -origin, 1.0 - origin  # delta's range: the picture in [0, 1]
         tv = objectives.total_variation()
 
-        def score(picture, units, tv_weight):
+        def score(picture, units, tv_weight, warp):
+            # scaled and turned inside the differentiated function: the gradient comes back through the move
+            picture = ops.cond(ops.logical_or(warp[0] != 1.0, warp[1] != 0.0),
+                               lambda: scaled_and_turned(picture, warp[0], warp[1]), lambda: picture)
             context = {"acts": leaky_extractor(picture, units), "image": picture - offset, "units": units}
             value = ops.sum(objective(context))
             # behind a run-time branch: at weight 0 (the default) the penalty and its gradient
@@ -432,7 +447,7 @@ class Engine:
 
         gradient = autodiff.value_and_grad(score)
 
-        def steps(d, start, stop, units, params, shifts):
+        def steps(d, start, stop, units, params, shifts, warps):
             regularize = [make(params) for make in transforms]  # built once, outside the loop body
 
             def body(step, delta):  # the state: the picture minus the parameterisation's origin
@@ -440,7 +455,7 @@ class Engine:
                 moved = ops.logical_or(dy != 0, dx != 0)
                 picture = origin + delta
                 shifted = ops.cond(moved, lambda: ops.roll(ops.roll(picture, dy, axis=1), dx, axis=2), lambda: picture)
-                _, grad = gradient(shifted, units, params["tv_weight"])
+                _, grad = gradient(shifted, units, params["tv_weight"], warps[step])
                 grad = ops.cond(moved, lambda: ops.roll(ops.roll(grad, -dy, axis=1), -dx, axis=2), lambda: grad)
                 # a gradient step in the parameters, seen in the picture; normalised so that each
                 # step moves the picture by `learning_rate` per pixel on average
@@ -459,6 +474,20 @@ class Engine:
 
         self.compilations += 1
         return autodiff.compile(steps), autodiff.compile(values)
+
+
+def scaled_and_turned(pictures, scale, degrees):
+    """(B, H, W, 1) pictures scaled by `scale` and turned by `degrees` about their centre, the border
+    mirrored in (bilinear; differentiable on every backend)."""
+    _, height, width, _ = pictures.shape
+    angle = degrees * (np.pi / 180.0)
+    cos, sin = ops.cos(angle) / scale, ops.sin(angle) / scale
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    # each output pixel (x, y) reads the input at (a0 x + a1 y + a2, b0 x + b1 y + b2)
+    row = ops.stack([cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy,
+                     ops.zeros_like(cos), ops.zeros_like(cos)])
+    transform = ops.tile(ops.cast(row, pictures.dtype)[None], (ops.shape(pictures)[0], 1))
+    return ops.image.affine_transform(pictures, transform, interpolation="bilinear", fill_mode="reflect")
 
 
 @lru_cache(maxsize=None)

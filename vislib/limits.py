@@ -14,6 +14,8 @@ LIMITS = {
     "norm_pct": (0.0, 100.0),
     "contrib_pct": (0.0, 100.0),
     "jitter": (0, 16),
+    "scale": (0.0, 0.5),  # each step's random scale: within this share of none
+    "rotate": (0.0, 45.0),  # each step's random turn: within this many degrees of none
     "tv_weight": (0.0, 100.0),
     "seed": (0, 2**31 - 1),
 }
