@@ -31,7 +31,7 @@ layers = [decision] + [l for l in zoo.unit_layers(network) if l != decision]
 workers.REGENERATORS.start()
 
 REGULARISERS = ("blur_sigma", "blur_every", "norm_pct", "contrib_pct")
-TUNED = ("image", "steps", "learning_rate", "decay", "jitter", "start", *REGULARISERS)
+TUNED = ("image", "steps", "learning_rate", "decay", "jitter", "scale", "rotate", "start", *REGULARISERS)
 READINGS = {"auto": None, "activation": False, "pre-activation": True}
 MAX_KEPT_RESULTS = 12
 # the least height of a panel's note-and-progress slot: a progress bar (2.2rem), or side by side, where a
@@ -222,7 +222,15 @@ with st.sidebar:
         st.slider("Steps", *limits.PAGE_LIMITS["steps"], step=8, key="hm_steps", persist_state=KEEP)
         st.select_slider("Learning rate (mean pixel change a step)", stops["learning_rate"], key="hm_learning_rate",
                          format_func=lambda v: f"{v:g}", persist_state=KEEP)
-        st.slider("Jitter (pixels)", *limits.PAGE_LIMITS["jitter"], key="hm_jitter", persist_state=KEEP)
+        st.slider("Jitter (pixels)", *limits.PAGE_LIMITS["jitter"], key="hm_jitter", persist_state=KEEP,
+                  help="Each step the network sees the picture shifted by a random amount up to this.")
+        st.slider("Random scale (± share)", *limits.PAGE_LIMITS["scale"], step=0.05, key="hm_scale",
+                  persist_state=KEEP, help="Each step the network sees the picture scaled by a random amount within "
+                                           "this share of its size (lucid's transformation robustness): what stays "
+                                           "is what excites the unit at any size nearby.")
+        st.slider("Random turn (± degrees)", *limits.PAGE_LIMITS["rotate"], step=1.0, key="hm_rotate",
+                  persist_state=KEEP, help="Each step the network sees the picture turned by a random angle up to "
+                                           "this (lucid's transformation robustness).")
         st.number_input("Seed", *limits.PAGE_LIMITS["seed"], key="hm_seed", persist_state=KEEP)
         st.selectbox("Start picture", happymaps.START_IMAGES, key="hm_start", persist_state=KEEP)
         st.selectbox("Read units", list(READINGS), key="hm_reading", persist_state=KEEP,

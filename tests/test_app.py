@@ -894,9 +894,11 @@ def test_an_empty_grad_cam_is_explained_and_occlusion_shown_instead():
 
 def test_a_happymaps_link_reopens_the_layer_units_and_settings_and_a_bad_one_says_so():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update({"variant": "exp0", "layer": "conv2d_1", "units": "1,3", "steps": "8", "jitter": "2"})
+    at.query_params.update({"variant": "exp0", "layer": "conv2d_1", "units": "1,3", "steps": "8", "jitter": "2",
+                            "scale": "0.1", "rotate": "10.0"})
     at.run().switch_page(HAPPYMAPS).run()
     assert_healthy(at)
+    assert at.sidebar.slider(key="hm_scale").value == 0.1 and at.sidebar.slider(key="hm_rotate").value == 10.0
     assert at.sidebar.selectbox(key="hm_layer_exp0").value == "conv2d_1"
     assert at.sidebar.multiselect(key="hm_units_exp0_conv2d_1").value == [1, 3]
     assert at.sidebar.slider(key="hm_steps").value == 8 and at.sidebar.slider(key="hm_jitter").value == 2

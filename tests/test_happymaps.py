@@ -57,7 +57,8 @@ step_fn = next(iter(engine._compiled.values()))[0]
 traces = step_fn._cache_size() if hasattr(step_fn, "_cache_size") else 0
 compilations = engine.compilations
 moved = happymaps.Settings(image="pixels", steps=case["steps"] + 3, learning_rate=0.3, decay=0.2, blur_sigma=2.0, blur_every=2,
-                           norm_pct=30.0, contrib_pct=40.0, jitter=3, tv_weight=0.5, seed=11, start="mean")
+                           norm_pct=30.0, contrib_pct=40.0, jitter=3, scale=0.2, rotate=15.0, tv_weight=0.5, seed=11,
+                           start="mean")
 again = engine.layer(case["layer"], case["units"], moved, every=4)
 retraces = (step_fn._cache_size() if hasattr(step_fn, "_cache_size") else 0) - traces
 recompiles = engine.compilations - compilations
@@ -556,7 +557,7 @@ def test_progress_is_reported_every_few_steps_and_cancel_stops_early(engine):
 
 @pytest.mark.parametrize("overrides", [
     dict(decay=1.0), dict(blur_sigma=3.0, blur_every=1), dict(norm_pct=100.0), dict(contrib_pct=100.0),
-    dict(learning_rate=100.0), dict(jitter=16), dict(tv_weight=100.0), dict(steps=1),
+    dict(learning_rate=100.0), dict(jitter=16), dict(scale=0.5, rotate=45.0), dict(tv_weight=100.0), dict(steps=1),
     dict(steps=1, decay=1.0, blur_sigma=3.0, blur_every=1, norm_pct=100.0, contrib_pct=100.0,
          learning_rate=100.0, jitter=16, tv_weight=100.0),
 ], ids=lambda o: ",".join(o))
@@ -568,6 +569,30 @@ def test_extreme_slider_values_give_finite_images(engine, overrides):
         np.testing.assert_allclose(result.images, engine.offset, atol=1e-6)  # all pulled to gray
 
 
+def test_scale_and_turn_move_the_picture_about_its_centre_and_the_gradient_comes_back_through_them(engine):
+    pictures = np.random.default_rng(0).uniform(size=(2, 60, 64, 1)).astype(np.float32)
+    same = happymaps.scaled_and_turned(tensor(pictures), tensor(1.0), tensor(0.0))
+    np.testing.assert_allclose(autodiff.to_numpy(same), pictures, atol=1e-5)
+    dot = np.zeros((1, 61, 65, 1), np.float32)  # odd sides: a pixel at the exact centre
+    dot[0, 30, 32] = dot[0, 30, 40] = 1.0
+    turned = autodiff.to_numpy(happymaps.scaled_and_turned(tensor(dot), tensor(1.0), tensor(90.0)))[0, ..., 0]
+    assert turned[30, 32] == pytest.approx(1.0, abs=1e-4)  # the centre stays
+    assert turned[30, 40] < 0.01 and max(turned[22, 32], turned[38, 32]) > 0.99  # 8 px right: now 8 px up or down
+    grown = autodiff.to_numpy(happymaps.scaled_and_turned(tensor(dot), tensor(2.0), tensor(0.0)))[0, ..., 0]
+    assert grown[30, 48] > 0.99  # twice as far from the centre
+    # the moves are drawn from the seed; the jitter's shifts stay those of jitter alone
+    base = Settings.from_preset("fourier", steps=16)
+    shifts, warps = engine._moves(base)
+    np.testing.assert_array_equal(warps, np.tile([1.0, 0.0], (len(warps), 1)))
+    moved_shifts, moved = engine._moves(replace(base, scale=0.1, rotate=10.0))
+    np.testing.assert_array_equal(moved_shifts, shifts)
+    assert np.all(np.abs(moved[:16, 0] - 1) <= 0.1) and np.all(np.abs(moved[:16, 1]) <= 10) and moved[:16, 1].std() > 1
+    np.testing.assert_array_equal(moved[16:], warps[16:])
+    plain = engine.layer(CONV, UNITS, base)
+    robust = engine.layer(CONV, UNITS, replace(base, scale=0.1, rotate=10.0))
+    assert np.isfinite(robust.images).all() and np.abs(robust.images - plain.images).max() > 0.01
+
+
 @pytest.mark.parametrize("call, name, received", [
     (dict(settings=dict(decay=1.5)), "decay", "1.5"),
     (dict(settings=dict(steps=0)), "steps", "0"),
@@ -576,6 +601,8 @@ def test_extreme_slider_values_give_finite_images(engine, overrides):
     (dict(settings=dict(learning_rate=float("inf"))), "learning_rate", "inf"),
     (dict(settings=dict(blur_sigma=-0.5)), "blur_sigma", "-0.5"),
     (dict(settings=dict(jitter=17)), "jitter", "17"),
+    (dict(settings=dict(scale=0.6)), "scale", "0.6"),
+    (dict(settings=dict(rotate=-5.0)), "rotate", "-5.0"),
     (dict(settings=dict(norm_pct=100.5)), "norm_pct", "100.5"),
     (dict(settings=dict(steps="10")), "steps", "'10'"),
     (dict(settings=dict(start="banana")), "start", "'banana'"),
