@@ -270,6 +270,49 @@ def test_why_it_fails_shows_its_evidence_and_follows_a_method_change(page):
     assert_not_blank(page.screenshot("why-it-fails"))
 
 
+def test_compare_shows_its_answers_and_layers_and_follows_another_network_and_the_amigos(page):
+    page.open("Compare?variant=exp0", timeout=300)
+    page.wait_text("Do their units draw the same HappyMaps?", timeout=300)
+    page.wait_for(".js-plotly-plot")
+    assert_clean(page)
+    page.select("Compare it with", zoo.variant("ex1-4").label)
+    page.wait_text("exp0 and ex1-4", timeout=300)
+    assert_clean(page)
+    for radio in page.find('[data-testid="stRadio"] label'):  # the layers on the three amigos' photos
+        if "three amigos" in radio.text:
+            radio.click()
+            page.wait_text("Representation similarity (linear CKA) on the three amigos", timeout=300)
+            page.wait_idle(300)
+            break
+    else:
+        raise AssertionError("no choice of the three amigos' photos")
+    assert "Representation similarity (linear CKA) on the three amigos" in page.text()
+    assert_clean(page)
+    assert_not_blank(page.screenshot("compare"))
+
+
+def test_watch_it_learn_plays_its_timelapse_and_moves_the_layers_epoch(page):
+    page.open("Watch_it_learn?variant=exp0", timeout=300)
+    page.wait_text("Inside the network, epoch by epoch", timeout=300)
+    page.wait_for(".js-plotly-plot .updatemenu-button")
+    assert_clean(page)
+
+    def title():
+        return page.find(".js-plotly-plot .gtitle")[0].text
+
+    assert title() == "exp0: before training"
+    page.find(".js-plotly-plot .updatemenu-button")[0].click()  # ▶ Play
+    deadline = time.time() + 30
+    while title() == "exp0: before training" and time.time() < deadline:
+        time.sleep(0.2)
+    assert title().startswith("exp0: epoch "), title()  # the frames play in the browser
+    before = page.text()
+    page.nudge_slider("Epoch", -5)  # the layers' own epoch, with the keyboard
+    assert page.text() != before and "this layer's highest at epoch 20" in page.text()
+    assert_clean(page)
+    assert_not_blank(page.screenshot("watch-it-learn"))
+
+
 def test_happymaps_layer_slider_regenerate_and_compare(page):
     page.open("HappyMaps")
     assert_clean(page)
