@@ -123,8 +123,10 @@ PRESETS = {
     # BENCHMARKS.md, tenth and eleventh rounds)
     "legible-steady": _preset("Legible, steady (small steps)", "faces", 0.003, 0.03, 0.0, 0, 0.0, 0.0,
                               start="mean"),
-    "fourier": _preset("Smooth spectrum, jitter (lucid's)", "fourier", 0.01, 0.1, 0.0, 0, 0.0, 0.0,
-                       jitter=2, start="gray"),
+    # lucid's transformation robustness: jitter, and since the sixteenth look a random scale and turn at every
+    # step (its own ranges, not tuned; tools/fourier_robustness.py, BENCHMARKS.md)
+    "fourier": _preset("Smooth spectrum, robust (lucid's)", "fourier", 0.01, 0.1, 0.0, 0, 0.0, 0.0,
+                       jitter=2, scale=0.1, rotate=10.0, start="gray"),
     "regularisers-1": _preset("Yosinski row 1's regularisers", "pixels", 0.05, 0.0, 0.5, 4, 50.0, 0.0),
     "regularisers-2": _preset("Yosinski row 2's regularisers", "pixels", 0.05, 0.3, 0.0, 0, 20.0, 0.0),
     "regularisers-3": _preset("Yosinski row 3's regularisers", "pixels", 0.05, 0.0001, 1.0, 4, 0.0, 0.0),
