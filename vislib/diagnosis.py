@@ -409,8 +409,7 @@ def empty_gradcam(model: keras.Model, inputs: np.ndarray, classes) -> dict:
             continue
         counts["gradcam_empty"] += 1
         counts["examples"].append(int(at))
-        a, grad = gradcam.layer_gradient(model, x[None], left, layer)
-        counts["positive_before_averaging"] += bool(((a * grad).sum(axis=-1) > 0).any())
+        counts["positive_before_averaging"] += bool(gradcam.before_averaging(model, x[None], left, layer).any())
         counts["occlusion_empty"] += not attribution.attribute(model, x, "occlusion", class_index=left).heatmap.any()
     return counts
 

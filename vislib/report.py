@@ -57,7 +57,7 @@ def originals_in_words() -> str | None:
     count = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}.get(len(names), len(names))
     tests = f"{high:.0%}" if f"{low:.0%}" == f"{high:.0%}" else f"{low:.0%} to {high:.0%}"
     return (f"The original study's {count} network{'s' if len(names) > 1 else ''} score {tests} on CMU test faces, "
-            f"yet find {'none' if round(found, 2) == 0 else f'at most {found:.0%}'} of the faces looking left "
+            f"yet find {'none' if f'{found:.0%}' == '0%' else f'at most {found:.0%}'} of the faces looking left "
             f"in another studio's photos (the three amigos)")
 
 
