@@ -422,7 +422,7 @@ def test_the_sidebar_pickers_show_their_choice_whole(page):
         assert_clean(page)
         assert not page.clipped_pickers(), page.clipped_pickers()
         for preset in ("Legible, smoothed (jitter, blur)", "Legible, steady (small steps)",
-                       "Smooth spectrum, robust (lucid's)",
+                       "Smooth spectrum (lucid's)",
                        "Yosinski row 1's regularisers"):
             page.select("Preset", preset)
             assert not page.clipped_pickers(), page.clipped_pickers()

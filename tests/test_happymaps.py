@@ -581,7 +581,7 @@ def test_scale_and_turn_move_the_picture_about_its_centre_and_the_gradient_comes
     grown = autodiff.to_numpy(happymaps.scaled_and_turned(tensor(dot), tensor(2.0), tensor(0.0)))[0, ..., 0]
     assert grown[30, 48] > 0.99  # twice as far from the centre
     # the moves are drawn from the seed; the jitter's shifts stay those of jitter alone
-    base = Settings.from_preset("fourier", steps=16)
+    base = Settings.from_preset("fourier", steps=16, scale=0.0, rotate=0.0)
     shifts, warps = engine._moves(base)
     np.testing.assert_array_equal(warps, np.tile([1.0, 0.0], (len(warps), 1)))
     moved_shifts, moved = engine._moves(replace(base, scale=0.1, rotate=10.0))

@@ -125,7 +125,7 @@ PRESETS = {
                               start="mean"),
     # lucid's transformation robustness: jitter, and since the sixteenth look a random scale and turn at every
     # step (its own ranges, not tuned; tools/fourier_robustness.py, BENCHMARKS.md)
-    "fourier": _preset("Smooth spectrum, robust (lucid's)", "fourier", 0.01, 0.1, 0.0, 0, 0.0, 0.0,
+    "fourier": _preset("Smooth spectrum (lucid's)", "fourier", 0.01, 0.1, 0.0, 0, 0.0, 0.0,
                        jitter=2, scale=0.1, rotate=10.0, start="gray"),
     "regularisers-1": _preset("Yosinski row 1's regularisers", "pixels", 0.05, 0.0, 0.5, 4, 50.0, 0.0),
     "regularisers-2": _preset("Yosinski row 2's regularisers", "pixels", 0.05, 0.3, 0.0, 0, 20.0, 0.0),
@@ -479,17 +479,38 @@ class Engine:
 
 
 def scaled_and_turned(pictures, scale, degrees):
-    """(B, H, W, 1) pictures scaled by `scale` and turned by `degrees` about their centre, the border
-    mirrored in (bilinear; differentiable on every backend)."""
+    """(B, H, W, 1) pictures scaled by `scale` and turned by `degrees` about their centre, bilinear, the
+    border mirrored in. Sampled with gathers, not `ops.image.affine_transform`: TensorFlow's gradient of
+    that transform is an approximation (the inverse transform of the gradient), so the maps differed
+    from JAX's and PyTorch's; a gather's gradient is exact on every backend."""
     _, height, width, _ = pictures.shape
     angle = degrees * (np.pi / 180.0)
     cos, sin = ops.cos(angle) / scale, ops.sin(angle) / scale
-    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
-    # each output pixel (x, y) reads the input at (a0 x + a1 y + a2, b0 x + b1 y + b2)
-    row = ops.stack([cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy,
-                     ops.zeros_like(cos), ops.zeros_like(cos)])
-    transform = ops.tile(ops.cast(row, pictures.dtype)[None], (ops.shape(pictures)[0], 1))
-    return ops.image.affine_transform(pictures, transform, interpolation="bilinear", fill_mode="reflect")
+    cy, cx = (height - 1) / 2.0, (width - 1) / 2.0
+    rows, columns = np.meshgrid(np.arange(height) - cy, np.arange(width) - cx, indexing="ij")
+    rows, columns = (ops.convert_to_tensor(a.astype(np.float32).ravel()) for a in (rows, columns))
+    # each output pixel reads the input where the inverse move takes it
+    x = _mirrored(cos * columns - sin * rows + cx, width)
+    y = _mirrored(sin * columns + cos * rows + cy, height)
+    x0, y0 = ops.floor(x), ops.floor(y)
+    wx, wy = x - x0, y - y0
+    x0, y0 = ops.cast(x0, "int32"), ops.cast(y0, "int32")
+    x1, y1 = ops.minimum(x0 + 1, width - 1), ops.minimum(y0 + 1, height - 1)
+    flat = ops.reshape(pictures, (-1, height * width))
+
+    def at(yy, xx):
+        return ops.take(flat, yy * width + xx, axis=1)
+
+    top = at(y0, x0) * (1.0 - wx) + at(y0, x1) * wx
+    bottom = at(y1, x0) * (1.0 - wx) + at(y1, x1) * wx
+    return ops.reshape(top * (1.0 - wy) + bottom * wy, ops.shape(pictures))
+
+
+def _mirrored(position, size: int):
+    """A pixel position mirrored back into [0, size - 1] about the picture's edges (d c b a | a b c d)."""
+    period = 2.0 * size
+    folded = ops.mod(position + 0.5, period)
+    return ops.clip(ops.where(folded < size, folded, period - folded) - 0.5, 0.0, size - 1.0)
 
 
 @lru_cache(maxsize=None)
